@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""The two commands a newcomer needs; only Python 3.11+ is required on the machine.
+
+    python3 dev.py up      # make .venv, install, migrate, load demo data, serve on :8000
+    python3 dev.py test    # make .venv, install, run the whole test suite (extra args go to pytest)
+
+Both create the virtual environment in .venv on first use and reinstall only when
+pyproject.toml changes. Configuration comes from the environment (see .env.example): with no
+DATABASE_URL the app uses a SQLite file, with no CELERY_BROKER_URL tasks run in-process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PY = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+STAMP = VENV / ".ldn-installed"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> None:
+    print("+", " ".join(args), flush=True)
+    result = subprocess.run(args, cwd=ROOT, env=env, check=False)  # noqa: S603
+    if result.returncode:
+        sys.exit(result.returncode)
+
+
+def ensure_env() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit(f"LDN Diary needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
+    if not PY.exists():
+        print(f"Creating the virtual environment in {VENV} …", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if not STAMP.exists() or STAMP.read_text() != wanted:
+        run(str(PY), "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+        run(str(PY), "-m", "pip", "install", "--quiet", "-e", ".[dev]")
+        STAMP.write_text(wanted)
+
+
+def up(extra: list[str]) -> None:
+    ensure_env()
+    env = dict(os.environ)
+    # Local serving is development: DEBUG on unless the caller says otherwise.
+    env.setdefault("DEBUG", "true")
+    manage = [str(PY), "manage.py"]
+    run(*manage, "migrate", "--no-input", env=env)
+    run(*manage, "seed_demo", env=env)
+    addr = extra[0] if extra else "127.0.0.1:8000"
+    print(f"\nLDN Diary is starting on http://{addr}/ (Ctrl+C stops it)\n", flush=True)
+    run(*manage, "runserver", addr, env=env)
+
+
+def test(extra: list[str]) -> None:
+    ensure_env()
+    run(str(PY), "-m", "pytest", *extra)
+
+
+def main() -> None:
+    commands = {"up": up, "test": test}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        sys.exit(__doc__)
+    commands[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from ldn_diary.accounts.models import Role, User
+from ldn_diary.accounts.services import user_create
+from ldn_diary.clinic.models import CareLink
+from ldn_diary.core import demo
+from ldn_diary.diary.models import DiaryEntry, DoseChange, TitrationPlan
+from ldn_diary.trends.services import trends_mark_dirty, trends_recompute_patients
+
+
+class Command(BaseCommand):
+    help = "Create demo users and ~30 realistic patient diaries (idempotent; --reset rebuilds)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--reset", action="store_true", help="Delete the demo users and build them again."
+        )
+
+    def handle(self, *args, **opts) -> None:
+        demo_users = User.objects.filter(
+            Q(username__startswith=demo.PATIENT_PREFIX)
+            | Q(username__in=[demo.CLINICIAN, demo.MODERATOR])
+        )
+        if opts["reset"]:
+            deleted = demo_users.count()
+            demo_users.delete()
+            self.stdout.write(f"Removed {deleted} demo users.")
+        elif User.objects.filter(username=demo.CLINICIAN).exists():
+            self.stdout.write("Demo data already present (use --reset to rebuild).")
+            self._print_logins()
+            return
+        patients = self._build()
+        # Computed here, in-process, so the dashboards are current the moment the server starts.
+        trends_recompute_patients(patient_ids=[p.pk for p in patients])
+        self.stdout.write(self.style.SUCCESS(f"Created {len(patients)} demo patients."))
+        self._print_logins()
+
+    @transaction.atomic
+    def _build(self) -> list[User]:
+        tz = zoneinfo.ZoneInfo(settings.DEFAULT_PATIENT_TIME_ZONE)
+        today = timezone.now().astimezone(tz).date()
+        clinician, _ = user_create(
+            username=demo.CLINICIAN,
+            role=Role.CLINICIAN,
+            email="clinician@example.org",
+            password=demo.DEMO_PASSWORD,
+            display_name="Dr Rivera",
+        )
+        user_create(
+            username=demo.MODERATOR,
+            role=Role.MODERATOR,
+            email="moderator@example.org",
+            password=demo.DEMO_PASSWORD,
+            display_name="Sam (support group)",
+        )
+        patients: list[User] = []
+        entries: list[DiaryEntry] = []
+        doses: list[DoseChange] = []
+        plans: list[TitrationPlan] = []
+        for spec in demo.build_cohort(today=today):
+            patient, _ = user_create(
+                username=spec.username,
+                role=Role.PATIENT,
+                email=f"{spec.username}@example.org",
+                password=demo.DEMO_PASSWORD,
+                display_name=spec.display_name,
+            )
+            patients.append(patient)
+            entries += [DiaryEntry(patient=patient, **e) for e in spec.entries]
+            doses += [
+                DoseChange(patient=patient, effective_date=day, dose_ug=ug, from_plan=i > 0)
+                for i, (day, ug) in enumerate(spec.doses)
+            ]
+            steps = spec.profile.steps_mg
+            plans.append(
+                TitrationPlan(
+                    patient=patient,
+                    start_ug=round(steps[0] * 1000),
+                    step_ug=round((steps[-1] - steps[-2]) * 1000),
+                    interval_days=spec.profile.step_days,
+                    target_ug=round(steps[-1] * 1000),
+                )
+            )
+            # Two patients have not (yet) shared their diary with the clinician: consent is theirs.
+            if spec.username not in (f"{demo.PATIENT_PREFIX}29", f"{demo.PATIENT_PREFIX}30"):
+                CareLink.objects.create(patient=patient, clinician=clinician)
+        DiaryEntry.objects.bulk_create(entries, batch_size=2000)
+        DoseChange.objects.bulk_create(doses, batch_size=2000)
+        TitrationPlan.objects.bulk_create(plans)
+        for patient in patients:
+            trends_mark_dirty(patient_id=patient.pk)
+        return patients
+
+    def _print_logins(self) -> None:
+        self.stdout.write(
+            "\nDemo logins (password for all: {pw})\n"
+            "  patient:    {p1}  (a responder; more: {prefix}01 … {prefix}30)\n"
+            "  clinician:  {c}\n"
+            "  moderator:  {m}\n".format(
+                pw=demo.DEMO_PASSWORD,
+                p1=f"{demo.PATIENT_PREFIX}01",
+                prefix=demo.PATIENT_PREFIX,
+                c=demo.CLINICIAN,
+                m=demo.MODERATOR,
+            )
+        )

@@ -1,0 +1,90 @@
+"""Named users, in the manner of healthchecks' tests: Alice the patient, Bob another patient,
+Carol her clinician, Dave a clinician with no access to her, Mona a support-group moderator."""
+
+from __future__ import annotations
+
+import pytest
+
+from ldn_diary.accounts.models import Role, User
+from ldn_diary.accounts.services import user_create
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_user(username: str, role: str, **extra: str) -> User:
+    user, _ = user_create(
+        username=username, role=role, email=f"{username}@example.org", password=PASSWORD, **extra
+    )
+    return user
+
+
+@pytest.fixture
+def alice(db) -> User:
+    return make_user("alice", Role.PATIENT, display_name="Alice", time_zone="Europe/London")
+
+
+@pytest.fixture
+def bob(db) -> User:
+    return make_user("bob", Role.PATIENT, display_name="Bob")
+
+
+@pytest.fixture
+def carol(db, alice) -> User:
+    """Alice's clinician: linked to Alice through the consent service."""
+    from ldn_diary.clinic.models import CareLink
+
+    carol = make_user("carol", Role.CLINICIAN, display_name="Dr Carol")
+    CareLink.objects.create(patient=alice, clinician=carol)
+    return carol
+
+
+@pytest.fixture
+def dave(db) -> User:
+    return make_user("dave", Role.CLINICIAN, display_name="Dr Dave")
+
+
+@pytest.fixture
+def mona(db) -> User:
+    return make_user("mona", Role.MODERATOR, display_name="Mona")
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_in_process():
+    """Run Celery tasks eagerly in tests even when CI sets CELERY_BROKER_URL.
+
+    The real broker and a real worker are exercised on purpose in tests marked ``integration``
+    (tests/trends/test_worker.py), which switch this off through the ``real_broker`` fixture.
+    """
+    from ldn_diary.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.fixture
+def real_broker(_tasks_run_in_process):
+    """Publish tasks to the configured broker (Redis) instead of running them in-process."""
+    import os
+
+    from ldn_diary.celery import app
+
+    if not os.environ.get("CELERY_BROKER_URL"):
+        pytest.skip("CELERY_BROKER_URL is not set: no broker to test against (CI sets it).")
+    app.conf.task_always_eager = False
+    yield app
+    app.conf.task_always_eager = True
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests skip without Chromium, except in CI (LDN_REQUIRE_BROWSER=1), where they fail."""
+    import os
+    from pathlib import Path
+
+    if Path("/usr/bin/chromium").exists() or os.environ.get("LDN_REQUIRE_BROWSER"):
+        return
+    skip = pytest.mark.skip(reason="/usr/bin/chromium not installed (apt-get install chromium)")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)

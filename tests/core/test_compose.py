@@ -1,0 +1,60 @@
+"""No Docker engine runs here, so the compose file is checked by reading it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_it_has_the_five_services_with_health_checks():
+    services = load()["services"]
+    assert set(services) == {"postgres", "redis", "web", "worker", "beat"}
+    for name in ("postgres", "redis", "web", "worker"):
+        assert "test" in services[name]["healthcheck"], name
+
+
+def test_the_database_lives_on_a_named_volume():
+    compose = load()
+    assert "pgdata" in compose["volumes"]
+    assert "pgdata:/var/lib/postgresql/data" in compose["services"]["postgres"]["volumes"]
+
+
+def test_web_migrates_then_serves_with_gunicorn():
+    command = load()["services"]["web"]["command"]
+    assert command.index("migrate") < command.index("gunicorn ldn_diary.wsgi:application")
+
+
+def test_worker_and_beat_run_celery_against_this_app():
+    services = load()["services"]
+    assert services["worker"]["command"][:4] == ["celery", "-A", "ldn_diary", "worker"]
+    assert services["beat"]["command"][:4] == ["celery", "-A", "ldn_diary", "beat"]
+
+
+def test_app_services_share_env_and_wait_for_healthy_dependencies():
+    services = load()["services"]
+    for name in ("web", "worker", "beat"):
+        env = services[name]["environment"]
+        assert env["DATABASE_URL"].startswith("postgres://") and "@postgres:5432/" in env["DATABASE_URL"]
+        assert env["CELERY_BROKER_URL"] == "redis://redis:6379/0"
+        assert env["DEBUG"] == "false" and "SECRET_KEY" in env
+        assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
+        assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
+
+
+def test_every_app_variable_is_one_the_settings_know():
+    example = (ROOT / ".env.example").read_text()
+    for name in load()["services"]["web"]["environment"]:
+        assert f"{name}=" in example, name
+
+
+def test_the_image_builds_from_our_dockerfile():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "collectstatic" in dockerfile and "pip install ." in dockerfile
+    assert load()["services"]["web"]["build"] == "."

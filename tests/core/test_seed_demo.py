@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import io
+import statistics
+
+from django.core.management import call_command
+
+from ldn_diary.accounts.models import Role, User
+from ldn_diary.clinic.models import CareLink
+from ldn_diary.diary.models import DiaryEntry, DoseChange
+
+
+def counts() -> tuple[int, int, int, int]:
+    return (
+        User.objects.count(),
+        DiaryEntry.objects.count(),
+        DoseChange.objects.count(),
+        CareLink.objects.count(),
+    )
+
+
+def test_it_is_idempotent_and_reset_rebuilds_the_same_cohort(db):
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    first = counts()
+    assert "demo-clinician" in out.getvalue() and "ldn-demo-2026" in out.getvalue()
+    call_command("seed_demo", stdout=io.StringIO())
+    assert counts() == first
+    call_command("seed_demo", "--reset", stdout=io.StringIO())
+    assert counts() == first
+
+
+def test_the_cohort_is_believable(db):
+    call_command("seed_demo", stdout=io.StringIO())
+    patients = User.objects.filter(role=Role.PATIENT)
+    assert 28 <= patients.count() <= 32
+    assert User.objects.filter(role=Role.CLINICIAN).count() == 1
+    assert User.objects.filter(role=Role.MODERATOR).count() == 1
+    for patient in patients:
+        doses = list(DoseChange.objects.filter(patient=patient).order_by("effective_date"))
+        entries = DiaryEntry.objects.filter(patient=patient)
+        start = doses[0].effective_date
+        # A 14-day baseline before therapy start, then 12+ weeks of diary with some gaps.
+        assert entries.filter(date__lt=start).exists()
+        span = (entries.order_by("-date")[0].date - start).days
+        assert span >= 12 * 7 - 10
+        assert entries.count() < (entries.order_by("-date")[0].date - entries.order_by("date")[0].date).days + 1
+        assert [d.dose_ug for d in doses] == sorted(d.dose_ug for d in doses)
+    ultra = DoseChange.objects.filter(dose_ug=1)
+    assert ultra.exists(), "one patient titrates ultra-low from 1 microgram"
+    assert DoseChange.objects.filter(dose_ug=6000).exists()
+    vivid = DiaryEntry.objects.filter(dreams="vivid").count()
+    assert vivid > 50
+    # Day-to-day noise of about 1.6 points: the baseline-period SD of pain within a patient.
+    sds = []
+    for patient in patients:
+        start = DoseChange.objects.filter(patient=patient).order_by("effective_date")[0].effective_date
+        pains = list(
+            DiaryEntry.objects.filter(patient=patient, date__lt=start).values_list("pain", flat=True)
+        )
+        if len(pains) > 5:
+            sds.append(statistics.stdev(pains))
+    assert 1.1 < statistics.median(sds) < 2.0
