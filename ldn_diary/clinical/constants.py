@@ -1,0 +1,74 @@
+"""Every number the clinical maths uses, in one place (SPEC.md sections 1-3).
+
+The engine, the tests and the UI text import these names rather than repeating the numbers, so a
+change to a rule is a change to exactly one line here (plus the tests that pin it).
+"""
+
+from __future__ import annotations
+
+# --- Trends (SPEC section 2) ---------------------------------------------------------------------
+
+# 7-day rolling mean over calendar days [d-6, d], shown only with at least 4 values (design).
+ROLLING_DAYS = 7
+ROLLING_MIN_DAYS = 4
+
+# Baseline: the 14 calendar days before therapy start, valid with >= 11 logged days (>= 80 %,
+# NCT02107014).
+BASELINE_DAYS = 14
+BASELINE_MIN_DAYS = 11
+
+# Week windows: the week-w window is days 7w-14 .. 7w-1 after therapy start (day 0), valid with
+# >= 10 of its 14 days logged.
+DAYS_PER_WEEK = 7
+WINDOW_DAYS = 14
+WINDOW_MIN_DAYS = 10
+WEEK_WINDOWS = (4, 8, 12)
+
+# Dose-phase windows: the last 14 days of a phase, never its first 7 (design: the body adjusts
+# after a change), valid with >= 10 logged days.
+PHASE_SETTLE_DAYS = 7
+PHASE_WINDOW_DAYS = 14
+PHASE_MIN_DAYS = 10
+
+# --- Response classification (SPEC section 3) ----------------------------------------------------
+
+# IMMPACT (Dworkin et al. 2008) thresholds on percent improvement; boundaries use >=.
+IMMPACT_MINIMAL_PCT = 10.0
+IMMPACT_MODERATE_PCT = 30.0
+IMMPACT_SUBSTANTIAL_PCT = 50.0
+
+# Farrar et al. 2001: an absolute improvement of >= 2 points on the 0-10 scale.
+TWO_POINT = 2.0
+
+# Composite responder (Younger 2013): pain >= 30 % and (fatigue or sleep) >= 30 %.
+COMPOSITE_PCT = IMMPACT_MODERATE_PCT
+
+# Class labels in increasing order; the engine stores classes as codes 1..4 into this tuple
+# (0 = no class), and the summaries carry the labels.
+CLASS_LABELS = ("none", "minimal", "moderate", "substantial")
+
+# Threshold comparisons use `value >= threshold - COMPARE_EPS`.  For integer scores the engine's
+# arithmetic is already exact (it works on integer sums), so this only guards float input; it is
+# far below any difference real 0-10 diaries can produce (about 0.05 percentage points).
+COMPARE_EPS = 1e-9
+
+# Newey-West (HAC) interval: 95 % two-sided Student t, lag L = floor(4 (n/100)^(2/9)).
+CI_QUANTILE = 0.975
+HAC_LAG_FACTOR = 4.0
+HAC_LAG_SCALE = 100.0
+HAC_LAG_EXPONENT = 2.0 / 9.0
+
+# --- Symptoms ------------------------------------------------------------------------------------
+
+# Column order of CohortInput.entry_values and of every (..., 4) array the engine returns.
+SYMPTOMS = ("pain", "fatigue", "sleep", "mood")
+
+# Pain and fatigue: higher is worse; sleep quality and mood: higher is better (SPEC section 1).
+HIGHER_IS_WORSE = {"pain": True, "fatigue": True, "sleep": False, "mood": False}
+
+# --- Encoding ------------------------------------------------------------------------------------
+
+# CohortResult.day_dose_ug on days before the patient's first dose change.
+NO_DOSE = -1
+
+MICROGRAMS_PER_MG = 1000

@@ -1,0 +1,724 @@
+"""The trend and response engine: one vectorised pass over a whole cohort (SPEC sections 2-3).
+
+Layout of the computation, and why:
+
+* Every patient's diary is laid onto one flat calendar grid: a block per patient running from
+  ROLLING_DAYS - 1 padding days before their first entry to their last entry, one row per calendar
+  day, NaN where nothing was recorded.  Missing days stay missing (SPEC: never fill gaps), and the
+  all-NaN padding means a 7-day window can never reach into the previous patient's block, so
+  rolling sums are plain shifted additions over the whole grid with no per-patient loop.
+* Baselines, week windows and dose-phase windows are all at most 14 calendar days, so they are
+  gathered by fancy indexing into fixed (rows, 4 symptoms, 14 days) arrays, days outside a
+  patient's data pointing at one all-NaN sentinel row.  HAC and Tau-U then run on those arrays
+  for every patient at once (see stats.py).
+* Means and changes are computed from integer-valued sums (scores are integers 0-10), so that
+  e.g. a baseline of 10 and a window mean of 7 give exactly 30.0 % and the >= boundaries of the
+  IMMPACT classes hold without float luck.
+* Only the final summary dicts are built per patient in Python, from lists converted in bulk.
+
+The trends app stores CohortResult rows and summaries; nothing here imports Django.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from . import stats
+from .constants import (
+    BASELINE_DAYS,
+    BASELINE_MIN_DAYS,
+    CLASS_LABELS,
+    COMPARE_EPS,
+    COMPOSITE_PCT,
+    DAYS_PER_WEEK,
+    HIGHER_IS_WORSE,
+    IMMPACT_MODERATE_PCT,
+    MICROGRAMS_PER_MG,
+    NO_DOSE,
+    PHASE_MIN_DAYS,
+    PHASE_SETTLE_DAYS,
+    PHASE_WINDOW_DAYS,
+    ROLLING_DAYS,
+    ROLLING_MIN_DAYS,
+    SYMPTOMS,
+    TWO_POINT,
+    WEEK_WINDOWS,
+    WINDOW_DAYS,
+    WINDOW_MIN_DAYS,
+)
+
+__all__ = ("CohortInput", "CohortResult", "compute_cohort", "compute_patient")
+
+_N_SYMPTOMS = len(SYMPTOMS)
+
+# +1 where an increase is an improvement (sleep, mood), -1 where a decrease is (pain, fatigue).
+# Multiplying by this orients every change so that positive means better.
+_ORIENT = np.array([-1.0 if HIGHER_IS_WORSE[s] else 1.0 for s in SYMPTOMS])
+
+# (patient, day) pairs are packed into one sortable int64 key; date(9999, 12, 31).toordinal() is
+# 3_652_059 < 2**22, so any date fits in the low bits.
+_DAY_BITS = 22
+_MAX_DAY = (1 << _DAY_BITS) - 1
+
+# The composite needs pain and (fatigue or sleep) at COMPOSITE_PCT, which is also the moderate
+# IMMPACT boundary; the composite is read off the class codes so the two can never disagree.
+_MODERATE_CODE = 1 + CLASS_LABELS.index("moderate")
+if COMPOSITE_PCT != IMMPACT_MODERATE_PCT:  # pragma: no cover - guards an edit to constants.py
+    raise RuntimeError("the composite responder is read off the moderate IMMPACT class")
+
+# Tri-state results are stored as codes 0 = None (not assessable), 1 = False, 2 = True.
+_TRISTATE = np.array([None, False, True], dtype=object)
+_CLASS_OBJ = np.array([None, *CLASS_LABELS], dtype=object)
+
+_WINDOW_SPAN = max(WINDOW_DAYS, PHASE_WINDOW_DAYS, BASELINE_DAYS)
+
+
+@dataclass(frozen=True)
+class CohortInput:
+    """P patients' diaries and dose histories in long format, each sorted by (patient, day).
+
+    Days are `date.toordinal()` numbers.  At most one entry per patient per day (the database
+    enforces it; the engine refuses duplicates).  Several dose changes on one day are allowed: the
+    last one in input order is the one in effect.
+    """
+
+    n_patients: int
+    entry_patient: np.ndarray  # int64 (N,), patient index 0..P-1
+    entry_day: np.ndarray  # int64 (N,)
+    entry_values: np.ndarray  # float64 (N, 4): pain, fatigue, sleep, mood; NaN = not recorded
+    dose_patient: np.ndarray  # int64 (M,)
+    dose_day: np.ndarray  # int64 (M,), effective date
+    dose_ug: np.ndarray  # int64 (M,), micrograms; 0 = stopped/paused
+
+
+@dataclass
+class CohortResult:
+    """Daily trend rows (one per patient per calendar day from first to last entry) and summaries.
+
+    Daily arrays are in long format sorted by (patient, day); (K, 4) arrays follow SYMPTOMS.
+    """
+
+    day_patient: np.ndarray  # int64 (K,)
+    day_day: np.ndarray  # int64 (K,) ordinal
+    day_dose_ug: np.ndarray  # int64 (K,), NO_DOSE (-1) before the first dose change
+    day_logged: np.ndarray  # bool (K,), an entry exists that day
+    day_rolling: np.ndarray  # float64 (K, 4), NaN with fewer than ROLLING_MIN_DAYS values
+    day_rolling_n: np.ndarray  # int64 (K, 4), values in the 7-day window
+    day_change_pct: np.ndarray  # float64 (K, 4), positive = better; NaN when undefined
+    summaries: list[dict[str, Any]]  # one per patient, JSON-ready
+
+
+# --------------------------------------------------------------------------------------------------
+# Input
+
+
+def _validated(
+    inp: CohortInput,
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    n_patients = int(inp.n_patients)
+    if n_patients < 0:
+        raise ValueError("n_patients must be >= 0")
+    ep = np.asarray(inp.entry_patient, dtype=np.int64).reshape(-1)
+    ed = np.asarray(inp.entry_day, dtype=np.int64).reshape(-1)
+    ev = np.asarray(inp.entry_values, dtype=np.float64)
+    if ev.size == 0:
+        ev = ev.reshape(0, _N_SYMPTOMS)
+    dp = np.asarray(inp.dose_patient, dtype=np.int64).reshape(-1)
+    dd = np.asarray(inp.dose_day, dtype=np.int64).reshape(-1)
+    du = np.asarray(inp.dose_ug, dtype=np.int64).reshape(-1)
+    if ev.ndim != 2 or ev.shape[1] != _N_SYMPTOMS or not (len(ep) == len(ed) == len(ev)):
+        raise ValueError("entry arrays must be (N,), (N,) and (N, 4)")
+    if not len(dp) == len(dd) == len(du):
+        raise ValueError("dose arrays must all be (M,)")
+    for name, patient, day in (("entry", ep, ed), ("dose", dp, dd)):
+        if len(patient) and (patient.min() < 0 or patient.max() >= n_patients):
+            raise ValueError(f"{name} patient index out of range 0..{n_patients - 1}")
+        if len(day) and (day.min() < 1 or day.max() > _MAX_DAY):
+            raise ValueError(f"{name} day is not a date ordinal")
+    if len(du) and du.min() < 0:
+        raise ValueError("dose_ug must be >= 0")
+    entry_key = (ep << _DAY_BITS) | ed
+    if np.any(np.diff(entry_key) <= 0):
+        raise ValueError(
+            "entries must be sorted by (patient, day) with at most one entry per patient per day"
+        )
+    if np.any(np.diff((dp << _DAY_BITS) | dd) < 0):
+        raise ValueError("dose changes must be sorted by (patient, day)")
+    return n_patients, ep, ed, ev, dp, dd, du
+
+
+# --------------------------------------------------------------------------------------------------
+# Calendar grid
+
+
+@dataclass
+class _Grid:
+    values: np.ndarray  # (G + 1, 4); the last row is the all-NaN sentinel
+    has_value: np.ndarray  # (G + 1,) any symptom recorded that day ("logged" for validity rules)
+    origin: np.ndarray  # (P,) grid row of patient p's day d is origin[p] + d
+    first: np.ndarray  # (P,) first entry day (0 where no entries)
+    last: np.ndarray  # (P,) last entry day (-1 where no entries, so no day is in range)
+    pad: int
+
+    @property
+    def sentinel(self) -> int:
+        return self.values.shape[0] - 1
+
+    def gather(
+        self, patient: np.ndarray, days: np.ndarray, mask: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Values (R, 4, T) and has-value flags (R, T) for days (R, T) of each row's patient."""
+        first = self.first[patient][:, None]
+        last = self.last[patient][:, None]
+        ok = mask & (days >= first) & (days <= last)
+        idx = np.where(ok, self.origin[patient][:, None] + days, self.sentinel)
+        # Contiguous (R, 4, T) so every row's reductions run the same way whatever R is: a
+        # patient's floats then come out bit-identical alone and inside any cohort.
+        return np.ascontiguousarray(self.values[idx].transpose(0, 2, 1)), self.has_value[idx]
+
+
+def _build_grid(
+    n_patients: int, ep: np.ndarray, ed: np.ndarray, ev: np.ndarray, entry_count: np.ndarray
+) -> tuple[_Grid, np.ndarray, np.ndarray]:
+    lo = np.searchsorted(ep, np.arange(n_patients), side="left")
+    has = entry_count > 0
+    first = np.zeros(n_patients, dtype=np.int64)
+    last = np.full(n_patients, -1, dtype=np.int64)
+    first[has] = ed[lo[has]]
+    last[has] = ed[lo[has] + entry_count[has] - 1]
+    span = np.where(has, last - first + 1, 0)
+    pad = ROLLING_DAYS - 1
+    block = np.where(has, span + pad, 0)
+    block_start = np.cumsum(block) - block
+    origin = block_start + pad - first
+    size = int(block.sum())
+    values = np.full((size + 1, _N_SYMPTOMS), np.nan)
+    values[origin[ep] + ed] = ev
+    has_value = ~np.isnan(values).all(axis=1)
+    return _Grid(values, has_value, origin, first, last, pad), span, has
+
+
+# --------------------------------------------------------------------------------------------------
+# Daily trend rows
+
+
+def _rolling(grid: _Grid) -> tuple[np.ndarray, np.ndarray]:
+    """Sum and count of values over the 7 calendar days ending at each grid row >= pad.
+
+    Row i of the result is grid row i + pad.  Padding rows are NaN, so no sum crosses a patient.
+    """
+    size = grid.sentinel
+    present = ~np.isnan(grid.values[:size])
+    zeroed = np.where(present, grid.values[:size], 0.0)
+    rows = max(size - grid.pad, 0)
+    total = np.zeros((rows, _N_SYMPTOMS))
+    count = np.zeros((rows, _N_SYMPTOMS), dtype=np.int64)
+    for back in range(ROLLING_DAYS):
+        total += zeroed[grid.pad - back : size - back]
+        count += present[grid.pad - back : size - back]
+    return total, count
+
+
+def _change(
+    total: np.ndarray, n: np.ndarray, base_total: np.ndarray, base_n: np.ndarray, ok: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Change (points, %) of the mean total/n from the baseline mean base_total/base_n.
+
+    Oriented so positive = better (pain: baseline - value; sleep: value - baseline), and written
+    on sums, e.g. for pain points = (base_total * n - total * base_n) / (base_n * n) and
+    pct = 100 * (same numerator) / (base_total * n): integer scores give an exact numerator and
+    denominator and one rounding, so exactly 30 % comes out as 30.0 and the >= boundaries of the
+    IMMPACT classes hold.  The % is NaN for a zero baseline (SPEC: absolute change only).
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        numer = _ORIENT * (total * base_n - base_total * n)
+        points = np.where(ok, numer / (base_n * n), np.nan)
+        pct = np.where(ok & (base_total != 0), 100.0 * numer / (base_total * n), np.nan)
+    return points, pct
+
+
+# --------------------------------------------------------------------------------------------------
+# Therapy start and dose phases
+
+
+def _therapy_start(n_patients: int, dp: np.ndarray, dd: np.ndarray, du: np.ndarray) -> np.ndarray:
+    """Day of each patient's first non-zero dose change; -1 where there is none."""
+    nonzero = du != 0
+    patients = dp[nonzero]
+    days = dd[nonzero]
+    pos = np.searchsorted(patients, np.arange(n_patients), side="left")
+    found = pos < len(patients)
+    found[found] = patients[pos[found]] == np.flatnonzero(found)
+    start = np.full(n_patients, -1, dtype=np.int64)
+    start[found] = days[pos[found]]
+    return start
+
+
+def _phases(
+    dp: np.ndarray, dd: np.ndarray, du: np.ndarray, start: np.ndarray, last: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Maximal same-dose runs from therapy start to the last entry: patient, start, end, dose."""
+    if len(dp) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty, empty
+    # Of several changes on one day only the last is in effect (CohortInput's contract).
+    last_of_day = np.ones(len(dp), dtype=bool)
+    last_of_day[:-1] = (dp[1:] != dp[:-1]) | (dd[1:] != dd[:-1])
+    # start is -1 without therapy and last is -1 without entries, so those patients drop out, as do
+    # changes dated after the data ends (a planned step has no diary to assess yet).
+    keep = last_of_day & (start[dp] >= 0) & (dd >= start[dp]) & (dd <= last[dp])
+    kp, kd, ku = dp[keep], dd[keep], du[keep]
+    # A change to the dose already in effect does not start a new phase.
+    opens = np.ones(len(kp), dtype=bool)
+    opens[1:] = (kp[1:] != kp[:-1]) | (ku[1:] != ku[:-1])
+    pp, ps, pu = kp[opens], kd[opens], ku[opens]
+    pe = last[pp].copy()
+    same_patient_next = pp[1:] == pp[:-1]
+    pe[:-1] = np.where(same_patient_next, ps[1:] - 1, pe[:-1])
+    return pp, ps, pe, pu
+
+
+# --------------------------------------------------------------------------------------------------
+# Assessment of windows against the baseline
+
+
+@dataclass
+class _Assessment:
+    mean: np.ndarray  # (R, 4)
+    n: np.ndarray  # (R, 4)
+    points: np.ndarray
+    pct: np.ndarray
+    class_code: np.ndarray  # 0 = None, 1..4 = CLASS_LABELS
+    two_point: np.ndarray  # tri-state code
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    reliable: np.ndarray  # tri-state code
+    tau_u: np.ndarray
+    composite: np.ndarray  # (R,) tri-state code
+
+
+@dataclass
+class _Baseline:
+    values: np.ndarray  # (P, 4, 14)
+    days_logged: np.ndarray  # (P,)
+    valid: np.ndarray  # (P,)
+    total: np.ndarray  # (P, 4)
+    n: np.ndarray  # (P, 4)
+    lrv: np.ndarray  # (P, 4)
+    trend: np.ndarray  # (P, 4) Tau-U S_A, only where valid
+
+
+def _baseline(grid: _Grid, start: np.ndarray) -> _Baseline:
+    n_patients = len(start)
+    days = start[:, None] - BASELINE_DAYS + np.arange(BASELINE_DAYS)
+    values, logged = grid.gather(np.arange(n_patients), days, (start >= 0)[:, None])
+    days_logged = logged.sum(axis=1)
+    valid = (start >= 0) & (days_logged >= BASELINE_MIN_DAYS)
+    present = ~np.isnan(values)
+    total = np.where(present, values, 0.0).sum(axis=2)
+    lrv, n, _ = stats.hac_long_run_variance(values)
+    trend = np.zeros((n_patients, _N_SYMPTOMS), dtype=np.int64)
+    if valid.any():
+        trend[valid] = stats.tau_u_trend_sum(values[valid] * _ORIENT[:, None])
+    return _Baseline(values, days_logged, valid, total, n, lrv, trend)
+
+
+def _assess(
+    base: _Baseline, row_patient: np.ndarray, values: np.ndarray, window_valid: np.ndarray
+) -> _Assessment:
+    """Everything in a window's "symptoms" dict, for R windows (values (R, 4, 14)) at once."""
+    present = ~np.isnan(values)
+    total = np.where(present, values, 0.0).sum(axis=2)
+    lrv, n, _ = stats.hac_long_run_variance(values)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(n > 0, total / n, np.nan)
+
+    b_valid = base.valid[row_patient][:, None]
+    b_total = base.total[row_patient]
+    b_n = base.n[row_patient]
+    has_change = b_valid & (b_n > 0) & (n > 0)
+    points, pct = _change(total, n, b_total, b_n, has_change)
+
+    # Classes, intervals and Tau-U need BOTH the baseline and the window to be valid.
+    assessable = has_change & window_valid[:, None]
+    class_code = stats.class_codes(np.where(assessable, pct, np.nan))
+    two_point = np.where(assessable, 1 + (points >= TWO_POINT - COMPARE_EPS), 0)
+
+    df = b_n + n - 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = np.sqrt(base.lrv[row_patient] / b_n + lrv / n)
+    half = stats.t_quantile(np.where(assessable, df, 0)) * se
+    has_ci = assessable & (df >= 1)
+    ci_low = np.where(has_ci, points - half, np.nan)
+    ci_high = np.where(has_ci, points + half, np.nan)
+    reliable = np.where(has_ci, 1 + ((ci_low > 0) | (ci_high < 0)), 0)
+
+    tau = np.full(points.shape, np.nan)
+    rows = np.flatnonzero(assessable.any(axis=1))
+    if len(rows):
+        oriented_base = base.values[row_patient[rows]] * _ORIENT[:, None]
+        s_ab = stats.tau_u_pair_sum(oriented_base, values[rows] * _ORIENT[:, None])
+        s_a = base.trend[row_patient[rows]]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tau[rows] = (s_ab - s_a) / (b_n[rows] * n[rows])
+    tau = np.where(assessable, tau, np.nan)
+
+    return _Assessment(
+        mean=mean,
+        n=n,
+        points=points,
+        pct=pct,
+        class_code=class_code,
+        two_point=two_point,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        reliable=reliable,
+        tau_u=tau,
+        composite=_composite(class_code),
+    )
+
+
+def _composite(class_code: np.ndarray) -> np.ndarray:
+    """Composite responder as a tri-state code, with three-valued (Kleene) logic.
+
+    pain >= 30 % AND (fatigue >= 30 % OR sleep >= 30 %).  An unclassifiable symptom is unknown,
+    and the answer is None only when the unknowns could change it: pain below 30 % is False
+    whatever fatigue and sleep are.
+    """
+    known = class_code > 0
+    hit = class_code >= _MODERATE_CODE
+    pain, fatigue, sleep = (SYMPTOMS.index(s) for s in ("pain", "fatigue", "sleep"))
+    either_hit = hit[:, fatigue] | hit[:, sleep]
+    either_known = (known[:, fatigue] & known[:, sleep]) | either_hit
+    is_true = hit[:, pain] & either_hit
+    is_false = (known[:, pain] & ~hit[:, pain]) | (hit[:, pain] & either_known & ~either_hit)
+    return np.where(is_true, 2, np.where(is_false, 1, 0))
+
+
+# --------------------------------------------------------------------------------------------------
+# JSON conversion in bulk
+
+
+def _floats(x: np.ndarray) -> list[Any]:
+    """Python floats with None for NaN, converted in one pass (no per-value numpy scalars)."""
+    flat = np.asarray(x, dtype=np.float64).reshape(-1)
+    out = flat.astype(object)
+    out[np.isnan(flat)] = None
+    return out.tolist()
+
+
+def _dates(ordinals: np.ndarray, ok: np.ndarray) -> list[str | None]:
+    """ISO date strings (None where not ok), formatting each distinct date once."""
+    ordinals = np.asarray(ordinals).reshape(-1)
+    ok = np.asarray(ok, dtype=bool).reshape(-1)
+    out = np.full(len(ordinals), None, dtype=object)
+    if ok.any():
+        distinct, inverse = np.unique(ordinals[ok], return_inverse=True)
+        text = np.array([date.fromordinal(d).isoformat() for d in distinct.tolist()], dtype=object)
+        out[ok] = text[inverse]
+    return out.tolist()
+
+
+def _symptom_dicts(a: _Assessment) -> list[dict[str, dict[str, Any]]]:
+    columns = zip(
+        _floats(a.mean),
+        _floats(a.points),
+        _floats(a.pct),
+        _CLASS_OBJ[a.class_code.reshape(-1)].tolist(),
+        _TRISTATE[a.two_point.reshape(-1)].tolist(),
+        _floats(a.ci_low),
+        _floats(a.ci_high),
+        _TRISTATE[a.reliable.reshape(-1)].tolist(),
+        _floats(a.tau_u),
+        a.n.reshape(-1).tolist(),
+        strict=True,
+    )
+    flat = [
+        {
+            "mean": mean,
+            "change_points": points,
+            "change_pct": pct,
+            "class": cls,
+            "two_point": two,
+            "ci_low": lo,
+            "ci_high": hi,
+            "reliable": rel,
+            "tau_u": tau,
+            "n": n,
+        }
+        for mean, points, pct, cls, two, lo, hi, rel, tau, n in columns
+    ]
+    pain, fatigue, sleep, mood = SYMPTOMS
+    return [
+        {pain: flat[i], fatigue: flat[i + 1], sleep: flat[i + 2], mood: flat[i + 3]}
+        for i in range(0, len(flat), _N_SYMPTOMS)
+    ]
+
+
+# --------------------------------------------------------------------------------------------------
+# The engine
+
+
+def compute_cohort(inp: CohortInput) -> CohortResult:
+    """Daily trends and per-patient response summaries for every patient in `inp`."""
+    n_patients, ep, ed, ev, dp, dd, du = _validated(inp)
+    entry_count = np.bincount(ep, minlength=n_patients)
+    grid, span, has_entries = _build_grid(n_patients, ep, ed, ev, entry_count)
+
+    # Daily rows: every calendar day from each patient's first to last entry.
+    day_patient = np.repeat(np.arange(n_patients), span)
+    day_day = grid.first[day_patient] + (
+        np.arange(len(day_patient)) - np.repeat(np.cumsum(span) - span, span)
+    )
+    grid_row = grid.origin[day_patient] + day_day
+    roll_total, roll_n = _rolling(grid)
+    roll_total = roll_total[grid_row - grid.pad]
+    roll_n = roll_n[grid_row - grid.pad]
+    has_rolling = roll_n >= ROLLING_MIN_DAYS
+    with np.errstate(invalid="ignore", divide="ignore"):
+        day_rolling = np.where(has_rolling, roll_total / roll_n, np.nan)
+    day_logged = np.zeros(len(day_patient), dtype=bool)
+    day_logged[np.cumsum(np.concatenate(([0], span)))[ep] + (ed - grid.first[ep])] = True
+
+    # The dose on a day is the latest change on or before it (the last one on a shared day).
+    dose_key = (dp << _DAY_BITS) | dd
+    pos = np.searchsorted(dose_key, (day_patient << _DAY_BITS) | day_day, side="right") - 1
+    pos_ok = pos >= 0
+    pos_ok[pos_ok] = dp[pos[pos_ok]] == day_patient[pos_ok]
+    day_dose = np.where(pos_ok, du[np.maximum(pos, 0)] if len(du) else NO_DOSE, NO_DOSE)
+
+    start = _therapy_start(n_patients, dp, dd, du)
+    base = _baseline(grid, start)
+    b_ok = base.valid[day_patient][:, None] & (base.n[day_patient] > 0) & has_rolling
+    _, day_change_pct = _change(
+        roll_total, roll_n, base.total[day_patient], base.n[day_patient], b_ok
+    )
+
+    # Windows: three week windows per treated patient, then every dose phase's settled tail.
+    treated = np.flatnonzero(start >= 0)
+    week_patient = np.repeat(treated, len(WEEK_WINDOWS))
+    week_number = np.tile(np.array(WEEK_WINDOWS, dtype=np.int64), len(treated))
+    week_start = start[week_patient] + DAYS_PER_WEEK * week_number - WINDOW_DAYS
+    week_len = np.full(len(week_patient), WINDOW_DAYS, dtype=np.int64)
+
+    ph_patient, ph_start, ph_end, ph_dose = _phases(dp, dd, du, start, grid.last)
+    ph_days = ph_end - ph_start + 1
+    ph_len = np.clip(ph_days - PHASE_SETTLE_DAYS, 0, PHASE_WINDOW_DAYS)
+    ph_win_start = ph_end - ph_len + 1
+
+    row_patient = np.concatenate((week_patient, ph_patient))
+    row_len = np.concatenate((week_len, ph_len))
+    row_start = np.concatenate((week_start, ph_win_start))
+    offsets = np.arange(_WINDOW_SPAN)
+    values, logged = grid.gather(
+        row_patient, row_start[:, None] + offsets, offsets < row_len[:, None]
+    )
+    days_logged = logged.sum(axis=1)
+    n_weeks = len(week_patient)
+    window_valid = np.concatenate(
+        (days_logged[:n_weeks] >= WINDOW_MIN_DAYS, days_logged[n_weeks:] >= PHASE_MIN_DAYS)
+    )
+    assessment = _assess(base, row_patient, values, window_valid)
+
+    summaries = _summaries(
+        n_patients=n_patients,
+        has_entries=has_entries,
+        grid=grid,
+        start=start,
+        base=base,
+        treated=treated,
+        week_number=week_number,
+        week_start=week_start,
+        ph_patient=ph_patient,
+        ph_start=ph_start,
+        ph_end=ph_end,
+        ph_dose=ph_dose,
+        ph_len=ph_len,
+        ph_win_start=ph_win_start,
+        days_logged=days_logged,
+        window_valid=window_valid,
+        assessment=assessment,
+    )
+    return CohortResult(
+        day_patient=day_patient,
+        day_day=day_day,
+        day_dose_ug=day_dose.astype(np.int64),
+        day_logged=day_logged,
+        day_rolling=day_rolling,
+        day_rolling_n=roll_n,
+        day_change_pct=day_change_pct,
+        summaries=summaries,
+    )
+
+
+def _summaries(
+    *,
+    n_patients: int,
+    has_entries: np.ndarray,
+    grid: _Grid,
+    start: np.ndarray,
+    base: _Baseline,
+    treated: np.ndarray,
+    week_number: np.ndarray,
+    week_start: np.ndarray,
+    ph_patient: np.ndarray,
+    ph_start: np.ndarray,
+    ph_end: np.ndarray,
+    ph_dose: np.ndarray,
+    ph_len: np.ndarray,
+    ph_win_start: np.ndarray,
+    days_logged: np.ndarray,
+    window_valid: np.ndarray,
+    assessment: _Assessment,
+) -> list[dict[str, Any]]:
+    n_weeks = len(week_number)
+    symptoms = _symptom_dicts(assessment)
+    composite = _TRISTATE[assessment.composite].tolist()
+    logged_list = days_logged.tolist()
+    valid_list = window_valid.tolist()
+
+    week_starts = _dates(week_start, np.ones(n_weeks, dtype=bool))
+    week_ends = _dates(week_start + WINDOW_DAYS - 1, np.ones(n_weeks, dtype=bool))
+    weeks = [
+        {
+            "label": f"week_{w}",
+            "week": w,
+            "start": s,
+            "end": e,
+            "days_logged": logged_list[i],
+            "valid": valid_list[i],
+            "composite_responder": composite[i],
+            "symptoms": symptoms[i],
+        }
+        for i, (w, s, e) in enumerate(
+            zip(week_number.tolist(), week_starts, week_ends, strict=True)
+        )
+    ]
+
+    has_window = ph_len > 0
+    phase_columns = zip(
+        ph_dose.tolist(),
+        _dates(ph_start, np.ones(len(ph_start), dtype=bool)),
+        _dates(ph_end, np.ones(len(ph_end), dtype=bool)),
+        (ph_end - ph_start + 1).tolist(),
+        _dates(ph_win_start, has_window),
+        _dates(ph_end, has_window),
+        range(n_weeks, n_weeks + len(ph_patient)),
+        strict=True,
+    )
+    phases = [
+        {
+            "dose_ug": dose,
+            "dose_mg": dose / MICROGRAMS_PER_MG,
+            "start": s,
+            "end": e,
+            "phase_days": days,
+            "window_start": ws,
+            "window_end": we,
+            "days_logged": logged_list[i],
+            "valid": valid_list[i],
+            "composite_responder": composite[i],
+            "symptoms": symptoms[i],
+        }
+        for dose, s, e, days, ws, we, i in phase_columns
+    ]
+    phase_bounds = np.searchsorted(ph_patient, np.arange(n_patients + 1)).tolist()
+
+    # The assessed window is the latest valid week window of each treated patient.
+    n_week_kinds = len(WEEK_WINDOWS)
+    week_valid = window_valid[:n_weeks].reshape(-1, n_week_kinds)
+    latest = n_week_kinds - 1 - np.argmax(week_valid[:, ::-1], axis=1)
+    assessed = np.where(week_valid.any(axis=1), latest, -1).tolist()
+
+    therapy = start >= 0
+    therapy_text = _dates(start, therapy)
+    data_start = _dates(grid.first, has_entries)
+    data_end = _dates(grid.last, has_entries)
+    base_start = _dates(start - BASELINE_DAYS, therapy)
+    base_end = _dates(start - 1, therapy)
+    base_mean = np.where(
+        therapy[:, None] & (base.n > 0), base.total / np.maximum(base.n, 1), np.nan
+    )
+    base_cols = zip(
+        base.valid.tolist(),
+        np.where(therapy, base.days_logged, 0).tolist(),
+        base_start,
+        base_end,
+        *(_floats(base_mean[:, k]) for k in range(_N_SYMPTOMS)),
+        strict=True,
+    )
+    pain, fatigue, sleep, mood = SYMPTOMS
+    baselines = [
+        {
+            "valid": valid,
+            "days_logged": logged,
+            "start": s,
+            "end": e,
+            pain: m0,
+            fatigue: m1,
+            sleep: m2,
+            mood: m3,
+        }
+        for valid, logged, s, e, m0, m1, m2, m3 in base_cols
+    ]
+
+    treated_rank = np.full(n_patients, -1, dtype=np.int64)
+    treated_rank[treated] = np.arange(len(treated))
+    out: list[dict[str, Any]] = []
+    for p, rank in enumerate(treated_rank.tolist()):
+        if rank < 0:
+            windows: list[dict[str, Any]] = []
+            label = None
+            responder = None
+        else:
+            first_row = rank * n_week_kinds
+            windows = weeks[first_row : first_row + n_week_kinds]
+            k = assessed[rank]
+            label = None if k < 0 else windows[k]["label"]
+            responder = None if k < 0 else windows[k]["composite_responder"]
+        out.append(
+            {
+                "therapy_start": therapy_text[p],
+                "data_start": data_start[p],
+                "data_end": data_end[p],
+                "baseline": baselines[p],
+                "windows": windows,
+                "phases": phases[phase_bounds[p] : phase_bounds[p + 1]],
+                "assessed_window": label,
+                "composite_responder": responder,
+            }
+        )
+    return out
+
+
+def compute_patient(
+    entries: Iterable[tuple[date, float | None, float | None, float | None, float | None]],
+    doses: Iterable[tuple[date, int]],
+) -> CohortResult:
+    """One patient's trends and summary: the cohort engine with P = 1.
+
+    Inputs may come in any order; they are sorted by date (stably, so among dose changes on one
+    date the last given is the one in effect).  Two entries on one date raise ValueError.
+    """
+    entry_rows = sorted(entries, key=lambda row: row[0])
+    dose_rows = sorted(doses, key=lambda row: row[0])
+    values = np.array(
+        [[np.nan if v is None else float(v) for v in row[1:]] for row in entry_rows],
+        dtype=np.float64,
+    ).reshape(-1, _N_SYMPTOMS)
+    return compute_cohort(
+        CohortInput(
+            n_patients=1,
+            entry_patient=np.zeros(len(entry_rows), dtype=np.int64),
+            entry_day=np.array([row[0].toordinal() for row in entry_rows], dtype=np.int64),
+            entry_values=values,
+            dose_patient=np.zeros(len(dose_rows), dtype=np.int64),
+            dose_day=np.array([row[0].toordinal() for row in dose_rows], dtype=np.int64),
+            dose_ug=np.array([int(row[1]) for row in dose_rows], dtype=np.int64),
+        )
+    )
