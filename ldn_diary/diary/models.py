@@ -179,3 +179,6 @@ class TitrationPlan(models.Model):
                 name="plan_interval_1_90",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.start_ug} µg + {self.step_ug} µg every {self.interval_days} d to {self.target_ug} µg"

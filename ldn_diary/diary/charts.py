@@ -1,0 +1,159 @@
+"""The history chart, built in Python with plotly and drawn by the vendored plotly.js basic bundle
+(scatter, bar and pie only, so only scatter traces here)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+
+import plotly.graph_objects as go
+
+from ldn_diary.clinical.constants import ROLLING_DAYS, ROLLING_MIN_DAYS
+
+from .models import DiaryEntry, DoseChange
+from .selectors import dose_at
+
+CHART_DAYS = 84  # the last 12 weeks: LDN's effect usually shows within 4 to 12 weeks (SPEC §2)
+
+# Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
+SERIES = (
+    ("pain", "Pain", "#D55E00"),
+    ("fatigue", "Fatigue", "#CC79A7"),
+    ("sleep", "Sleep", "#0072B2"),
+    ("mood", "Mood", "#009E73"),
+)
+DOSE_COLOUR = "#3b3b3b"
+
+
+def rolling_mean(values: dict[dt.date, int], day: dt.date) -> float | None:
+    """Mean over calendar days [day-6, day], only with at least 4 values (SPEC §2, the trends
+    engine's rule); for display only, rounded to one decimal."""
+    window = [values[d] for n in range(ROLLING_DAYS) if (d := day - dt.timedelta(days=n)) in values]
+    if len(window) < ROLLING_MIN_DAYS:
+        return None
+    return round(sum(window) / len(window), 1)
+
+
+def history_figure(
+    entries: Iterable[DiaryEntry], timeline: Sequence[DoseChange], start: dt.date, end: dt.date
+) -> dict:
+    """The figure as a plain dict for ``json_script``.
+
+    Each score is drawn as its daily values (points) and its 7-day mean (line): four noisy daily
+    series as lines are unreadable on a phone. The mean needs the 6 days before ``start``, so pass
+    entries from ``start - 6 days``. A gap too short for a mean breaks the line (null, never
+    carried forward).
+    """
+    days = [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
+    x = [d.isoformat() for d in days]
+    entries = list(entries)
+    fig = go.Figure()
+    for name, label, colour in SERIES:
+        values = {e.date: getattr(e, name) for e in entries}
+        logged = [d for d in days if d in values]
+        fig.add_trace(
+            go.Scatter(
+                x=[d.isoformat() for d in logged],
+                y=[values[d] for d in logged],
+                name=label,
+                legendgroup=name,
+                showlegend=False,
+                mode="markers",
+                marker={"color": colour, "size": 5, "opacity": 0.45},
+                hovertemplate=f"{label} %{{y}}<extra></extra>",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=[rolling_mean(values, d) for d in days],
+                name=label,
+                legendgroup=name,
+                mode="lines",
+                connectgaps=False,
+                line={"color": colour, "width": 2.5},
+                hoverinfo="skip",
+            )
+        )
+    dose_x, dose_y = _dose_steps(timeline, days)
+    if dose_x:
+        fig.add_trace(
+            go.Scatter(
+                x=dose_x,
+                y=dose_y,
+                name="Dose (mg)",
+                yaxis="y2",
+                mode="lines",
+                line={"color": DOSE_COLOUR, "width": 3, "shape": "hv"},
+                hovertemplate="Dose %{y} mg<extra></extra>",
+            )
+        )
+    # Ticks at the doses actually taken (1.5, 3, 4.5 ...) rather than at plotly's round numbers.
+    dose_ticks = sorted({y for y in dose_y if y is not None})
+    top_mg = max(dose_ticks, default=0)
+    fig.update_layout(
+        template="none",
+        height=360,
+        margin={"l": 34, "r": 44 if dose_x else 8, "t": 8, "b": 8},
+        font={"family": "system-ui, sans-serif", "size": 12, "color": "#1d2433"},
+        hovermode="x unified",
+        legend={"orientation": "h", "x": 0, "y": -0.12, "yanchor": "top"},
+        xaxis={
+            "type": "date",
+            "tickformat": "%-d %b",
+            "showgrid": False,
+            "fixedrange": True,
+            # Half a day either side, so the first and last markers are not cut in half.
+            "range": [_half_day(start, -1), _half_day(end, 1)],
+        },
+        yaxis={
+            "range": [-0.3, 10.3],
+            "tickvals": [0, 2, 4, 6, 8, 10],
+            "gridcolor": "#e3e7ee",
+            "zeroline": False,
+            "fixedrange": True,
+            "title": {"text": "0–10"},
+        },
+        yaxis2={
+            "overlaying": "y",
+            "side": "right",
+            "range": [0, max(top_mg * 1.15, 1)],
+            "tickvals": dose_ticks,
+            "ticktext": [f"{mg:g}" for mg in dose_ticks],
+            "title": {"text": "mg"},
+            "showgrid": False,
+            "zeroline": False,
+            "fixedrange": True,
+        },
+    )
+    figure = json.loads(fig.to_json())
+    # "none" still serialises as a stub template; plotly.js draws the same without it.
+    figure["layout"].pop("template", None)
+    return figure
+
+
+def _half_day(day: dt.date, direction: int) -> str:
+    """Noon before (direction -1) or after (+1) midnight starting ``day``, as plotly reads it."""
+    moment = dt.datetime.combine(day, dt.time()) + dt.timedelta(hours=12 * direction)
+    return moment.isoformat(sep=" ")
+
+
+def _dose_steps(
+    timeline: Sequence[DoseChange], days: list[dt.date]
+) -> tuple[list[str], list[float | None]]:
+    """Points for a step line (shape "hv"): the dose at the window start, each change inside the
+    window, and the dose again at the window end so the last step reaches the right edge."""
+    start, end = days[0], days[-1]
+    points: list[tuple[dt.date, int | None]] = []
+    first = dose_at(timeline, start)
+    points.append((start, first.dose_ug if first else None))
+    points += [(c.effective_date, c.dose_ug) for c in timeline if start < c.effective_date <= end]
+    last = dose_at(timeline, end)
+    points.append((end, last.dose_ug if last else None))
+    if all(ug is None for _, ug in points):
+        return [], []
+    return (
+        [d.isoformat() for d, _ in points],
+        [round(ug / 1000, 3) if ug is not None else None for _, ug in points],
+    )

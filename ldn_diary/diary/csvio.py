@@ -1,0 +1,336 @@
+"""The diary CSV format: one parser and one writer, used by the import page, the
+``import_diary`` command and the export view alike.
+
+Format (also in README.md, "Diary CSV format"): UTF-8, comma-separated, RFC 4180 quoting, a header
+line that is exactly ``COLUMNS``, then one line per day.
+
+- ``date``: YYYY-MM-DD, each day at most once, not in the future; any order.
+- ``pain``, ``fatigue``, ``sleep``, ``mood``: whole numbers 0-10.
+- ``dreams``: none, normal, vivid or nightmares.
+- ``side_effects``: codes separated by ``;`` from vivid_dreams, insomnia, headache, nausea, anxiety,
+  other; ``other`` may carry free text as ``other:text``, and must then come last (the text runs to
+  the end of the field, so it may itself contain ``;``). Empty means none.
+- ``dose_taken``: yes, partly or no.
+- ``dose_mg``: the LDN dose on that day in mg, a plain decimal with at most 3 decimals
+  (0.001-50), ``0`` for stopped/paused, empty for "no LDN yet" (only before the first dose).
+- ``note``: free text, up to 2000 characters.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+
+from .dosing import format_mg, parse_dose_mg
+from .models import SCORE_FIELDS, DiaryEntry, DoseChange, DoseTaken, Dreams, SideEffect
+from .selectors import dose_at
+
+COLUMNS = (
+    "date",
+    "pain",
+    "fatigue",
+    "sleep",
+    "mood",
+    "dreams",
+    "side_effects",
+    "dose_taken",
+    "dose_mg",
+    "note",
+)
+MAX_IMPORT_BYTES = 2_000_000
+# Enough for decades of daily rows; a bigger file is almost certainly not a diary.
+MAX_IMPORT_ROWS = 20_000
+# A file with a systematic mistake would otherwise produce one message per line.
+MAX_REPORTED_ERRORS = 50
+NOTE_MAX = 2000
+OTHER_TEXT_MAX = 200
+OTHER_PREFIX = "other:"
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_SCORE = re.compile(r"\d{1,2}")
+
+
+@dataclass(frozen=True)
+class DiaryRow:
+    """One validated day from a file; ``line`` is where its record starts, for messages."""
+
+    line: int
+    date: dt.date
+    pain: int
+    fatigue: int
+    sleep: int
+    mood: int
+    dreams: str
+    side_effects: tuple[str, ...]
+    side_effect_other: str
+    dose_taken: str
+    dose_ug: int | None
+    note: str
+
+
+@dataclass
+class ParsedDiary:
+    rows: list[DiaryRow] = field(default_factory=list)  # oldest first
+    errors: list[str] = field(default_factory=list)
+    more_errors: int = 0  # errors found beyond MAX_REPORTED_ERRORS
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def error(self, message: str) -> None:
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append(message)
+        else:
+            self.more_errors += 1
+
+
+def encode_side_effects(codes: Iterable[str], other: str) -> str:
+    """["headache", "other"], "tinnitus" -> "headache;other:tinnitus" (canonical order)."""
+    chosen = set(codes)
+    out = [c.value for c in SideEffect if c in chosen and c != SideEffect.OTHER]
+    if SideEffect.OTHER in chosen or other:
+        out.append(f"{OTHER_PREFIX}{other}" if other else SideEffect.OTHER.value)
+    return ";".join(out)
+
+
+def decode_side_effects(text: str) -> tuple[list[str], str]:
+    """The inverse of ``encode_side_effects``; raises ValueError naming an unknown code."""
+    codes: list[str] = []
+    other = ""
+    parts = text.split(";")
+    for i, raw in enumerate(parts):
+        part = raw.strip()
+        if part.lower().startswith(OTHER_PREFIX):
+            # Free text runs to the end of the field, so it may contain ";" itself.
+            other = ";".join([part[len(OTHER_PREFIX) :], *parts[i + 1 :]]).strip()
+            codes.append(SideEffect.OTHER.value)
+            break
+        if not part:
+            continue
+        code = part.lower()
+        if code not in SideEffect.values:
+            raise ValueError(
+                f"side_effects has an unknown code {part!r}; use codes from "
+                f"{', '.join(SideEffect.values)} separated by ';', with other:your text last"
+            )
+        codes.append(code)
+    return [c.value for c in SideEffect if c.value in codes], other
+
+
+def decode_upload(data: bytes | str) -> str:
+    """Bytes from a file to text; raises ValueError with a message for the patient."""
+    if isinstance(data, str):
+        return data.removeprefix("\ufeff")
+    try:
+        # utf-8-sig drops the byte-order mark spreadsheets add to "CSV UTF-8" files.
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            "The file is not UTF-8 text. In your spreadsheet, save it as “CSV UTF-8” and upload "
+            "it again."
+        ) from exc
+
+
+def _parse_row(values: list[str], line: int, today: dt.date, out: ParsedDiary) -> DiaryRow | None:
+    problems: list[str] = []
+    cells = dict(zip(COLUMNS, values, strict=True))
+    raw_date = cells["date"].strip()
+    date = None
+    if _ISO_DATE.fullmatch(raw_date):
+        try:
+            date = dt.date.fromisoformat(raw_date)
+        except ValueError:
+            date = None
+    if date is None:
+        problems.append(f"date must be a real day written YYYY-MM-DD, got {raw_date!r}")
+    elif date > today:
+        problems.append(
+            f"{raw_date} is in the future (today is {today.isoformat()}); remove that line"
+        )
+    scores: dict[str, int] = {}
+    for name in SCORE_FIELDS:
+        raw = cells[name].strip()
+        if _SCORE.fullmatch(raw) and 0 <= int(raw) <= 10:
+            scores[name] = int(raw)
+        else:
+            problems.append(f"{name} must be a whole number 0–10, got {raw!r}")
+    dreams = cells["dreams"].strip().lower()
+    if dreams not in Dreams.values:
+        problems.append(
+            f"dreams must be one of {', '.join(Dreams.values)}, got {cells['dreams'].strip()!r}"
+        )
+    try:
+        side_effects, other = decode_side_effects(cells["side_effects"])
+    except ValueError as exc:
+        problems.append(str(exc))
+        side_effects, other = [], ""
+    if len(other) > OTHER_TEXT_MAX:
+        problems.append(
+            f"the text after other: is {len(other)} characters long; the limit is {OTHER_TEXT_MAX}"
+        )
+    dose_taken = cells["dose_taken"].strip().lower()
+    if dose_taken not in DoseTaken.values:
+        problems.append(
+            f"dose_taken must be one of {', '.join(DoseTaken.values)}, "
+            f"got {cells['dose_taken'].strip()!r}"
+        )
+    raw_dose = cells["dose_mg"].strip()
+    dose_ug = None
+    if raw_dose:
+        try:
+            dose_ug = parse_dose_mg(raw_dose, allow_zero=True)
+        except ValidationError:
+            problems.append(
+                "dose_mg must be a dose in mg between 0.001 and 50 with at most 3 decimals "
+                f"(e.g. 4.5), 0 for stopped or paused, or empty before your first dose; "
+                f"got {raw_dose!r}"
+            )
+    note = cells["note"]
+    if len(note) > NOTE_MAX:
+        problems.append(f"note is {len(note)} characters long; the limit is {NOTE_MAX}")
+    for problem in problems:
+        out.error(f"line {line}: {problem}")
+    if problems or date is None:
+        return None
+    return DiaryRow(
+        line=line,
+        date=date,
+        dreams=dreams,
+        side_effects=tuple(side_effects),
+        side_effect_other=other,
+        dose_taken=dose_taken,
+        dose_ug=dose_ug,
+        note=note,
+        **scores,
+    )
+
+
+def parse_diary_csv(data: bytes | str, *, today: dt.date) -> ParsedDiary:
+    """Parse and validate a whole file. Returns every row, or every problem with its line."""
+    out = ParsedDiary()
+    if len(data) > MAX_IMPORT_BYTES:
+        out.error(
+            f"The file is {len(data) / 1_000_000:.1f} MB; the limit is "
+            f"{MAX_IMPORT_BYTES // 1_000_000} MB. Split it into several files by date."
+        )
+        return out
+    try:
+        text = decode_upload(data)
+    except ValueError as exc:
+        out.error(str(exc))
+        return out
+    # newline="" keeps line breaks inside quoted notes exactly as written (csv module docs).
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header_line = ",".join(COLUMNS)
+    try:
+        header = next(reader, None)
+        if header is None:
+            out.error(f"The file is empty. It needs the header line {header_line} first.")
+            return out
+        if [h.strip().lower() for h in header] != list(COLUMNS):
+            out.error(
+                f"line 1: the first line must be exactly {header_line}; "
+                f"got {','.join(header)[:200]!r}"
+            )
+            return out
+        rows: list[DiaryRow] = []
+        seen: dict[dt.date, int] = {}
+        records = 0
+        line = reader.line_num + 1
+        for values in reader:
+            if not values or values == [""]:
+                line = reader.line_num + 1
+                continue
+            records += 1
+            if records > MAX_IMPORT_ROWS:
+                out.error(f"line {line}: the file has more than {MAX_IMPORT_ROWS} days; split it")
+                return out
+            if len(values) != len(COLUMNS):
+                out.error(
+                    f"line {line}: expected {len(COLUMNS)} fields, got {len(values)} "
+                    "(a note with a comma or line break needs double quotes around it)"
+                )
+            else:
+                row = _parse_row(values, line, today, out)
+                if row is not None:
+                    if row.date in seen:
+                        out.error(
+                            f"line {line}: {row.date.isoformat()} is also on line "
+                            f"{seen[row.date]}; each day may appear once"
+                        )
+                    else:
+                        seen[row.date] = line
+                        rows.append(row)
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        out.error(f"line {reader.line_num}: this is not valid CSV ({exc})")
+        return out
+    rows.sort(key=lambda r: r.date)
+    _check_dose_sequence(rows, out)
+    if out.ok and not rows:
+        out.error("The file has only the header line; there are no days to import.")
+    out.rows = rows if out.ok else []
+    return out
+
+
+def _check_dose_sequence(rows: list[DiaryRow], out: ParsedDiary) -> None:
+    """An empty dose_mg means "no LDN yet", so it cannot follow a day that had a dose."""
+    first_dosed: DiaryRow | None = None
+    for row in rows:
+        if row.dose_ug is not None and first_dosed is None:
+            first_dosed = row
+        elif row.dose_ug is None and first_dosed is not None:
+            out.error(
+                f"line {row.line}: dose_mg is empty, but {first_dosed.date.isoformat()} "
+                f"(line {first_dosed.line}) already has a dose; write 0 for stopped or paused, "
+                "or the dose you took"
+            )
+
+
+def dose_change_points(rows: Iterable[DiaryRow]) -> list[tuple[dt.date, int]]:
+    """Where the file's dose differs from the previous row's (the first dose counts too)."""
+    points: list[tuple[dt.date, int]] = []
+    previous: int | None = None
+    for row in rows:
+        if row.dose_ug is not None and row.dose_ug != previous:
+            points.append((row.date, row.dose_ug))
+        previous = row.dose_ug
+    return points
+
+
+def entry_to_cells(entry: DiaryEntry, dose_ug: int | None) -> list[str]:
+    return [
+        entry.date.isoformat(),
+        str(entry.pain),
+        str(entry.fatigue),
+        str(entry.sleep),
+        str(entry.mood),
+        entry.dreams,
+        encode_side_effects(entry.side_effects, entry.side_effect_other),
+        entry.dose_taken,
+        format_mg(dose_ug),
+        entry.note,
+    ]
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for streaming (Django docs' pattern)."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def diary_csv_lines(entries: Iterable[DiaryEntry], timeline: list[DoseChange]) -> Iterator[str]:
+    """The export: the header, then one line per entry (pass them oldest first)."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(COLUMNS)
+    for entry in entries:
+        change = dose_at(timeline, entry.date)
+        yield writer.writerow(entry_to_cells(entry, change.dose_ug if change else None))

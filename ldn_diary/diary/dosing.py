@@ -1,0 +1,66 @@
+"""Doses as people write them (milligrams, up to 3 decimals) and as we store them (micrograms).
+
+Pure functions with no database access: the dose forms, the CSV import and the chart all use
+them, so "4.5" means exactly 4 500 µg everywhere and a float never touches a dose.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+
+from .models import MAX_DOSE_UG
+
+DOSE_HELP = "Enter a dose between 0.001 mg (1 µg) and 50 mg, with at most 3 decimals, e.g. 4.5."
+
+# Plain decimals only: "1e3", "Infinity" and "-1" are refused rather than guessed at.
+_PLAIN_DECIMAL = re.compile(r"\d+(\.\d*)?|\.\d+")
+_UG_PER_MG = Decimal(1000)
+
+
+def parse_dose_mg(text: str, *, allow_zero: bool = False) -> int:
+    """Turn "4.5" (mg) into 4500 (µg), or raise a ValidationError that says how to fix it.
+
+    A comma is accepted as the decimal mark (phones in many locales offer only a comma), and a
+    trailing "mg" is ignored. Zero is accepted only where the caller allows it: the form's explicit
+    "stopped/paused" action and the CSV column, never the ordinary dose field.
+    """
+    shown = (text or "").strip()
+    cleaned = shown.lower().removesuffix("mg").strip().replace(",", ".")
+    if not _PLAIN_DECIMAL.fullmatch(cleaned):
+        prefix = f"{shown!r} is not a dose in mg. " if shown else ""
+        raise ValidationError(prefix + DOSE_HELP, code="dose_format")
+    try:
+        micrograms = Decimal(cleaned) * _UG_PER_MG
+    except InvalidOperation as exc:  # pragma: no cover - the pattern above already excludes it
+        raise ValidationError(DOSE_HELP, code="dose_format") from exc
+    if micrograms != micrograms.to_integral_value():
+        raise ValidationError(
+            f"{cleaned} mg has more than 3 decimals. {DOSE_HELP}", code="dose_decimals"
+        )
+    dose_ug = int(micrograms)
+    if dose_ug == 0 and allow_zero:
+        return 0
+    if dose_ug == 0:
+        raise ValidationError(
+            "0 mg is not a dose (to record a stop or pause, use “Stopped or paused?” on the "
+            f"Doses page). {DOSE_HELP}",
+            code="dose_range",
+        )
+    if dose_ug > MAX_DOSE_UG:
+        raise ValidationError(f"{cleaned} mg is more than 50 mg. {DOSE_HELP}", code="dose_range")
+    return dose_ug
+
+
+def format_mg(dose_ug: int | None) -> str:
+    """4500 -> "4.5", 1 -> "0.001", 12000 -> "12", 0 -> "0", None -> "" (no LDN yet).
+
+    The CSV export writes exactly this, and the import reads it back, so it must stay canonical:
+    no trailing zeros, no exponent.
+    """
+    if dose_ug is None:
+        return ""
+    value = (Decimal(dose_ug) / _UG_PER_MG).normalize()
+    return f"{value:f}"

@@ -1,0 +1,168 @@
+"""Forms turn request text into typed values; the services decide what may be saved."""
+
+from __future__ import annotations
+
+from django import forms
+
+from .csvio import MAX_IMPORT_BYTES, NOTE_MAX, OTHER_TEXT_MAX
+from .dosing import DOSE_HELP, parse_dose_mg
+from .models import DoseTaken, Dreams, Formulation, SideEffect, TimeOfDay
+
+# A native date picker only accepts ISO dates as its value, whatever the site's locale.
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+SCORE_CHOICES = [(n, str(n)) for n in range(11)]
+# (field, title, what 0 means, what 10 means). Pain and fatigue: higher is worse; sleep and mood:
+# higher is better (SPEC §1). The ends are printed under each scale, so 0 and 10 are never guesses.
+SCALES = (
+    ("pain", "Pain", "no pain", "worst imaginable"),
+    ("fatigue", "Fatigue", "no fatigue", "exhausted"),
+    ("sleep", "Sleep quality", "very poor", "excellent"),
+    ("mood", "Mood", "very low", "very good"),
+)
+
+
+def _score_field(title: str) -> forms.TypedChoiceField:
+    message = f"Choose a number from 0 to 10 for {title.lower()}."
+    return forms.TypedChoiceField(
+        label=title,
+        choices=SCORE_CHOICES,
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={"required": message, "invalid_choice": message},
+    )
+
+
+class EntryForm(forms.Form):
+    date = forms.DateField(widget=forms.HiddenInput)
+    pain = _score_field("Pain")
+    fatigue = _score_field("Fatigue")
+    sleep = _score_field("Sleep quality")
+    mood = _score_field("Mood")
+    dreams = forms.ChoiceField(
+        choices=Dreams.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose how you dreamt: none, normal, vivid or nightmares."},
+    )
+    side_effects = forms.MultipleChoiceField(
+        choices=SideEffect.choices, widget=forms.CheckboxSelectMultiple, required=False
+    )
+    side_effect_other = forms.CharField(
+        label="Other side effect", max_length=OTHER_TEXT_MAX, required=False
+    )
+    dose_taken = forms.ChoiceField(
+        label="Dose taken",
+        choices=DoseTaken.choices,
+        widget=forms.RadioSelect,
+        initial=DoseTaken.YES,
+        error_messages={"required": "Choose whether you took your dose: yes, partly or no."},
+    )
+    note = forms.CharField(
+        label="Note (optional)",
+        max_length=NOTE_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+    request_key = forms.UUIDField(widget=forms.HiddenInput, required=False)
+
+    def scales(self) -> list[tuple[forms.BoundField, str, str, str]]:
+        return [(self[name], title, low, high) for name, title, low, high in SCALES]
+
+
+class DoseMgField(forms.CharField):
+    """A dose in mg typed as text (Decimal semantics, never float), cleaned to micrograms."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("help_text", "In mg, up to 3 decimals, e.g. 4.5 or 0.75.")
+        kwargs.setdefault("error_messages", {"required": DOSE_HELP})
+        super().__init__(max_length=12, **kwargs)
+        # inputmode gives phones a number pad that still has a decimal mark.
+        self.widget.attrs.update({"inputmode": "decimal", "autocomplete": "off"})
+
+    def clean(self, value: str) -> int:
+        text = super().clean(value)
+        return parse_dose_mg(text)
+
+
+class DoseChangeForm(forms.Form):
+    effective_date = forms.DateField(
+        label="From",
+        widget=DATE_WIDGET,
+        error_messages={
+            "required": "Enter the day you start this dose.",
+            "invalid": "Enter a date like 2026-11-24.",
+        },
+    )
+    dose_mg = DoseMgField(label="Dose (mg)")
+    time_of_day = forms.ChoiceField(
+        label="When", choices=TimeOfDay.choices, widget=forms.RadioSelect, initial=TimeOfDay.BEDTIME
+    )
+    formulation = forms.ChoiceField(
+        label="Form",
+        choices=Formulation.choices,
+        widget=forms.RadioSelect,
+        initial=Formulation.CAPSULE,
+    )
+    note = forms.CharField(label="Note (optional)", max_length=500, required=False)
+
+
+class DoseStopForm(forms.Form):
+    effective_date = forms.DateField(
+        label="Stopped or paused from",
+        widget=DATE_WIDGET,
+        error_messages={
+            "required": "Enter the day you stopped.",
+            "invalid": "Enter a date like 2026-11-24.",
+        },
+    )
+    note = forms.CharField(label="Why (optional)", max_length=500, required=False)
+
+
+class PlanForm(forms.Form):
+    start_mg = DoseMgField(label="Start dose (mg)", help_text="e.g. 1.5")
+    step_mg = DoseMgField(label="Step up by (mg)", help_text="e.g. 1.5")
+    interval_days = forms.IntegerField(
+        label="Every (days)",
+        min_value=1,
+        max_value=90,
+        help_text="Days between steps, 1 to 90, e.g. 14.",
+        error_messages={
+            "required": "Enter the days between steps, 1 to 90.",
+            "invalid": "Enter the days between steps as a whole number, 1 to 90.",
+            "min_value": "Enter the days between steps, 1 to 90.",
+            "max_value": "Enter the days between steps, 1 to 90.",
+        },
+    )
+    target_mg = DoseMgField(label="Target dose (mg)", help_text="e.g. 4.5")
+
+
+class PlanConfirmForm(forms.Form):
+    dose_ug = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    date = forms.DateField(
+        widget=DATE_WIDGET,
+        required=False,
+        label="Taken from",
+        error_messages={"invalid": "Enter a date like 2026-11-24."},
+    )
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label="Diary CSV file",
+        help_text="The same columns as the export: date,pain,fatigue,sleep,mood,dreams,"
+        "side_effects,dose_taken,dose_mg,note.",
+        error_messages={"required": "Choose a CSV file to upload.", "empty": "That file is empty."},
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_IMPORT_BYTES:
+            raise forms.ValidationError(
+                f"That file is {upload.size / 1_000_000:.1f} MB; the limit is "
+                f"{MAX_IMPORT_BYTES // 1_000_000} MB. Split it into several files by date."
+            )
+        return upload
+
+
+class ImportConfirmForm(forms.Form):
+    token = forms.UUIDField(widget=forms.HiddenInput)

@@ -1,0 +1,154 @@
+"""Reads of one patient's diary and doses.
+
+Every function takes the patient user object that the view got from
+``ldn_diary.accounts.selectors.get_patient_for_viewer``; nothing here checks access again, and
+nothing here takes an id from a request except through ``get_dose_change``, which scopes the
+lookup to that patient.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import uuid as uuid_mod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from ldn_diary.accounts.models import User
+
+from .models import BACKFILL_DAYS, DiaryEntry, DoseChange, TitrationPlan
+
+
+def entry_for_day(patient: User, date: dt.date) -> DiaryEntry | None:
+    return DiaryEntry.objects.filter(patient=patient, date=date).first()
+
+
+def entries_between(patient: User, start: dt.date, end: dt.date) -> QuerySet[DiaryEntry]:
+    """Entries with start <= date <= end, oldest first."""
+    return DiaryEntry.objects.filter(patient=patient, date__gte=start, date__lte=end).order_by(
+        "date"
+    )
+
+
+def logged_days(patient: User, start: dt.date | None = None) -> dict[dt.date, bool]:
+    """{date: backfilled} for every logged day on or after ``start`` (all days if None).
+
+    One small row per day, so the calendar and the streak need one query however long the diary.
+    """
+    qs = DiaryEntry.objects.filter(patient=patient)
+    if start is not None:
+        qs = qs.filter(date__gte=start)
+    return dict(qs.order_by("date").values_list("date", "backfilled"))
+
+
+def backfill_window(today: dt.date) -> tuple[dt.date, dt.date]:
+    """The days a patient may still fill in or change by hand: today and BACKFILL_DAYS back."""
+    return today - dt.timedelta(days=BACKFILL_DAYS), today
+
+
+def days_to_fill_in(patient: User, today: dt.date) -> list[dt.date]:
+    """Days in the backfill window without an entry, most recent first (today excluded)."""
+    start, _ = backfill_window(today)
+    logged = set(logged_days(patient, start))
+    days = (today - dt.timedelta(days=n) for n in range(1, BACKFILL_DAYS + 1))
+    return [d for d in days if d not in logged]
+
+
+def dose_timeline(patient: User) -> list[DoseChange]:
+    """All dose changes, oldest first (the order ``dose_at`` needs)."""
+    return list(DoseChange.objects.filter(patient=patient).order_by("effective_date"))
+
+
+def dose_on(patient: User, date: dt.date) -> DoseChange | None:
+    """The change in force on ``date``: the latest one on or before it (SPEC §1)."""
+    return (
+        DoseChange.objects.filter(patient=patient, effective_date__lte=date)
+        .order_by("-effective_date")
+        .first()
+    )
+
+
+def dose_at(timeline: Sequence[DoseChange], date: dt.date) -> DoseChange | None:
+    """``dose_on`` over an already-fetched, oldest-first timeline, for many days in one query."""
+    dates = [c.effective_date for c in timeline]
+    i = bisect.bisect_right(dates, date)
+    return timeline[i - 1] if i else None
+
+
+def get_dose_change(patient: User, code: uuid_mod.UUID | str) -> DoseChange:
+    """A dose change named in a URL. Missing and another patient's give the same 404."""
+    try:
+        key = uuid_mod.UUID(str(code))
+    except ValueError as exc:
+        raise Http404("No such dose change.") from exc
+    change = DoseChange.objects.filter(patient=patient, uuid=key).first()
+    if change is None:
+        raise Http404("No such dose change.")
+    return change
+
+
+def plan_for(patient: User) -> TitrationPlan | None:
+    return TitrationPlan.objects.filter(patient=patient).first()
+
+
+@dataclass(frozen=True)
+class TitrationStatus:
+    """Where the patient is on their plan, as shown on the entry and dose pages."""
+
+    plan: TitrationPlan
+    current: DoseChange | None
+    next_ug: int | None  # None: target reached, or paused
+    due: dt.date | None
+    today: dt.date
+
+    @property
+    def is_due(self) -> bool:
+        return self.due is not None and self.due <= self.today
+
+    @property
+    def reached_target(self) -> bool:
+        return self.current is not None and self.current.dose_ug >= self.plan.target_ug
+
+    @property
+    def paused(self) -> bool:
+        return self.current is not None and self.current.dose_ug == 0
+
+
+def titration_status(
+    plan: TitrationPlan | None, current: DoseChange | None, today: dt.date
+) -> TitrationStatus | None:
+    """The planned next step and its due date.
+
+    With no dose yet, the first step is the plan's start dose, due now. Otherwise the next step is
+    the current dose plus one step (capped at the target), due ``interval_days`` after the current
+    dose took effect. Stepping from the current dose rather than from a fixed grid means a
+    hand-made change (say, a slower step after side effects) moves the plan along with it.
+    While paused (0 mg) nothing is due: restarting is a decision for the patient and clinician.
+    """
+    if plan is None:
+        return None
+    if current is None:
+        return TitrationStatus(plan, None, plan.start_ug, today, today)
+    if current.dose_ug == 0 or current.dose_ug >= plan.target_ug:
+        return TitrationStatus(plan, current, None, None, today)
+    next_ug = min(current.dose_ug + plan.step_ug, plan.target_ug)
+    due = current.effective_date + dt.timedelta(days=plan.interval_days)
+    return TitrationStatus(plan, current, next_ug, due, today)
+
+
+def current_streak(logged: Iterable[dt.date], today: dt.date) -> int:
+    """Days in a row logged, ending today, or yesterday while today is not logged yet.
+
+    An unlogged today does not break the run: the day is not over, and a streak that resets at
+    breakfast would read as a reproach.
+    """
+    days = set(logged)
+    day = today if today in days else today - dt.timedelta(days=1)
+    streak = 0
+    while day in days:
+        streak += 1
+        day -= dt.timedelta(days=1)
+    return streak

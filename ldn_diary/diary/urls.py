@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+app_name = "diary"
+urlpatterns = [
+    path("", views.today, name="today"),
+    path("entry/", views.entry_save, name="entry_save"),
+    path("history/", views.history, name="history"),
+    path("doses/", views.doses, name="doses"),
+    path("doses/add/", views.dose_add, name="dose_add"),
+    path("doses/stop/", views.dose_stop, name="dose_stop"),
+    path("doses/<uuid:code>/edit/", views.dose_edit, name="dose_edit"),
+    path("doses/<uuid:code>/delete/", views.dose_delete, name="dose_delete"),
+    path("plan/", views.plan_set, name="plan"),
+    path("plan/clear/", views.plan_clear, name="plan_clear"),
+    path("plan/confirm/", views.plan_confirm, name="plan_confirm"),
+    path("export.csv", views.export, name="export"),
+    path("import/", views.import_upload, name="import"),
+    path("import/preview/", views.import_preview, name="import_preview"),
+    path("import/confirm/", views.import_confirm, name="import_confirm"),
+    path("import/cancel/", views.import_cancel, name="import_cancel"),
+]

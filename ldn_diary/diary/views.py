@@ -1,0 +1,664 @@
+"""The patient's own diary pages. Clinicians read diaries through the clinic app instead.
+
+Every view gets the patient through ``get_patient_for_viewer`` (``patient_view`` below), so a
+clinician or moderator is answered 404 here, and every object named in a URL is looked up
+within that patient's rows.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from ldn_diary.accounts.models import User
+from ldn_diary.accounts.selectors import get_patient_for_viewer
+
+from . import selectors, services
+from .charts import CHART_DAYS, history_figure
+from .csvio import decode_upload, diary_csv_lines, parse_diary_csv
+from .dosing import format_mg
+from .forms import (
+    DoseChangeForm,
+    DoseStopForm,
+    EntryForm,
+    ImportConfirmForm,
+    ImportForm,
+    PlanConfirmForm,
+    PlanForm,
+)
+from .models import BACKFILL_DAYS, DiaryEntry, DoseTaken, SideEffect
+from .services import StaleEntryError, day_label
+
+ENTRY_TEMPLATE = "diary/today.html"
+IMPORT_SESSION_KEY = "diary_import"
+
+View = Callable[..., HttpResponse]
+
+
+def patient_view(view: View) -> View:
+    """Log-in required, and the signed-in user must be an active patient (else 404)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        patient = get_patient_for_viewer(request.user, request.user.uuid)
+        return view(request, patient, *args, **kwargs)
+
+    return login_required(wrapper)
+
+
+# --- Daily entry --------------------------------------------------------------------------------
+
+
+def _form_for(entry: DiaryEntry | None, date: dt.date, dose_taken_default: str) -> EntryForm:
+    """An unbound form showing what is saved for the day, with a fresh idempotency key."""
+    initial: dict[str, object] = {"date": date, "request_key": uuid.uuid4()}
+    if entry is None:
+        initial["dose_taken"] = dose_taken_default
+    else:
+        initial.update(
+            {name: getattr(entry, name) for name in services.ENTRY_FIELDS},
+            version=entry.version,
+        )
+    return EntryForm(initial=initial)
+
+
+def _saved_summary(entry: DiaryEntry) -> str:
+    return (
+        f"Saved for {day_label(entry.date)}: pain {entry.pain}, fatigue {entry.fatigue}, "
+        f"sleep {entry.sleep}, mood {entry.mood}."
+    )
+
+
+def _entry_context(
+    patient: User,
+    date: dt.date,
+    today: dt.date,
+    *,
+    form: EntryForm | None = None,
+    entry: DiaryEntry | None = None,
+    **extra: object,
+) -> dict[str, object]:
+    timeline = selectors.dose_timeline(patient)
+    dose_that_day = selectors.dose_at(timeline, date)
+    on_ldn = dose_that_day is not None and dose_that_day.dose_ug > 0
+    if form is None:
+        if entry is None:
+            entry = selectors.entry_for_day(patient, date)
+        form = _form_for(entry, date, DoseTaken.YES if on_ldn else DoseTaken.NO)
+    dose_today = selectors.dose_at(timeline, today)
+    status = selectors.titration_status(selectors.plan_for(patient), dose_today, today)
+    earliest = today - dt.timedelta(days=BACKFILL_DAYS)
+    return {
+        "form": form,
+        "entry": entry,
+        "date": date,
+        "today": today,
+        "is_today": date == today,
+        "prev_day": date - dt.timedelta(days=1) if date > earliest else None,
+        "next_day": date + dt.timedelta(days=1) if date < today else None,
+        "dose": dose_that_day,
+        "dose_mg": format_mg(dose_that_day.dose_ug) if dose_that_day else "",
+        "status": status,
+        "next_mg": format_mg(status.next_ug) if status and status.next_ug else "",
+        "missed": selectors.days_to_fill_in(patient, today),
+        **extra,
+    }
+
+
+def _requested_day(request: HttpRequest, today: dt.date) -> dt.date | None:
+    raw = request.GET.get("date")
+    if not raw:
+        return today
+    try:
+        date = dt.date.fromisoformat(raw)
+    except ValueError:
+        messages.warning(request, f"{raw!r} is not a date like {today.isoformat()}; here is today.")
+        return None
+    earliest = today - dt.timedelta(days=BACKFILL_DAYS)
+    if date > today or date < earliest:
+        messages.info(
+            request,
+            f"You can log today and fill in days back to {day_label(earliest)}; "
+            f"{day_label(date)} is outside that. Older days can be imported from a CSV file "
+            "on the History page.",
+        )
+        return None
+    return date
+
+
+@require_GET
+@patient_view
+def today(request: HttpRequest, patient: User) -> HttpResponse:
+    """The daily entry: today, or with ?date=YYYY-MM-DD a day within the backfill window."""
+    now = request.user.local_today()
+    date = _requested_day(request, now)
+    if date is None:
+        return redirect("diary:today")
+    return render(request, ENTRY_TEMPLATE, _entry_context(patient, date, now))
+
+
+@require_POST
+@patient_view
+def entry_save(request: HttpRequest, patient: User) -> HttpResponse:
+    """Save a day. htmx gets the form fragment back with the outcome; without JavaScript a
+    success redirects (POST/redirect/GET) and an error re-renders the page."""
+    now = request.user.local_today()
+    form = EntryForm(request.POST)
+    extra: dict[str, object] = {}
+    date = now
+    if form.is_valid():
+        data = form.cleaned_data
+        date = data["date"]
+        try:
+            entry, _created = services.entry_save(
+                patient=patient,
+                date=date,
+                pain=data["pain"],
+                fatigue=data["fatigue"],
+                sleep=data["sleep"],
+                mood=data["mood"],
+                dreams=data["dreams"],
+                side_effects=data["side_effects"],
+                side_effect_other=data["side_effect_other"],
+                dose_taken=data["dose_taken"],
+                note=data["note"],
+                version=data["version"],
+                request_key=data["request_key"],
+                today=now,
+            )
+        except StaleEntryError as exc:
+            # Show what is saved now, with a fresh version, and what they tried to save, so
+            # they can re-apply it; nothing they typed is silently dropped.
+            extra = {
+                "stale_message": exc.message,
+                "unsaved": _unsaved_summary(data),
+                "entry": exc.entry,
+            }
+            form = _form_for(exc.entry, date, DoseTaken.YES)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            if "date" in form.errors:
+                date = now
+        else:
+            if request.htmx:
+                context = _entry_context(
+                    patient, date, now, entry=entry, saved_message=_saved_summary(entry), oob=True
+                )
+                return render(request, f"{ENTRY_TEMPLATE}#entry-form", context)
+            messages.success(request, _saved_summary(entry))
+            return redirect(_day_url(date, now))
+    elif form.cleaned_data.get("date"):
+        date = form.cleaned_data["date"]
+        if not now - dt.timedelta(days=BACKFILL_DAYS) <= date <= now:
+            date = now
+    context = _entry_context(patient, date, now, form=form, **extra)
+    if request.htmx:
+        return render(request, f"{ENTRY_TEMPLATE}#entry-form", context)
+    return render(request, ENTRY_TEMPLATE, context)
+
+
+def _unsaved_summary(data: dict) -> str:
+    scores = ", ".join(f"{name} {data[name]}" for name in ("pain", "fatigue", "sleep", "mood"))
+    labels = dict(SideEffect.choices)
+    effects = [labels[c] for c in data["side_effects"] if c != SideEffect.OTHER]
+    if data["side_effect_other"]:
+        effects.append(data["side_effect_other"])
+    parts = [scores, f"dreams {data['dreams']}", f"dose taken {data['dose_taken']}"]
+    if effects:
+        parts.append("side effects " + ", ".join(effects))
+    if data["note"]:
+        parts.append(f"note “{data['note']}”")
+    return "; ".join(parts)
+
+
+def _day_url(date: dt.date, today: dt.date) -> str:
+    url = reverse("diary:today")
+    return url if date == today else f"{url}?date={date.isoformat()}"
+
+
+# --- History ------------------------------------------------------------------------------------
+
+
+def _month_from(raw: str | None, today: dt.date) -> dt.date:
+    if raw:
+        try:
+            month = dt.date.fromisoformat(f"{raw}-01")
+        except ValueError:
+            month = None
+        # Bounded both ways, so month arithmetic never leaves the calendar (year 0, year 10000).
+        if month is not None and dt.date(1970, 1, 1) <= month <= today:
+            return month
+    return today.replace(day=1)
+
+
+def _add_months(month: dt.date, n: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + n
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+@require_GET
+@patient_view
+def history(request: HttpRequest, patient: User) -> HttpResponse:
+    today = request.user.local_today()
+    month = _month_from(request.GET.get("month"), today)
+    logged = selectors.logged_days(patient)
+    timeline = selectors.dose_timeline(patient)
+    # Days before the patient started are not "missing"; they are shown as blank.
+    joined = timezone.localtime(patient.date_joined, patient.tzinfo).date()
+    first_logged = next(iter(logged), None)  # logged_days is ordered by date
+    started = min(joined, first_logged) if first_logged else joined
+    earliest_data = min(started, timeline[0].effective_date) if timeline else started
+    window_start = today - dt.timedelta(days=CHART_DAYS - 1)
+    # The chart's 7-day means need the six days before the window too.
+    recent = selectors.entries_between(patient, window_start - dt.timedelta(days=6), today).only(
+        "date", "pain", "fatigue", "sleep", "mood"
+    )
+    figure = history_figure(recent, timeline, window_start, today)
+    backfill_from, _ = selectors.backfill_window(today)
+    weeks = []
+    for week in calendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month):
+        cells = []
+        for day in week:
+            if day.month != month.month:
+                state = "outside"
+            elif day > today:
+                state = "future"
+            elif day in logged:
+                state = "backfilled" if logged[day] else "logged"
+            elif day < started:
+                state = "before"
+            else:
+                state = "open"
+            editable = backfill_from <= day <= today and day.month == month.month
+            cells.append({"date": day, "state": state, "editable": editable, "today": day == today})
+        weeks.append(cells)
+    recent_logged = sum(1 for d in logged if d >= window_start)
+    prev_month = _add_months(month, -1)
+    context = {
+        "month": month,
+        "weeks": weeks,
+        "today": today,
+        "prev_month": prev_month if prev_month >= earliest_data.replace(day=1) else None,
+        "next_month": _add_months(month, 1) if month < today.replace(day=1) else None,
+        "streak": selectors.current_streak(logged, today),
+        "last_logged": max(logged) if logged else None,
+        "recent_logged": recent_logged,
+        "chart_days": CHART_DAYS,
+        "has_entries": bool(logged),
+        "figure": figure,
+        "month_logged": sum(1 for d in logged if (d.year, d.month) == (month.year, month.month)),
+    }
+    return render(request, "diary/history.html", context)
+
+
+# --- Doses and the titration plan ---------------------------------------------------------------
+
+
+def _doses_page(
+    request: HttpRequest,
+    patient: User,
+    *,
+    add_form: DoseChangeForm | None = None,
+    stop_form: DoseStopForm | None = None,
+    plan_form: PlanForm | None = None,
+    status_code: int = 200,
+) -> HttpResponse:
+    today = request.user.local_today()
+    timeline = selectors.dose_timeline(patient)
+    current = selectors.dose_at(timeline, today)
+    plan = selectors.plan_for(patient)
+    status = selectors.titration_status(plan, current, today)
+    # Newest first, each with the day it ended, for the timeline list.
+    rows = []
+    for i, change in enumerate(timeline):
+        following = timeline[i + 1] if i + 1 < len(timeline) else None
+        until = following.effective_date - dt.timedelta(days=1) if following else None
+        rows.append(
+            {
+                "change": change,
+                "mg": format_mg(change.dose_ug),
+                "until": until,
+                "days": ((until or today) - change.effective_date).days + 1,
+                "current": change is current,
+            }
+        )
+    rows.reverse()
+    if plan_form is None:
+        initial = {}
+        if plan is not None:
+            initial = {
+                "start_mg": format_mg(plan.start_ug),
+                "step_mg": format_mg(plan.step_ug),
+                "interval_days": plan.interval_days,
+                "target_mg": format_mg(plan.target_ug),
+            }
+        plan_form = PlanForm(initial=initial)
+    defaults = {"effective_date": today}
+    if current is not None:
+        defaults.update(time_of_day=current.time_of_day, formulation=current.formulation)
+    context = {
+        "today": today,
+        "rows": rows,
+        "current": current,
+        "current_mg": format_mg(current.dose_ug) if current else "",
+        "plan": plan,
+        "plan_mg": {
+            "start": format_mg(plan.start_ug),
+            "step": format_mg(plan.step_ug),
+            "target": format_mg(plan.target_ug),
+        }
+        if plan
+        else None,
+        "status": status,
+        "next_mg": format_mg(status.next_ug) if status and status.next_ug else "",
+        "add_form": add_form or DoseChangeForm(initial=defaults),
+        "stop_form": stop_form or DoseStopForm(initial={"effective_date": today}),
+        "plan_form": plan_form,
+    }
+    return render(request, "diary/doses.html", context, status=status_code)
+
+
+@require_GET
+@patient_view
+def doses(request: HttpRequest, patient: User) -> HttpResponse:
+    return _doses_page(request, patient)
+
+
+@require_POST
+@patient_view
+def dose_add(request: HttpRequest, patient: User) -> HttpResponse:
+    form = DoseChangeForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            change = services.dose_change_add(
+                patient=patient,
+                effective_date=data["effective_date"],
+                dose_ug=data["dose_mg"],
+                time_of_day=data["time_of_day"],
+                formulation=data["formulation"],
+                note=data["note"],
+                today=request.user.local_today(),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request,
+                f"Recorded {format_mg(change.dose_ug)} mg from {day_label(change.effective_date)}.",
+            )
+            return redirect("diary:doses")
+    return _doses_page(request, patient, add_form=form)
+
+
+@require_POST
+@patient_view
+def dose_stop(request: HttpRequest, patient: User) -> HttpResponse:
+    form = DoseStopForm(request.POST)
+    if form.is_valid():
+        try:
+            change = services.dose_change_add(
+                patient=patient,
+                effective_date=form.cleaned_data["effective_date"],
+                dose_ug=0,
+                note=form.cleaned_data["note"],
+                today=request.user.local_today(),
+                **_carry_over(patient, form.cleaned_data["effective_date"]),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request, f"Recorded a stop or pause from {day_label(change.effective_date)}."
+            )
+            return redirect("diary:doses")
+    return _doses_page(request, patient, stop_form=form)
+
+
+def _carry_over(patient: User, date: dt.date) -> dict[str, str]:
+    before = selectors.dose_on(patient, date)
+    if before is None:
+        return {}
+    return {"time_of_day": before.time_of_day, "formulation": before.formulation}
+
+
+@require_http_methods(["GET", "POST"])
+@patient_view
+def dose_edit(request: HttpRequest, patient: User, code: uuid.UUID) -> HttpResponse:
+    change = selectors.get_dose_change(patient, code)
+    # A stop/pause is edited as such (its date and note); it never silently becomes a dose.
+    is_stop = change.dose_ug == 0
+    form_class = DoseStopForm if is_stop else DoseChangeForm
+    if request.method == "POST":
+        form = form_class(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.dose_change_edit(
+                    dose_change=change,
+                    effective_date=data["effective_date"],
+                    dose_ug=0 if is_stop else data["dose_mg"],
+                    time_of_day=data.get("time_of_day", change.time_of_day),
+                    formulation=data.get("formulation", change.formulation),
+                    note=data["note"],
+                    today=request.user.local_today(),
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, "Dose change updated.")
+                return redirect("diary:doses")
+    else:
+        form = form_class(
+            initial={
+                "effective_date": change.effective_date,
+                "dose_mg": format_mg(change.dose_ug),
+                "time_of_day": change.time_of_day,
+                "formulation": change.formulation,
+                "note": change.note,
+            }
+        )
+    return render(
+        request,
+        "diary/dose_edit.html",
+        {"form": form, "change": change, "mg": format_mg(change.dose_ug), "is_stop": is_stop},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@patient_view
+def dose_delete(request: HttpRequest, patient: User, code: uuid.UUID) -> HttpResponse:
+    change = selectors.get_dose_change(patient, code)
+    if request.method == "POST":
+        mg, date = format_mg(change.dose_ug), change.effective_date
+        services.dose_change_delete(dose_change=change)
+        messages.success(request, f"Deleted the {mg} mg change from {day_label(date)}.")
+        return redirect("diary:doses")
+    return render(
+        request, "diary/dose_delete.html", {"change": change, "mg": format_mg(change.dose_ug)}
+    )
+
+
+@require_POST
+@patient_view
+def plan_set(request: HttpRequest, patient: User) -> HttpResponse:
+    form = PlanForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.plan_set(
+                patient=patient,
+                start_ug=data["start_mg"],
+                step_ug=data["step_mg"],
+                interval_days=data["interval_days"],
+                target_ug=data["target_mg"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Titration plan saved.")
+            return redirect(reverse("diary:doses") + "#plan")
+    return _doses_page(request, patient, plan_form=form)
+
+
+@require_POST
+@patient_view
+def plan_clear(request: HttpRequest, patient: User) -> HttpResponse:
+    services.plan_clear(patient=patient)
+    messages.success(request, "Titration plan removed. Your dose history is unchanged.")
+    return redirect("diary:doses")
+
+
+@require_POST
+@patient_view
+def plan_confirm(request: HttpRequest, patient: User) -> HttpResponse:
+    form = PlanConfirmForm(request.POST)
+    back = "diary:today" if request.POST.get("back") == "today" else "diary:doses"
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(back)
+    try:
+        change = services.plan_confirm_step(
+            patient=patient,
+            dose_ug=form.cleaned_data["dose_ug"],
+            date=form.cleaned_data["date"],
+            today=request.user.local_today(),
+        )
+    except ValidationError as exc:
+        for error in exc.messages:
+            messages.error(request, error)
+    else:
+        messages.success(
+            request,
+            f"Step recorded: {format_mg(change.dose_ug)} mg from {day_label(change.effective_date)}.",
+        )
+    return redirect(back)
+
+
+# --- CSV export and import ----------------------------------------------------------------------
+
+
+@require_GET
+@patient_view
+def export(request: HttpRequest, patient: User) -> StreamingHttpResponse:
+    timeline = selectors.dose_timeline(patient)
+    entries = DiaryEntry.objects.filter(patient=patient).order_by("date").iterator(chunk_size=500)
+    response = StreamingHttpResponse(
+        diary_csv_lines(entries, timeline), content_type="text/csv; charset=utf-8"
+    )
+    filename = f"ldn-diary-{request.user.local_today().isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # A health record: no shared cache or browser cache should keep a copy.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@patient_view
+def import_upload(request: HttpRequest, patient: User) -> HttpResponse:
+    """Upload a file. A valid one is kept server-side in the session and previewed; the preview
+    page never sends the data back, so what is confirmed is what was checked here."""
+    form = ImportForm(request.POST or None, request.FILES or None)
+    problems: list[str] = []
+    more = 0
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            text = decode_upload(upload.read())
+        except ValueError as exc:
+            problems = [str(exc)]
+        else:
+            parsed = parse_diary_csv(text, today=request.user.local_today())
+            if parsed.ok:
+                request.session[IMPORT_SESSION_KEY] = {
+                    "token": str(uuid.uuid4()),
+                    "name": upload.name[:120],
+                    "text": text,
+                }
+                return redirect("diary:import_preview")
+            problems, more = parsed.errors, parsed.more_errors
+    return render(
+        request, "diary/import.html", {"form": form, "problems": problems, "more_problems": more}
+    )
+
+
+def _stashed(request: HttpRequest) -> dict | None:
+    stash = request.session.get(IMPORT_SESSION_KEY)
+    return stash if isinstance(stash, dict) and "text" in stash else None
+
+
+@require_GET
+@patient_view
+def import_preview(request: HttpRequest, patient: User) -> HttpResponse:
+    stash = _stashed(request)
+    if stash is None:
+        messages.info(request, "Choose a file to import first.")
+        return redirect("diary:import")
+    parsed = parse_diary_csv(stash["text"], today=request.user.local_today())
+    if not parsed.ok:
+        # The day changed since the upload and a row is now... still in the future, or similar.
+        return render(
+            request,
+            "diary/import.html",
+            {"form": ImportForm(), "problems": parsed.errors, "more_problems": parsed.more_errors},
+        )
+    plan = services.import_plan(patient, parsed.rows)
+    return render(
+        request,
+        "diary/import_preview.html",
+        {
+            "name": stash["name"],
+            "plan": plan,
+            "first_rows": [(r, format_mg(r.dose_ug)) for r in parsed.rows[:5]],
+            "changed": [(row, entry) for row, entry in plan.changed[:30]],
+            "dose_changes": [
+                (date, format_mg(ug), format_mg(same.dose_ug) if same else None)
+                for date, ug, same in plan.dose_changes
+            ],
+            "confirm_form": ImportConfirmForm(initial={"token": stash["token"]}),
+        },
+    )
+
+
+@require_POST
+@patient_view
+def import_confirm(request: HttpRequest, patient: User) -> HttpResponse:
+    stash = _stashed(request)
+    form = ImportConfirmForm(request.POST)
+    if stash is None or not form.is_valid() or str(form.cleaned_data["token"]) != stash["token"]:
+        messages.warning(
+            request,
+            "That preview is no longer current (it was already imported, cancelled or replaced "
+            "by another upload). Nothing was imported; upload the file again.",
+        )
+        return redirect("diary:import")
+    today = request.user.local_today()
+    parsed = parse_diary_csv(stash["text"], today=today)
+    if not parsed.ok:
+        return redirect("diary:import_preview")
+    result = services.diary_import(patient=patient, rows=parsed.rows, today=today)
+    del request.session[IMPORT_SESSION_KEY]
+    messages.success(request, f"Imported {result.summary()}")
+    return redirect("diary:history")
+
+
+@require_POST
+@patient_view
+def import_cancel(request: HttpRequest, patient: User) -> HttpResponse:
+    request.session.pop(IMPORT_SESSION_KEY, None)
+    messages.info(request, "Import cancelled. Nothing was changed.")
+    return redirect("diary:history")

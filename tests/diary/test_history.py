@@ -1,0 +1,177 @@
+"""The history page: month calendar, streak, and the 12-week chart with the dose as a step line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from django.urls import reverse
+
+from ldn_diary.diary.charts import history_figure, rolling_mean
+from ldn_diary.diary.selectors import current_streak, dose_timeline, entries_between
+from ldn_diary.diary.services import dose_change_add
+
+from .conftest import save_entry, seed_days
+
+HISTORY_URL = reverse("diary:history")
+
+
+def _cells(response) -> dict[dt.date, dict]:
+    return {cell["date"]: cell for week in response.context["weeks"] for cell in week}
+
+
+def test_the_calendar_marks_logged_backfilled_and_open_days(alice_client, alice, today):
+    save_entry(alice, today)
+    save_entry(alice, today - dt.timedelta(days=2))  # backfilled
+    response = alice_client.get(HISTORY_URL, {"month": today.strftime("%Y-%m")})
+    cells = _cells(response)
+    assert cells[today]["state"] == "logged" and cells[today]["today"]
+    assert cells[today - dt.timedelta(days=2)]["state"] == "backfilled"
+    if (today - dt.timedelta(days=1)).month == today.month:
+        assert cells[today - dt.timedelta(days=1)]["state"] in {"open", "before"}
+    body = response.content.decode()
+    assert "Filled in later" in body and "No entry" in body
+    for word in ("missed", "failed", "broke"):
+        assert word not in body.lower()
+
+
+def test_days_before_the_patient_started_are_not_counted_as_gaps(alice_client, alice, today):
+    save_entry(alice, today)
+    cells = _cells(alice_client.get(HISTORY_URL))
+    first = today.replace(day=1)
+    if first < today:
+        # Alice joined today in this test, so earlier days of the month are "before".
+        assert cells[first]["state"] == "before"
+
+
+def test_the_last_14_days_link_to_the_entry_page(alice_client, alice, today):
+    body = alice_client.get(HISTORY_URL).content.decode()
+    day = today - dt.timedelta(days=1)
+    if day.month == today.month:
+        assert f'?date={day.isoformat()}"' in body
+
+
+def test_months_are_navigable_back_to_the_first_data_and_not_into_the_future(
+    alice_client, alice, today
+):
+    seed_days(alice, 70, end=today)
+    response = alice_client.get(HISTORY_URL)
+    assert response.context["next_month"] is None
+    assert response.context["prev_month"] is not None
+    earlier = alice_client.get(
+        HISTORY_URL, {"month": response.context["prev_month"].strftime("%Y-%m")}
+    )
+    assert earlier.status_code == 200 and earlier.context["next_month"] is not None
+    future = alice_client.get(HISTORY_URL, {"month": "2999-01"})
+    assert future.context["month"] == today.replace(day=1)
+    for bad in ("garbage", "0001-01", "2026-13", "1-1"):
+        assert alice_client.get(HISTORY_URL, {"month": bad}).status_code == 200
+
+
+def test_the_streak_counts_back_from_today_or_yesterday():
+    today = dt.date(2026, 11, 24)
+    days = [today - dt.timedelta(days=n) for n in (1, 2, 3, 5)]
+    assert current_streak(days, today) == 3  # today not logged yet does not break it
+    assert current_streak([*days, today], today) == 4
+    assert current_streak([today - dt.timedelta(days=2)], today) == 0
+    assert current_streak([], today) == 0
+
+
+def test_the_page_shows_the_streak_kindly(alice_client, alice, today):
+    seed_days(alice, 5, end=today - dt.timedelta(days=1))
+    body = alice_client.get(HISTORY_URL).content.decode()
+    assert "5</span> days in a row" in body
+    assert "5 days logged in the last 12 weeks" in body
+
+
+def test_the_chart_has_daily_points_weekly_means_and_a_dose_step_line(alice, today):
+    start = today - dt.timedelta(days=83)
+    dose_change_add(patient=alice, effective_date=start - dt.timedelta(days=10), dose_ug=1500)
+    dose_change_add(patient=alice, effective_date=today - dt.timedelta(days=10), dose_ug=4500)
+    for n, pain in [(0, 7), (2, 5), (3, 4), (4, 6), (5, 2)]:
+        save_entry(alice, today - dt.timedelta(days=n), pain=pain)
+    fig = history_figure(
+        entries_between(alice, start - dt.timedelta(days=6), today),
+        dose_timeline(alice),
+        start,
+        today,
+    )
+    names = [(t["name"], t["mode"]) for t in fig["data"]]
+    assert names == [
+        ("Pain", "markers"),
+        ("Pain", "lines"),
+        ("Fatigue", "markers"),
+        ("Fatigue", "lines"),
+        ("Sleep", "markers"),
+        ("Sleep", "lines"),
+        ("Mood", "markers"),
+        ("Mood", "lines"),
+        ("Dose (mg)", "lines"),
+    ]
+    points, mean = fig["data"][0], fig["data"][1]
+    assert points["y"] == [2, 6, 4, 5, 7]  # only the logged days, oldest first
+    assert len(mean["x"]) == 84 and mean["connectgaps"] is False
+    # Today's window holds 7, 5, 4, 6, 2 (five of seven days): mean 4.8. Three days earlier the
+    # window has only 4, 6, 2 (three days): too few, so no value rather than a guess.
+    assert mean["y"][-1] == 4.8 and mean["y"][-4] is None
+    dose = fig["data"][-1]
+    assert dose["yaxis"] == "y2" and dose["line"]["shape"] == "hv"
+    assert dose["x"] == [
+        start.isoformat(),
+        (today - dt.timedelta(days=10)).isoformat(),
+        today.isoformat(),
+    ]
+    assert dose["y"] == [1.5, 4.5, 4.5]
+    assert fig["layout"]["yaxis2"]["tickvals"] == [1.5, 4.5]
+    assert "template" not in fig["layout"]
+    assert len(json.dumps(fig)) < 16_000
+
+
+def test_the_rolling_mean_needs_four_of_seven_days():
+    day = dt.date(2026, 11, 24)
+    values = {day - dt.timedelta(days=n): v for n, v in [(0, 1), (1, 2), (6, 3)]}
+    assert rolling_mean(values, day) is None
+    values[day - dt.timedelta(days=7)] = 9  # outside [day-6, day]
+    assert rolling_mean(values, day) is None
+    values[day - dt.timedelta(days=3)] = 4
+    assert rolling_mean(values, day) == 2.5
+
+
+def test_the_chart_has_no_dose_line_before_any_ldn(alice, today):
+    save_entry(alice, today)
+    start = today - dt.timedelta(days=83)
+    fig = history_figure(entries_between(alice, start, today), [], start, today)
+    assert "Dose (mg)" not in [t["name"] for t in fig["data"]]
+    assert len(fig["data"]) == 8
+
+
+def test_the_page_embeds_the_figure_and_loads_plotly_only_here(alice_client, alice, today):
+    seed_days(alice, 20, end=today, dose_steps=[(0, 1500)])
+    body = alice_client.get(HISTORY_URL).content.decode()
+    assert '<script id="history-fig" type="application/json">' in body
+    assert "vendor/plotly-basic-4.1.1.min.js" in body and "js/diary.js" in body
+    assert "plotly" not in alice_client.get(reverse("diary:today")).content.decode()
+
+
+@pytest.mark.parametrize("entries", [10, 100])
+def test_the_history_query_count_does_not_grow(
+    alice_client, alice, today, entries, django_assert_max_num_queries
+):
+    seed_days(alice, entries, end=today, dose_steps=[(0, 1500), (5, 3000), (9, 4500)])
+    with django_assert_max_num_queries(6):
+        response = alice_client.get(HISTORY_URL)
+    assert response.status_code == 200
+
+
+def test_a_new_patient_sees_an_invitation_not_a_reproach(alice_client):
+    response = alice_client.get(HISTORY_URL)
+    body = response.content.decode()
+    assert "No days logged yet." in body
+    assert response.context["prev_month"] is None and response.context["streak"] == 0
+    assert [t["name"] for t in response.context["figure"]["data"]][::2] == [
+        "Pain",
+        "Fatigue",
+        "Sleep",
+        "Mood",
+    ]
