@@ -49,8 +49,8 @@ def _profiles() -> list[Profile]:
         ("substantial", 0.55, 0.45, 7),
         ("moderate", 0.36, 0.33, 8),
         ("partial", 0.18, 0.12, 7),
-        ("none", 0.03, 0.02, 6),
-        ("worse", -0.15, -0.10, 1),
+        ("none", 0.03, 0.02, 7),
+        ("worse", -0.38, -0.15, 1),
     )
     profiles: list[Profile] = []
     for kind, pain, other, count in kinds:

@@ -90,7 +90,7 @@ class Command(BaseCommand):
                 )
             )
             # Two patients have not (yet) shared their diary with the clinician: consent is theirs.
-            if spec.username not in (f"{demo.PATIENT_PREFIX}29", f"{demo.PATIENT_PREFIX}30"):
+            if spec.username not in (f"{demo.PATIENT_PREFIX}28", f"{demo.PATIENT_PREFIX}29"):
                 CareLink.objects.create(patient=patient, clinician=clinician)
         DiaryEntry.objects.bulk_create(entries, batch_size=2000)
         DoseChange.objects.bulk_create(doses, batch_size=2000)

@@ -1,0 +1,105 @@
+"""Reads of stored trends. Web pages use only these: they never compute in the request.
+
+The caller has already fetched the patient through an access-checking helper
+(``ldn_diary.accounts.selectors.get_patient_for_viewer``); nothing here checks access.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils import timezone
+
+from ldn_diary.accounts.models import User
+
+from .models import ResponseSummary, TrendDay, TrendState
+from .services import ENGINE_VERSION, QUEUE_TIMEOUT
+
+CURRENT = "current"
+STALE = "stale"
+COMPUTING = "computing"
+MISSING = "missing"
+
+_MESSAGES = {
+    CURRENT: "Up to date with every entry.",
+    STALE: "Not yet updated with the latest entries; an update will follow shortly.",
+    COMPUTING: "Being updated with the latest entries.",
+    MISSING: "Not calculated yet.",
+}
+
+
+@dataclass(frozen=True)
+class TrendSummary:
+    """A patient's stored response summary and how it stands against their diary."""
+
+    status: str  # CURRENT, STALE, COMPUTING or MISSING
+    data: dict[str, Any] | None  # the engine's summary dict; None when MISSING
+    computed_at: dt.datetime | None
+    data_version: int | None  # the diary version the summary was computed from
+    latest_version: int  # the diary version now
+
+    @property
+    def message(self) -> str:
+        """One plain sentence for the page, e.g. next to a chart."""
+        return _MESSAGES[self.status]
+
+
+def trend_summary_for(patient: User) -> TrendSummary:
+    """The stored summary with its status (two single-row queries by primary key).
+
+    "computing" means a recompute is queued and not overdue; a summary that is stale with no
+    live task is "stale" (the sweep will queue it). A summary from an older engine is stale too.
+    """
+    row = (
+        TrendState.objects.filter(patient_id=patient.pk).values("data_version", "queued_at").first()
+    ) or {"data_version": 0, "queued_at": None}
+    summary = (
+        ResponseSummary.objects.filter(patient_id=patient.pk)
+        .only("data", "computed_at", "data_version", "engine_version")
+        .first()
+    )
+    queued_at = row["queued_at"]
+    queued = queued_at is not None and queued_at >= timezone.now() - QUEUE_TIMEOUT
+    if summary is None:
+        status = COMPUTING if queued else MISSING
+        return TrendSummary(status, None, None, None, row["data_version"])
+    behind = summary.data_version < row["data_version"] or summary.engine_version != ENGINE_VERSION
+    status = CURRENT if not behind else (COMPUTING if queued else STALE)
+    return TrendSummary(
+        status, summary.data, summary.computed_at, summary.data_version, row["data_version"]
+    )
+
+
+def trend_days_for(
+    patient: User, start: dt.date | None = None, end: dt.date | None = None
+) -> QuerySet[TrendDay]:
+    """The patient's daily trend rows, oldest first, optionally limited to [start, end]."""
+    days = TrendDay.objects.filter(patient_id=patient.pk)
+    if start is not None:
+        days = days.filter(date__gte=start)
+    if end is not None:
+        days = days.filter(date__lte=end)
+    return days.order_by("date")
+
+
+def latest_trend_days(patient_ids: Iterable[int]) -> dict[int, TrendDay]:
+    """Each patient's most recent trend row, for a roster, in one query.
+
+    The subquery is one backward scan of the (patient_id, date) primary key per patient, so
+    the cost grows with the roster, not with the length of the diaries. Patients without trend
+    rows are absent from the result.
+    """
+    latest_date = (
+        TrendDay.objects.filter(patient_id=OuterRef("pk")).order_by("-date").values("date")[:1]
+    )
+    latest_keys = (
+        User.objects.filter(pk__in=list(patient_ids))
+        .annotate(latest=Subquery(latest_date))
+        .values_list("pk", "latest")
+    )
+    # (patient_id, date) IN (...) on the composite primary key: one index probe per patient.
+    return {row.patient_id: row for row in TrendDay.objects.filter(pk__in=latest_keys)}

@@ -1,0 +1,574 @@
+"""How a recompute reads the diary and writes its results; used only by ``services.py``.
+
+Two implementations of the same steps, called inside one transaction per batch:
+
+* ``OrmStorage`` works on any database Django supports (SQLite in development and tests) and
+  rewrites every result.
+* ``PostgresStorage`` is the fast path the nightly job needs (bench/README.md): the diary comes
+  out by binary ``COPY ... TO STDOUT`` straight into numpy arrays, trend rows go in by binary
+  ``COPY ... FROM STDIN`` encoded by numpy, and everything else is one statement per batch
+  with the patient ids as an array parameter. It rewrites only the patients whose results
+  changed, recognised by fingerprints kept on the summary row (``ResponseSummary.days_digest``
+  and ``data_digest``); ``force=True`` rewrites everyone regardless.
+
+Both store exactly the same values; tests/trends/test_recompute.py checks that.
+"""
+
+# The SQL below is formatted only with table and column names taken from the models; every
+# value travels as a bound parameter.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+import numpy as np
+from django.db import connection
+from django.db.models import Case, DateTimeField, F, Value, When
+
+from ldn_diary.clinical import CohortInput, CohortResult
+from ldn_diary.clinical.constants import NO_DOSE, SYMPTOMS
+from ldn_diary.diary.models import DiaryEntry, DoseChange
+
+from .models import ResponseSummary, TrendDay, TrendState
+
+
+class Storage(Protocol):
+    def begin(self) -> None: ...
+    def lock(self, ids: list[int], now: dt.datetime) -> None: ...
+    def versions(self, ids: list[int]) -> dict[int, int]: ...
+    def read(self, ids: np.ndarray) -> CohortInput: ...
+    def replace_days(self, ids: np.ndarray, result: CohortResult) -> int: ...
+    def write_summaries(
+        self,
+        ids: list[int],
+        summaries: list[dict[str, Any]],
+        versions: dict[int, int],
+        now: dt.datetime,
+        engine_version: str,
+    ) -> int: ...
+    def stamp(self, versions: dict[int, int], now: dt.datetime) -> None: ...
+
+
+def storage_for_connection(*, use_copy: bool | None, force: bool = False) -> Storage:
+    """A fresh storage for one batch (it carries the batch's fingerprints between steps)."""
+    postgres = connection.vendor == "postgresql"
+    if use_copy is None:
+        use_copy = postgres
+    if use_copy and not postgres:
+        raise ValueError("the COPY path needs PostgreSQL")
+    return PostgresStorage(force=force) if use_copy else OrmStorage()
+
+
+def cohort_input(
+    ids: np.ndarray,
+    entry_patient: np.ndarray,
+    entry_day: np.ndarray,
+    entry_values: np.ndarray,
+    dose_patient: np.ndarray,
+    dose_day: np.ndarray,
+    dose_ug: np.ndarray,
+) -> CohortInput:
+    """The engine's input from rows sorted by (patient id, date); ``ids`` sorted ascending."""
+    return CohortInput(
+        n_patients=len(ids),
+        entry_patient=np.searchsorted(ids, entry_patient).astype(np.int64),
+        entry_day=entry_day.astype(np.int64),
+        entry_values=entry_values.astype(np.float64).reshape(-1, len(SYMPTOMS)),
+        dose_patient=np.searchsorted(ids, dose_patient).astype(np.int64),
+        dose_day=dose_day.astype(np.int64),
+        dose_ug=dose_ug.astype(np.int64),
+    )
+
+
+# Compact separators: 10 % less JSON for PostgreSQL to parse into jsonb. NaN never reaches here
+# (the engine writes None); if it did, PostgreSQL would reject it, so fail in Python first.
+_encode_json = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+
+def encode_summary(summary: dict[str, Any]) -> tuple[str, str]:
+    """The summary as stored JSON text, and that text's digest (ResponseSummary.data_digest)."""
+    text = _encode_json(summary)
+    return text, hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+FLOAT_COLUMNS = tuple(f"{s}_{kind}" for s in SYMPTOMS for kind in ("r7", "pct"))
+
+
+def day_columns(ids: np.ndarray, result: CohortResult) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """TrendDay column name -> (values, NULL mask), dates as ordinals."""
+    no_null = np.zeros(len(result.day_day), dtype=bool)
+    columns = {
+        "patient_id": (ids[result.day_patient], no_null),
+        "date": (result.day_day, no_null),
+        "dose_ug": (result.day_dose_ug, result.day_dose_ug == NO_DOSE),
+        "logged": (result.day_logged, no_null),
+        # Diary entries always carry all four scores, so the symptoms' counts agree; the
+        # largest is the number of logged days in the window.
+        "logged_7": (result.day_rolling_n.max(axis=1, initial=0), no_null),
+    }
+    for k, symptom in enumerate(SYMPTOMS):
+        rolling = result.day_rolling[:, k]
+        change = result.day_change_pct[:, k]
+        columns[f"{symptom}_r7"] = (rolling, np.isnan(rolling))
+        columns[f"{symptom}_pct"] = (change, np.isnan(change))
+    return columns
+
+
+def days_digests(ids: np.ndarray, result: CohortResult) -> list[str]:
+    """Per patient, a digest of their TrendDay rows as stored (ResponseSummary.days_digest).
+
+    The rows are laid out in one fixed-width array (NULL as NaN or -1), in date order, so
+    each patient's rows are one contiguous run of bytes to hash.
+    """
+    columns = day_columns(ids, result)
+    layout = [("date", "<i8"), ("dose_ug", "<i8"), ("logged", "u1"), ("logged_7", "<i2")]
+    layout += [(name, "<f8") for name in FLOAT_COLUMNS]
+    rows = np.zeros(len(result.day_day), dtype=np.dtype(layout))
+    for name, _ in layout:
+        values, null = columns[name]
+        rows[name] = np.where(null, -1 if name == "dose_ug" else np.nan, values)
+    data = rows.tobytes()
+    size = rows.dtype.itemsize
+    bounds = np.searchsorted(result.day_patient, np.arange(len(ids) + 1)).tolist()
+    return [
+        hashlib.blake2b(data[lo * size : hi * size], digest_size=16).hexdigest()
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
+
+
+# --------------------------------------------------------------------------------------------------
+# Any database, through the ORM
+
+
+class OrmStorage:
+    """Any database; rewrites every result. One instance per batch."""
+
+    def __init__(self) -> None:
+        self._days_digests: dict[int, str] = {}
+
+    def begin(self) -> None:
+        pass
+
+    def lock(self, ids: list[int], now: dt.datetime) -> None:
+        """Serialise recomputes of the same patient without blocking diary writes.
+
+        Two overlapping recomputes (a queued task and the nightly job) would otherwise both
+        insert the patient's TrendDay rows, or an older result could overwrite a newer one. The
+        lock is the patient's ResponseSummary row, which diary writes never touch. A first-time
+        placeholder row is visible only inside this transaction, which fills it in before
+        committing. Locks are taken in id order, so two batches cannot deadlock. (On SQLite
+        the transaction holds the database's write lock from its start anyway.)
+        """
+        ResponseSummary.objects.bulk_create(
+            [ResponseSummary(patient_id=i, computed_at=now) for i in ids], ignore_conflicts=True
+        )
+        list(
+            ResponseSummary.objects.select_for_update()
+            .filter(patient_id__in=ids)
+            .order_by("patient_id")
+            .values_list("patient_id", flat=True)
+        )
+
+    def versions(self, ids: list[int]) -> dict[int, int]:
+        TrendState.objects.bulk_create(
+            [TrendState(patient_id=i) for i in ids], ignore_conflicts=True
+        )
+        return dict(
+            TrendState.objects.filter(patient_id__in=ids).values_list("patient_id", "data_version")
+        )
+
+    def read(self, ids: np.ndarray) -> CohortInput:
+        id_list = ids.tolist()
+        entries = list(
+            DiaryEntry.objects.filter(patient_id__in=id_list)
+            .order_by("patient_id", "date")
+            .values_list("patient_id", "date", *SYMPTOMS)
+        )
+        doses = list(
+            DoseChange.objects.filter(patient_id__in=id_list)
+            .order_by("patient_id", "effective_date")
+            .values_list("patient_id", "effective_date", "dose_ug")
+        )
+        return cohort_input(
+            ids,
+            np.array([row[0] for row in entries], dtype=np.int64),
+            np.array([row[1].toordinal() for row in entries], dtype=np.int64),
+            np.array([row[2:] for row in entries], dtype=np.float64),
+            np.array([row[0] for row in doses], dtype=np.int64),
+            np.array([row[1].toordinal() for row in doses], dtype=np.int64),
+            np.array([row[2] for row in doses], dtype=np.int64),
+        )
+
+    def replace_days(self, ids: np.ndarray, result: CohortResult) -> int:
+        self._days_digests = dict(zip(ids.tolist(), days_digests(ids, result), strict=True))
+        TrendDay.objects.filter(patient_id__in=ids.tolist()).delete()
+        columns = day_columns(ids, result)
+        names = list(columns)
+        cells_by_column = []
+        for name in names:
+            values, null = columns[name]
+            if name == "date":
+                cells = [dt.date.fromordinal(d) for d in values.tolist()]
+            else:
+                cells = values.tolist()
+            if null.any():
+                cells = [None if n else v for v, n in zip(cells, null.tolist(), strict=True)]
+            cells_by_column.append(cells)
+        TrendDay.objects.bulk_create(
+            (
+                TrendDay(**dict(zip(names, row, strict=True)))
+                for row in zip(*cells_by_column, strict=True)
+            ),
+            batch_size=1000,
+        )
+        return len(result.day_day)
+
+    def write_summaries(
+        self,
+        ids: list[int],
+        summaries: list[dict[str, Any]],
+        versions: dict[int, int],
+        now: dt.datetime,
+        engine_version: str,
+    ) -> int:
+        ResponseSummary.objects.bulk_create(
+            [
+                ResponseSummary(
+                    patient_id=pid,
+                    data=summary,
+                    data_digest=encode_summary(summary)[1],
+                    days_digest=self._days_digests[pid],
+                    computed_at=now,
+                    data_version=versions[pid],
+                    engine_version=engine_version,
+                )
+                for pid, summary in zip(ids, summaries, strict=True)
+            ],
+            update_conflicts=True,
+            unique_fields=["patient"],
+            update_fields=[
+                "data",
+                "data_digest",
+                "days_digest",
+                "computed_at",
+                "data_version",
+                "engine_version",
+            ],
+            batch_size=500,
+        )
+        return len(summaries)
+
+    def stamp(self, versions: dict[int, int], now: dt.datetime) -> None:
+        """Mark each patient computed at the version read before its data.
+
+        ``dirty_since`` and ``queued_at`` clear only if no write came in after that version.
+        The condition is part of the UPDATE, so it is judged against the row as committed
+        writes left it (PostgreSQL re-reads a row a concurrent write changed first).
+        """
+        by_version: dict[int, list[int]] = {}
+        for pid, version in versions.items():
+            by_version.setdefault(version, []).append(pid)
+        for version, pids in by_version.items():
+            caught_up = When(data_version__lte=version, then=Value(None))
+            TrendState.objects.filter(patient_id__in=pids).update(
+                computed_version=version,
+                computed_at=now,
+                dirty_since=Case(caught_up, default=F("dirty_since"), output_field=DateTimeField()),
+                queued_at=Case(caught_up, default=F("queued_at"), output_field=DateTimeField()),
+            )
+
+
+# --------------------------------------------------------------------------------------------------
+# PostgreSQL: binary COPY and array parameters
+
+# The binary COPY format (https://www.postgresql.org/docs/current/sql-copy.html): signature,
+# flags, header-extension length; then per row a field count and (length, bytes) per field,
+# length -1 for NULL; then a field count of -1.
+COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
+COPY_TRAILER = b"\xff\xff"
+PG_EPOCH = dt.date(2000, 1, 1).toordinal()  # binary dates count days from 2000-01-01
+PG_WIRE = {
+    "bigint": ">i8",
+    "integer": ">i4",
+    "smallint": ">i2",
+    "double precision": ">f8",
+    "boolean": "?",
+    "date": ">i4",
+}
+
+
+def _qn(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+class PostgresStorage:
+    """The fast path; one instance per batch."""
+
+    def __init__(self, *, force: bool = False) -> None:
+        self._force = force
+        self._summary = _qn(ResponseSummary._meta.db_table)
+        self._state = _qn(TrendState._meta.db_table)
+        self._day = _qn(TrendDay._meta.db_table)
+        # patient id -> (data_digest, days_digest) as stored, read under the lock.
+        self._stored: dict[int, tuple[str, str]] = {}
+        self._days_digests: dict[int, str] = {}
+
+    @contextmanager
+    def _cursor(self) -> Iterator[Any]:
+        """A psycopg cursor that binds parameters on the server, with Django's error classes.
+
+        Django's cursors quote parameters into the SQL text on the client, which for an array of
+        2000 JSON documents costs seconds; bound parameters travel as they are (``%b``: binary).
+        Errors are raised as django.db errors (e.g. OperationalError, which the tasks retry).
+        """
+        import psycopg
+
+        connection.ensure_connection()
+        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+            yield cursor
+
+    def begin(self) -> None:
+        with self._cursor() as cursor:
+            # Everything written here can be recomputed from the diary, so a crash that loses
+            # the last few commits loses nothing; not waiting for the WAL flush saves a disk sync.
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+    def lock(self, ids: list[int], now: dt.datetime) -> None:
+        # The same protocol as OrmStorage.lock, in two statements.
+        with self._cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {self._summary} "
+                f"(patient_id, data, data_digest, days_digest, computed_at, data_version, "
+                f"engine_version) "
+                f"SELECT id, '{{}}', '', '', %b, 0, '' FROM unnest(%b::int8[]) AS id "
+                f"ON CONFLICT (patient_id) DO NOTHING",
+                [now, ids],
+            )
+            cursor.execute(
+                f"SELECT patient_id, data_digest, days_digest FROM {self._summary} "
+                f"WHERE patient_id = ANY(%b::int8[]) ORDER BY patient_id FOR UPDATE",
+                [ids],
+            )
+            self._stored = {pid: (data, days) for pid, data, days in cursor.fetchall()}
+
+    def versions(self, ids: list[int]) -> dict[int, int]:
+        with self._cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {self._state} (patient_id, data_version, computed_version) "
+                f"SELECT id, 0, 0 FROM unnest(%b::int8[]) AS id ON CONFLICT (patient_id) DO NOTHING",
+                [ids],
+            )
+            cursor.execute(
+                f"SELECT patient_id, data_version FROM {self._state} "
+                f"WHERE patient_id = ANY(%b::int8[])",
+                [ids],
+            )
+            return dict(cursor.fetchall())
+
+    def _copy_out(self, sql: str, ids: list[int], fields: list[tuple[str, str]]) -> np.ndarray:
+        """Run ``COPY (sql) TO STDOUT (FORMAT BINARY)`` for NOT NULL fixed-width columns.
+
+        Such rows all have the same layout, so the whole stream is one numpy structured array:
+        no per-row Python work. ``sql`` must cast each column to the wire type in ``fields``.
+        """
+        layout: list[tuple[str, str]] = [("_count", ">i2")]
+        for name, wire in fields:
+            layout += [(f"_len_{name}", ">i4"), (name, wire)]
+        dtype = np.dtype(layout)
+        buffer = bytearray()
+        with (
+            self._cursor() as cursor,
+            cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)", [ids]) as copy,
+        ):
+            # PostgreSQL sends a message per row; appending each to one bytearray is several
+            # times faster than b"".join() over the memoryviews psycopg hands out.
+            while chunk := copy.read():
+                buffer += chunk
+        body = len(buffer) - len(COPY_HEADER) - len(COPY_TRAILER)
+        if not buffer.startswith(COPY_HEADER) or body % dtype.itemsize:
+            raise RuntimeError("unexpected binary COPY stream (a column changed type?)")
+        rows = np.frombuffer(
+            buffer, dtype=dtype, count=body // dtype.itemsize, offset=len(COPY_HEADER)
+        )
+        for name, wire in fields:
+            if not (rows[f"_len_{name}"] == np.dtype(wire).itemsize).all():
+                raise RuntimeError(f"column {name} is NULL or not {wire} in the COPY stream")
+        return rows
+
+    def read(self, ids: np.ndarray) -> CohortInput:
+        id_list = ids.tolist()
+        scores = ", ".join(f"{_qn(s)}::int2" for s in SYMPTOMS)
+        entries = self._copy_out(
+            f"SELECT patient_id::int8, ({_qn('date')} - DATE '2000-01-01')::int4, {scores} "
+            f"FROM {_qn(DiaryEntry._meta.db_table)} WHERE patient_id = ANY(%s::int8[]) "
+            f"ORDER BY patient_id, {_qn('date')}",
+            id_list,
+            [("patient", ">i8"), ("day", ">i4"), *((s, ">i2") for s in SYMPTOMS)],
+        )
+        doses = self._copy_out(
+            f"SELECT patient_id::int8, (effective_date - DATE '2000-01-01')::int4, dose_ug::int8 "
+            f"FROM {_qn(DoseChange._meta.db_table)} WHERE patient_id = ANY(%s::int8[]) "
+            f"ORDER BY patient_id, effective_date",
+            id_list,
+            [("patient", ">i8"), ("day", ">i4"), ("dose", ">i8")],
+        )
+        values = np.empty((len(entries), len(SYMPTOMS)), dtype=np.float64)
+        for k, symptom in enumerate(SYMPTOMS):
+            values[:, k] = entries[symptom]
+        return cohort_input(
+            ids,
+            entries["patient"].astype(np.int64),
+            entries["day"].astype(np.int64) + PG_EPOCH,
+            values,
+            doses["patient"].astype(np.int64),
+            doses["day"].astype(np.int64) + PG_EPOCH,
+            doses["dose"].astype(np.int64),
+        )
+
+    def replace_days(self, ids: np.ndarray, result: CohortResult) -> int:
+        """Replace the rows of patients whose rows changed (all, if forced); return rows written.
+
+        Whether a patient's rows changed is read off the fingerprint stored with their summary,
+        so an unchanged patient costs neither a read nor a write of their rows. The engine
+        gives bit-identical values for the same diary, so the digests compare exactly. Rewriting
+        a million unchanged rows would cost the delete, the unique index's check against the
+        deleted rows, WAL and vacuum (bench/README.md).
+        """
+        digests = days_digests(ids, result)
+        id_list = ids.tolist()
+        self._days_digests = dict(zip(id_list, digests, strict=True))
+        changed = np.array(
+            [
+                self._force or self._stored.get(pid, ("", ""))[1] != digest
+                for pid, digest in zip(id_list, digests, strict=True)
+            ],
+            dtype=bool,
+        )
+        if not changed.any():
+            return 0
+        write = changed[result.day_patient]
+        with self._cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {self._day} WHERE patient_id = ANY(%b::int8[])",
+                [ids[changed].tolist()],
+            )
+            if not write.any():
+                return 0
+            columns = day_columns(ids, result)
+            fields = {f.column: f for f in TrendDay._meta.concrete_fields}
+            wire = []
+            for name, (values, null) in columns.items():
+                db_type = fields[name].db_type(connection)
+                if db_type not in PG_WIRE:
+                    raise RuntimeError(f"no binary encoding for {name} ({db_type})")
+                if db_type == "date":
+                    values = values - PG_EPOCH
+                wire.append((np.dtype(PG_WIRE[db_type]), values[write], null[write]))
+            payload = memoryview(binary_copy_payload(wire))
+            names = ", ".join(_qn(n) for n in columns)
+            with cursor.copy(f"COPY {self._day} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+                step = 1 << 20
+                for start in range(0, len(payload), step):
+                    copy.write(payload[start : start + step])
+        return int(write.sum())
+
+    def write_summaries(
+        self,
+        ids: list[int],
+        summaries: list[dict[str, Any]],
+        versions: dict[int, int],
+        now: dt.datetime,
+        engine_version: str,
+    ) -> int:
+        """Update the summary rows; the JSON document only where its digest changed.
+
+        An UPDATE, not delete-and-insert: the rows are the locks other recomputes may be waiting
+        on (see lock()). An unchanged document is passed as NULL and kept as stored, so
+        PostgreSQL neither parses it again nor rewrites its compressed copy.
+        """
+        texts: list[str | None] = []
+        digests: list[str] = []
+        for pid, summary in zip(ids, summaries, strict=True):
+            text, digest = encode_summary(summary)
+            same = not self._force and self._stored.get(pid, ("", ""))[0] == digest
+            texts.append(None if same else text)
+            digests.append(digest)
+        with self._cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {self._summary} AS s SET data = COALESCE(v.data::jsonb, s.data), "
+                f"data_digest = v.digest, days_digest = v.days_digest, "
+                f"data_version = v.version, computed_at = %b, engine_version = %b "
+                f"FROM unnest(%b::int8[], %b::text[], %b::text[], %b::text[], %b::int8[]) "
+                f"AS v(patient_id, data, digest, days_digest, version) "
+                f"WHERE s.patient_id = v.patient_id",
+                [
+                    now,
+                    engine_version,
+                    ids,
+                    texts,
+                    digests,
+                    [self._days_digests[pid] for pid in ids],
+                    [versions[pid] for pid in ids],
+                ],
+            )
+        return sum(text is not None for text in texts)
+
+    def stamp(self, versions: dict[int, int], now: dt.datetime) -> None:
+        # The same rule as OrmStorage.stamp, for the whole batch in one statement.
+        table = self._state
+        with self._cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET computed_version = v.version, computed_at = %b, "
+                f"dirty_since = CASE WHEN {table}.data_version <= v.version THEN NULL "
+                f"ELSE {table}.dirty_since END, "
+                f"queued_at = CASE WHEN {table}.data_version <= v.version THEN NULL "
+                f"ELSE {table}.queued_at END "
+                f"FROM unnest(%b::int8[], %b::int8[]) AS v(patient_id, version) "
+                f"WHERE {table}.patient_id = v.patient_id",
+                [now, list(versions), list(versions.values())],
+            )
+
+
+def binary_copy_payload(columns: list[tuple[np.dtype, np.ndarray, np.ndarray]]) -> bytes:
+    """Encode rows for ``COPY ... (FORMAT BINARY)`` from (wire type, values, NULL mask) columns.
+
+    A NULL field has no bytes, so rows differ in layout. Rows are grouped by their pattern of
+    NULLs (a handful in practice: before the first dose, too few days for a mean, no baseline);
+    within a group every row has the same layout and is one numpy structured array. COPY does
+    not care about row order.
+    """
+    n_rows = len(columns[0][1]) if columns else 0
+    pattern = np.zeros(n_rows, dtype=np.int64)
+    nullable = [k for k, (_, _, null) in enumerate(columns) if null.any()]
+    for bit, k in enumerate(nullable):
+        pattern |= columns[k][2].astype(np.int64) << bit
+    order = np.argsort(pattern, kind="stable")
+    bounds = np.flatnonzero(np.diff(pattern[order])) + 1
+    parts = [COPY_HEADER]
+    for rows in np.split(order, bounds):
+        if len(rows) == 0:
+            continue
+        code = int(pattern[rows[0]])
+        is_null = {k: bool(code >> bit & 1) for bit, k in enumerate(nullable)}
+        layout: list[tuple[str, Any]] = [("_count", ">i2")]
+        for k, (wire, _, _) in enumerate(columns):
+            layout.append((f"_len{k}", ">i4"))
+            if not is_null.get(k, False):
+                layout.append((f"_v{k}", wire))
+        block = np.empty(len(rows), dtype=np.dtype(layout))
+        block["_count"] = len(columns)
+        for k, (wire, values, _) in enumerate(columns):
+            if is_null.get(k, False):
+                block[f"_len{k}"] = -1
+            else:
+                block[f"_len{k}"] = wire.itemsize
+                block[f"_v{k}"] = values[rows]
+        parts.append(block.tobytes())
+    parts.append(COPY_TRAILER)
+    return b"".join(parts)

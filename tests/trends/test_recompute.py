@@ -1,0 +1,400 @@
+"""trends_recompute_patients end to end: diary rows in, TrendDay / ResponseSummary / TrendState out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import struct
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+from django.db import OperationalError, connection, connections, transaction
+from django.utils import timezone
+
+from ldn_diary.clinical import compute_cohort
+from ldn_diary.diary.models import DiaryEntry
+from ldn_diary.trends import services
+from ldn_diary.trends.models import ResponseSummary, TrendDay, TrendState
+from ldn_diary.trends.services import (
+    ENGINE_VERSION,
+    trends_delete_orphans,
+    trends_mark_dirty,
+    trends_recompute_all,
+    trends_recompute_patients,
+)
+from ldn_diary.trends.storage import binary_copy_payload
+
+from .conftest import change_dose, save_entry
+
+D0 = dt.date(2024, 1, 1)
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="exercises PostgreSQL's COPY path"
+)
+
+
+def day(n: int) -> dt.date:
+    return D0 + dt.timedelta(days=n)
+
+
+def random_diary(patient, *, days: int, seed: int, doses: bool = True) -> None:
+    rng = np.random.default_rng(seed)
+    for n in range(days):
+        if rng.random() < 0.8:
+            pain, fatigue, sleep, mood = np.clip(np.rint(rng.normal(5, 1.6, 4)), 0, 10)
+            save_entry(patient, day(n), int(pain), int(fatigue), int(sleep), int(mood))
+    if doses:
+        for k, dose in enumerate((1500, 3000, 4500)):
+            change_dose(patient, day(15 + 14 * k), dose)
+
+
+def stored_rows(patient_ids: list[int]) -> list[tuple]:
+    return list(
+        TrendDay.objects.filter(patient_id__in=patient_ids)
+        .order_by("patient_id", "date")
+        .values_list()
+    )
+
+
+def test_it_stores_a_row_per_calendar_day_and_the_summary(alice):
+    save_entry(alice, day(0), 6, 5, 4, 5)
+    save_entry(alice, day(1), 4, 5, 4, 5)
+    save_entry(alice, day(2), 5, 5, 4, 5)
+    # day(3) missed: the row exists, unlogged, and the mean is not carried over it.
+    save_entry(alice, day(4), 7, 5, 4, 5)
+    save_entry(alice, day(5), 8, 5, 4, 5)
+    change_dose(alice, day(4), 1500)
+    version = TrendState.objects.get(patient=alice).data_version
+
+    counts = trends_recompute_patients(patient_ids=[alice.pk])
+
+    assert (counts.patients, counts.entries, counts.days) == (1, 5, 6)
+    rows = list(TrendDay.objects.filter(patient=alice).order_by("date"))
+    assert [r.date for r in rows] == [day(n) for n in range(6)]
+    assert [r.logged for r in rows] == [True, True, True, False, True, True]
+    assert [r.logged_7 for r in rows] == [1, 2, 3, 3, 4, 5]
+    assert [r.dose_ug for r in rows] == [None, None, None, None, 1500, 1500]
+    # The 7-day mean needs 4 logged days: first on day 4, (6 + 4 + 5 + 7) / 4.
+    assert [r.pain_r7 for r in rows[:4]] == [None] * 4
+    assert rows[4].pain_r7 == pytest.approx(22 / 4)
+    assert rows[5].pain_r7 == pytest.approx(30 / 5)
+    # Four days of data before therapy start is no valid baseline: no change is stored.
+    assert all(r.pain_pct is None for r in rows)
+
+    summary = ResponseSummary.objects.get(patient=alice)
+    assert summary.data_version == version
+    assert summary.engine_version == ENGINE_VERSION
+    assert summary.data["therapy_start"] == "2024-01-05"
+    assert summary.data["data_start"] == "2024-01-01"
+    assert summary.data["data_end"] == "2024-01-06"
+    assert summary.data["baseline"]["valid"] is False
+    assert summary.data["composite_responder"] is None
+
+    state = TrendState.objects.get(patient=alice)
+    assert state.computed_version == state.data_version == version
+    assert state.dirty_since is None
+    assert state.queued_at is None
+    assert state.computed_at == summary.computed_at
+
+
+def test_rolling_means_and_changes_match_pandas(alice):
+    """Independent oracle: pandas over a calendar index, baseline from the 14 days before."""
+    random_diary(alice, days=70, seed=8)
+    trends_recompute_patients(patient_ids=[alice.pk])
+
+    entries = pd.DataFrame.from_records(
+        DiaryEntry.objects.filter(patient=alice).values("date", "pain", "fatigue", "sleep", "mood")
+    )
+    entries["date"] = pd.to_datetime(entries["date"])
+    daily = entries.set_index("date").sort_index().asfreq("D").astype(float)
+    rolling = daily.rolling("7D", min_periods=4).mean()
+    start = pd.Timestamp(day(15))
+    baseline = daily.loc[start - pd.Timedelta(days=14) : start - pd.Timedelta(days=1)]
+    assert baseline["pain"].notna().sum() >= 11, "the seed must give a valid baseline"
+    base = baseline.mean()
+
+    rows = pd.DataFrame.from_records(
+        TrendDay.objects.filter(patient=alice).order_by("date").values()
+    )
+    assert list(pd.to_datetime(rows["date"])) == list(daily.index)
+    for symptom, worse_up in (("pain", True), ("fatigue", True), ("sleep", False), ("mood", False)):
+        np.testing.assert_allclose(
+            rows[f"{symptom}_r7"].astype(float), rolling[symptom], rtol=1e-12, equal_nan=True
+        )
+        sign = -1 if worse_up else 1
+        expected = 100 * sign * (rolling[symptom] - base[symptom]) / base[symptom]
+        np.testing.assert_allclose(
+            rows[f"{symptom}_pct"].astype(float), expected, rtol=1e-9, atol=1e-9, equal_nan=True
+        )
+
+
+def test_a_recompute_replaces_the_rows_of_those_patients_only(alice, bob):
+    random_diary(alice, days=30, seed=1)
+    random_diary(bob, days=20, seed=2)
+    trends_recompute_patients(patient_ids=[alice.pk, bob.pk])
+    bob_rows = stored_rows([bob.pk])
+
+    # Alice's diary shrinks to one week and is recomputed alone.
+    DiaryEntry.objects.filter(patient=alice, date__gt=day(6)).delete()
+    save_entry(alice, day(3), 10, 10, 0, 0)
+    trends_recompute_patients(patient_ids=[alice.pk])
+
+    dates = DiaryEntry.objects.filter(patient=alice).order_by("date")
+    first, last = dates.first().date, dates.last().date
+    assert last <= day(6)
+    assert list(
+        TrendDay.objects.filter(patient=alice).order_by("date").values_list("date", flat=True)
+    ) == [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+    assert stored_rows([bob.pk]) == bob_rows
+
+
+def test_a_patient_without_entries_gets_an_empty_current_summary(alice):
+    counts = trends_recompute_patients(patient_ids=[alice.pk])
+
+    assert (counts.entries, counts.days) == (0, 0)
+    summary = ResponseSummary.objects.get(patient=alice)
+    assert summary.data["data_start"] is None
+    assert summary.data["windows"] == []
+    assert TrendState.objects.get(patient=alice).computed_version == 0
+
+
+def test_a_write_during_the_compute_leaves_the_patient_stale(alice, monkeypatch):
+    random_diary(alice, days=30, seed=4)
+    version = TrendState.objects.get(patient=alice).data_version
+
+    def engine_with_a_concurrent_save(cohort):
+        # The diary was already read; this write lands between the read and the stamp.
+        save_entry(alice, day(40), 1, 1, 9, 9)
+        return compute_cohort(cohort)
+
+    monkeypatch.setattr(services, "compute_cohort", engine_with_a_concurrent_save)
+    trends_recompute_patients(patient_ids=[alice.pk])
+
+    state = TrendState.objects.get(patient=alice)
+    assert state.computed_version == version
+    assert state.data_version == version + 1
+    assert state.is_stale
+    assert state.dirty_since is not None
+    assert ResponseSummary.objects.get(patient=alice).data_version == version
+    assert not TrendDay.objects.filter(patient=alice, date=day(40)).exists()
+
+    monkeypatch.undo()
+    trends_recompute_patients(patient_ids=[alice.pk])
+    state.refresh_from_db()
+    assert not state.is_stale
+    assert state.dirty_since is None
+    assert TrendDay.objects.filter(patient=alice, date=day(40), logged=True).exists()
+
+
+def test_recompute_all_goes_in_batches_and_reports_progress(alice, bob, carol):
+    from tests.conftest import make_user
+
+    charlie = make_user("charlie", "patient")
+    for seed, patient in enumerate((alice, bob, charlie)):
+        random_diary(patient, days=25, seed=seed)
+    seen: list[tuple[int, int]] = []
+
+    counts = trends_recompute_all(
+        batch_size=2, progress=lambda done, total: seen.append((done, total))
+    )
+
+    assert seen == [(2, 3), (3, 3)]
+    assert counts.patients == 3
+    # Carol is a clinician: not recomputed.
+    assert set(ResponseSummary.objects.values_list("patient_id", flat=True)) == {
+        alice.pk,
+        bob.pk,
+        charlie.pk,
+    }
+    assert not TrendState.objects.filter(dirty_since__isnull=False).exists()
+
+
+def summaries(patient_ids: list[int]) -> list[tuple]:
+    return list(
+        ResponseSummary.objects.filter(patient_id__in=patient_ids)
+        .order_by("pk")
+        .values_list(
+            "patient_id", "data", "data_digest", "days_digest", "data_version", "engine_version"
+        )
+    )
+
+
+@postgres_only
+def test_copy_and_orm_paths_store_identical_rows(alice, bob):
+    random_diary(alice, days=90, seed=5)
+    random_diary(bob, days=50, seed=6, doses=False)
+    change_dose(bob, day(10), 0)  # a stop before any dose: no therapy start
+    ids = [alice.pk, bob.pk]
+
+    trends_recompute_patients(patient_ids=ids, use_copy=False)
+    orm_rows, orm_summaries = stored_rows(ids), summaries(ids)
+    TrendDay.objects.all().delete()
+    ResponseSummary.objects.all().delete()
+    counts = trends_recompute_patients(patient_ids=ids, use_copy=True)
+
+    assert (counts.days_written, counts.summaries_written) == (len(orm_rows), 2)
+    assert stored_rows(ids) == orm_rows
+    assert summaries(ids) == orm_summaries
+
+
+@postgres_only
+def test_a_recompute_rewrites_only_patients_whose_results_changed(alice, bob):
+    random_diary(alice, days=60, seed=12)
+    random_diary(bob, days=40, seed=13)
+    ids = [alice.pk, bob.pk]
+    first = trends_recompute_patients(patient_ids=ids)
+    assert first.days_written == first.days > 90
+    alice_days = TrendDay.objects.filter(patient=alice).count()
+
+    again = trends_recompute_patients(patient_ids=ids)
+    assert (again.days, again.days_written, again.summaries_written) == (first.days, 0, 0)
+    assert ResponseSummary.objects.get(patient=alice).data_version == (
+        TrendState.objects.get(patient=alice).data_version
+    )
+
+    save_entry(alice, day(50), 10, 10, 0, 0)
+    changed = trends_recompute_patients(patient_ids=ids)
+    assert (changed.days_written, changed.summaries_written) == (alice_days, 1)
+    expected_rows, expected_summaries = stored_rows(ids), summaries(ids)
+
+    forced = trends_recompute_patients(patient_ids=ids, force=True)
+    assert (forced.days_written, forced.summaries_written) == (first.days, 2)
+    # Skipping and rewriting store the same: as computed from scratch.
+    assert stored_rows(ids) == expected_rows
+    assert summaries(ids) == expected_summaries
+
+
+@postgres_only
+def test_rows_lost_outside_the_app_come_back_with_force(alice):
+    random_diary(alice, days=30, seed=14)
+    trends_recompute_patients(patient_ids=[alice.pk])
+    rows = stored_rows([alice.pk])
+    TrendDay.objects.filter(patient=alice).delete()  # not through a recompute
+
+    trends_recompute_patients(patient_ids=[alice.pk])
+    assert stored_rows([alice.pk]) == []  # the fingerprint still matches: nothing to do
+    trends_recompute_patients(patient_ids=[alice.pk], force=True)
+    assert stored_rows([alice.pk]) == rows
+
+
+def test_the_binary_copy_encoding_decodes_to_the_columns():
+    """Decode the payload row by row with struct, independently of the numpy encoder."""
+    patient = np.array([7, 7, 9])
+    dose = np.array([0, 0, 4500])
+    value = np.array([1.5, 0.0, -2.25])
+    columns = [
+        (np.dtype(">i8"), patient, np.zeros(3, bool)),
+        (np.dtype(">i4"), dose, np.array([True, False, False])),
+        (np.dtype("?"), np.array([True, False, True]), np.zeros(3, bool)),
+        (np.dtype(">f8"), value, np.array([False, False, True])),
+    ]
+    payload = binary_copy_payload(columns)
+
+    assert payload[:11] == b"PGCOPY\n\xff\r\n\x00"
+    assert payload[-2:] == b"\xff\xff"
+    pos, decoded = 19, []
+    while True:
+        (count,) = struct.unpack_from(">h", payload, pos)
+        pos += 2
+        if count == -1:
+            break
+        row = []
+        for fmt in (">q", ">i", ">?", ">d"):
+            (length,) = struct.unpack_from(">i", payload, pos)
+            pos += 4
+            if length == -1:
+                row.append(None)
+            else:
+                assert length == struct.calcsize(fmt)
+                row.append(struct.unpack_from(fmt, payload, pos)[0])
+                pos += length
+        decoded.append(tuple(row))
+    assert pos == len(payload)
+    assert sorted(decoded, key=str) == sorted(
+        [(7, None, True, 1.5), (7, 0, False, 0.0), (9, 4500, True, None)], key=str
+    )
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_recomputes_of_one_patient_wait_for_each_other_but_diary_writes_do_not(alice, monkeypatch):
+    """Two overlapping recomputes must not both insert the same TrendDay rows."""
+    random_diary(alice, days=20, seed=7)
+    computing, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def slow_engine(cohort):
+        computing.set()
+        release.wait(10)
+        return compute_cohort(cohort)
+
+    def first_recompute() -> None:
+        try:
+            trends_recompute_patients(patient_ids=[alice.pk])
+        except BaseException as exc:  # surfaced by the assertion below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    monkeypatch.setattr(services, "compute_cohort", slow_engine)
+    # As if this recompute had been queued a moment ago: the save below coalesces into it
+    # instead of running its own recompute in-process (eager Celery) on commit.
+    TrendState.objects.filter(patient=alice).update(queued_at=timezone.now())
+    thread = threading.Thread(target=first_recompute)
+    thread.start()
+    try:
+        assert computing.wait(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '300ms'")
+        # A diary write goes through while the first recompute is computing...
+        save_entry(alice, day(30), 3, 3, 3, 3)
+        # ...but a second recompute of the same patient waits for it (here: times out).
+        with pytest.raises(OperationalError, match="lock timeout"):
+            trends_recompute_patients(patient_ids=[alice.pk])
+    finally:
+        release.set()
+        thread.join(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = 0")
+    assert errors == []
+    # The first recompute read the diary before that write, so it left the patient stale.
+    assert TrendState.objects.get(patient=alice).is_stale
+
+    monkeypatch.undo()
+    trends_recompute_patients(patient_ids=[alice.pk])
+    assert not TrendState.objects.get(patient=alice).is_stale
+    assert TrendDay.objects.filter(patient=alice, date=day(30), logged=True).exists()
+
+
+def test_mark_dirty_bumps_the_version_with_the_write(alice, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        for _ in range(3):
+            trends_mark_dirty(patient_id=alice.pk)
+    state = TrendState.objects.get(patient=alice)
+    assert state.data_version == 3
+    assert state.dirty_since is not None
+    assert state.queued_at is not None
+    assert len(callbacks) == 1
+
+
+def test_deleting_a_patient_deletes_their_trends(alice, bob):
+    random_diary(alice, days=10, seed=9)
+    random_diary(bob, days=10, seed=10)
+    trends_recompute_patients(patient_ids=[alice.pk, bob.pk])
+
+    alice.delete()
+
+    assert not TrendDay.objects.filter(patient_id=alice.pk).exists()
+    assert not ResponseSummary.objects.filter(patient_id=alice.pk).exists()
+    assert TrendDay.objects.filter(patient=bob).exists()
+
+
+def test_orphaned_trend_rows_are_deleted(alice):
+    random_diary(alice, days=10, seed=11)
+    trends_recompute_patients(patient_ids=[alice.pk])
+    # No database foreign key: a row can outlive its patient if a recompute commits just after
+    # the patient's deletion. Such a row is simulated here.
+    TrendDay.objects.create(patient_id=alice.pk + 1000, date=day(0), logged=True, logged_7=1)
+
+    assert trends_delete_orphans() == 1
+    assert TrendDay.objects.filter(patient=alice).count() == 10
