@@ -32,7 +32,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> None:
 
 
 def ensure_env() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py may be run by an older python3
         sys.exit(f"LDN Diary needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
     if not PY.exists():
         print(f"Creating the virtual environment in {VENV} …", flush=True)

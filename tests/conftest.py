@@ -31,10 +31,10 @@ def bob(db) -> User:
 @pytest.fixture
 def carol(db, alice) -> User:
     """Alice's clinician: linked to Alice through the consent service."""
-    from ldn_diary.clinic.models import CareLink
+    from ldn_diary.clinic.services import link_grant
 
     carol = make_user("carol", Role.CLINICIAN, display_name="Dr Carol")
-    CareLink.objects.create(patient=alice, clinician=carol)
+    link_grant(patient=alice, clinician=carol)
     return carol
 
 

@@ -38,4 +38,10 @@ def profile(request: HttpRequest) -> HttpResponse:
         form.save()
         messages.success(request, "Profile saved.")
         return redirect("accounts:profile")
-    return render(request, "accounts/profile.html", {"form": form})
+    context: dict[str, object] = {"form": form}
+    if request.user.is_patient:
+        # The consent section (who may see the diary, invite codes): clinic/_consent.html.
+        from ldn_diary.clinic.selectors import consent_context
+
+        context.update(consent_context(request.user))
+    return render(request, "accounts/profile.html", context)

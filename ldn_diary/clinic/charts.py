@@ -1,0 +1,448 @@
+"""Plotly figures for the clinician's dashboard and the pre-visit brief.
+
+Built in Python with plotly.graph_objects and sent to the page as compact JSON (json_script);
+static/js/clinic.js only calls ``Plotly.newPlot``. The vendored bundle is plotly.js 4.1.1
+"basic" (scatter, bar, pie), so only scatter traces and layout shapes are used here: the side
+effect strip is markers on rows of a third y axis, not a heatmap.
+
+Size budget: under 30 KB of JSON per patient (tests/clinic/test_charts.py). Hence x values are
+therapy days (small integers) rather than ISO dates, 7-day means are rounded to one decimal,
+hover text comes from one template per trace (never a text per point), and the default
+template (about 8 KB of colour scales for trace types we never use) is dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import plotly.graph_objects as go
+from django.core.serializers.json import DjangoJSONEncoder
+
+from ldn_diary.clinical.constants import (
+    IMMPACT_MODERATE_PCT,
+    IMMPACT_SUBSTANTIAL_PCT,
+    SYMPTOMS,
+    WEEK_WINDOWS,
+    WINDOW_DAYS,
+)
+from ldn_diary.diary.models import SideEffect
+
+SYMPTOM_NAMES = {"pain": "Pain", "fatigue": "Fatigue", "sleep": "Sleep quality", "mood": "Mood"}
+# Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
+COLOURS = {
+    "pain": "#D55E00",
+    "fatigue": "#0072B2",
+    "sleep": "#009E73",
+    "mood": "#CC79A7",
+    "dose": "#555555",
+}
+# The response window runs from the start of the week-4 window (day 14) to the end of the
+# week-12 window (day 83, so the shaded rect ends at 84): SPEC §2.
+RESPONSE_WINDOW = (
+    7 * WEEK_WINDOWS[0] - WINDOW_DAYS,
+    7 * WEEK_WINDOWS[-1],
+)
+DREAM_LEVELS = (
+    ("normal", "Dreams: normal", 5, "#9fb7d6"),
+    ("vivid", "Dreams: vivid", 8, "#4b6fa5"),
+    ("nightmares", "Nightmares", 11, "#1d2433"),
+)
+STRIP_ROWS = (
+    "Dose not taken",
+    *[label for code, label in SideEffect.choices],
+    "Dreams",
+)
+
+
+@dataclass(frozen=True)
+class ChartEntry:
+    date: dt.date
+    pain: int
+    fatigue: int
+    sleep: int
+    mood: int
+    dreams: str
+    side_effects: Sequence[str]
+    dose_taken: str
+
+
+@dataclass(frozen=True)
+class ChartDay:
+    date: dt.date
+    pain_r7: float | None
+    fatigue_r7: float | None
+    sleep_r7: float | None
+    mood_r7: float | None
+
+
+def _series(xs: list[int], ys: list[Any]) -> dict[str, Any]:
+    """x and y of a daily trace, as compact as plotly allows.
+
+    Over a run of consecutive days, ``x0`` + ``dx`` replace the x list (plotly computes
+    x = x0 + i * dx), with None on a day that has no value (a gap, never filled). Used when the
+    days logged are at least half of the span, where the Nones cost less than the x list saves.
+    """
+    if not xs:
+        return {"x": [], "y": []}
+    span = xs[-1] - xs[0] + 1
+    if len(xs) * 2 < span:
+        return {"x": xs, "y": ys}
+    dense: list[Any] = [None] * span
+    for x, y in zip(xs, ys, strict=True):
+        dense[x - xs[0]] = y
+    return {"x0": xs[0], "dx": 1, "y": dense}
+
+
+def _r1(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _mg(dose_ug: int) -> float:
+    return dose_ug / 1000
+
+
+def timeline_figure(
+    *,
+    anchor: dt.date,
+    therapy_started: bool,
+    entries: Sequence[ChartEntry],
+    days: Sequence[ChartDay],
+    doses: Sequence[tuple[dt.date, int]],
+    baseline_pain: float | None,
+    end: dt.date,
+    compact: bool = False,
+) -> go.Figure:
+    """The therapy-timeline figure. ``compact`` is the brief's version: pain only, no strip.
+
+    x is the therapy day (days since ``anchor``, the first non-zero dose; or the first entry
+    when there is no dose yet, in which case no response window is drawn).
+    """
+
+    def day(d: dt.date) -> int:
+        return (d - anchor).days
+
+    fig = go.Figure()
+    symptoms = ("pain",) if compact else SYMPTOMS
+    for symptom in symptoms:
+        name = SYMPTOM_NAMES[symptom]
+        visible: bool | str = True if symptom == "pain" else "legendonly"
+        colour = COLOURS[symptom]
+        fig.add_trace(
+            go.Scatter(
+                **_series([day(e.date) for e in entries], [getattr(e, symptom) for e in entries]),
+                mode="markers",
+                name=f"{name} (daily)",
+                legendgroup=symptom,
+                showlegend=False,
+                visible=visible,
+                marker={"color": colour, "size": 4 if compact else 5, "opacity": 0.45},
+                hovertemplate=f"Day %{{x}}: {name.lower()} %{{y}}<extra></extra>",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                **_series(
+                    [day(d.date) for d in days], [_r1(getattr(d, f"{symptom}_r7")) for d in days]
+                ),
+                mode="lines",
+                name=f"{name} (7-day mean)",
+                legendgroup=symptom,
+                visible=visible,
+                line={"color": colour, "width": 2.5},
+                hovertemplate=f"Day %{{x}}: {name.lower()} 7-day mean %{{y}}<extra></extra>",
+            )
+        )
+
+    if doses:
+        xs = [day(d) for d, _ in doses]
+        ys = [_mg(ug) for _, ug in doses]
+        last = day(end)
+        if last > xs[-1]:
+            xs.append(last)
+            ys.append(ys[-1])
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                line_shape="hv",
+                name="Dose (mg)",
+                yaxis="y2",
+                line={"color": COLOURS["dose"], "width": 2},
+                hovertemplate="From day %{x}: %{y} mg<extra></extra>",
+            )
+        )
+
+    shapes: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    if therapy_started:
+        shapes.append(
+            {
+                "type": "rect",
+                "name": "Response window (weeks 4-12)",
+                "xref": "x",
+                "yref": "y domain",
+                "x0": RESPONSE_WINDOW[0],
+                "x1": RESPONSE_WINDOW[1],
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": "#1f5fa8",
+                "opacity": 0.07,
+                "line": {"width": 0},
+                "layer": "below",
+                "label": {
+                    "text": "weeks 4-12 response window",
+                    "textposition": "top center",
+                    "font": {"size": 10, "color": "#505a6b"},
+                },
+            }
+        )
+    if baseline_pain is not None:
+        levels = (
+            ("Baseline pain", baseline_pain, "solid", f"baseline {baseline_pain:.1f}"),
+            (
+                "Pain -30 %",
+                baseline_pain * (1 - IMMPACT_MODERATE_PCT / 100),
+                "dash",
+                "-30 % (moderate)",
+            ),
+            (
+                "Pain -50 %",
+                baseline_pain * (1 - IMMPACT_SUBSTANTIAL_PCT / 100),
+                "dash",
+                "-50 % (substantial)",
+            ),
+        )
+        for name, level, dash, text in levels:
+            shapes.append(
+                {
+                    "type": "line",
+                    "name": name,
+                    "xref": "x domain",
+                    "yref": "y",
+                    "x0": 0,
+                    "x1": 1,
+                    "y0": round(level, 2),
+                    "y1": round(level, 2),
+                    "line": {"color": COLOURS["pain"], "width": 1.2, "dash": dash},
+                    "label": {
+                        "text": text,
+                        "textposition": "start",
+                        "yanchor": "bottom",
+                        "font": {"size": 10, "color": COLOURS["pain"]},
+                    },
+                }
+            )
+    else:
+        annotations.append(
+            {
+                "text": "No valid baseline: baseline and -30 %/-50 % lines not drawn",
+                "xref": "paper",
+                "yref": "y domain",
+                "x": 0.01,
+                "y": 0.01,
+                "xanchor": "left",
+                "yanchor": "bottom",
+                "bgcolor": "rgba(255,255,255,0.8)",
+                "showarrow": False,
+                "font": {"size": 11, "color": "#9a5b00"},
+            }
+        )
+
+    main_domain = [0.0, 1.0] if compact else [0.36, 1.0]
+    if not compact:
+        _strip(fig, entries, day)
+    last_day = max(day(end), 7)
+    first_day = min([day(e.date) for e in entries] + [0])
+    ticks = list(range(first_day - first_day % 14, last_day + 1, 14))
+    start_text = f"{anchor.day} {anchor:%b %Y}"
+    x_title = (
+        f"Weeks since the first LDN dose ({start_text})"
+        if therapy_started
+        else f"Weeks since the first entry ({start_text}); no LDN dose recorded"
+    )
+    yaxis2 = {
+        "title": {"text": "Dose (mg)"},
+        "overlaying": "y",
+        "side": "right",
+        "showgrid": False,
+        "zeroline": False,
+        **_dose_axis([ug for _, ug in doses]),
+    }
+    fig.update_layout(
+        template=None,
+        title={
+            "text": "Pain"
+            + ("" if compact else ", fatigue, sleep and mood")
+            + " (0-10) against the LDN dose",
+            "x": 0,
+            "xanchor": "left",
+            "font": {"size": 14 if compact else 16},
+        },
+        height=225 if compact else 560,
+        # The brief is drawn at a fixed size so that it prints the same on A4 and Letter
+        # (static/css/clinic.css, .brief-chart); the dashboard follows its container.
+        width=700 if compact else None,
+        autosize=not compact,
+        margin={"l": 44 if compact else 112, "r": 44, "t": 56 if compact else 64, "b": 40},
+        font={"family": "system-ui, sans-serif", "size": 11 if compact else 12},
+        paper_bgcolor="#fff",
+        plot_bgcolor="#fff",
+        hovermode="closest",
+        legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "font": {"size": 11}},
+        xaxis={
+            "title": {"text": x_title},
+            "anchor": "y" if compact else "y3",
+            "tickmode": "array",
+            "tickvals": ticks,
+            "ticktext": [str(t // 7) for t in ticks],
+            "range": [first_day - 1, last_day + 1],
+            "zeroline": False,
+            "gridcolor": "#e6e9ee",
+        },
+        yaxis={
+            "title": {"text": "Score 0-10"},
+            "domain": main_domain,
+            "range": [-0.3, 10.3],
+            "dtick": 2,
+            "zeroline": False,
+            "gridcolor": "#e6e9ee",
+        },
+        yaxis2=yaxis2,
+        shapes=shapes,
+        annotations=annotations,
+    )
+    if not compact:
+        # A phone-width container gets these layout overrides (static/js/clinic.js merges them
+        # before drawing): shorter texts, a narrower left margin, room for a wrapped legend.
+        fig.update_layout(
+            meta={
+                "narrow": {
+                    "title": {"text": "Scores (0-10) against the LDN dose", "font": {"size": 14}},
+                    "margin": {"l": 84, "r": 34, "t": 40, "b": 160},
+                    "height": 700,
+                    # A phone is too narrow for a legend row above the plot: list it underneath.
+                    "legend": {
+                        "orientation": "v",
+                        "font": {"size": 11},
+                        "x": 0,
+                        "y": -0.14,
+                        "yanchor": "top",
+                    },
+                    "xaxis": {"title": {"text": f"Weeks on LDN (from {start_text})"}},
+                    "yaxis2": {"title": {"text": ""}},
+                    "yaxis3": {"tickfont": {"size": 9}},
+                }
+            }
+        )
+    return fig
+
+
+def _dose_axis(doses_ug: Sequence[int]) -> dict[str, Any]:
+    """Ticks for the dose axis: round steps from 0, or decades for an ultra-low titration.
+
+    An ultra-low titration (e.g. 0.001 -> 0.01 -> 0.1 -> 1 mg) spans three orders of magnitude;
+    on a linear axis its first steps would all sit on zero, so it gets a log axis (a paused
+    0 mg day then has no point, and the line breaks there).
+    """
+    nonzero = [ug for ug in doses_ug if ug > 0]
+    if nonzero and max(nonzero) >= 100 * min(nonzero):
+        low = math.floor(math.log10(min(nonzero) / 1000))
+        high = math.ceil(math.log10(max(nonzero) / 1000))
+        decades = [10.0**e for e in range(low, high + 1)]
+        return {
+            "type": "log",
+            "range": [low - 0.2, high + 0.2],
+            "tickmode": "array",
+            "tickvals": decades,
+            "ticktext": [f"{v:g}" for v in decades],
+        }
+    top = max([_mg(ug) for ug in nonzero] + [1.0]) * 1.25
+    step = next(d for d in (0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 20) if top / d <= 6)
+    return {"range": [0, round(top, 3)], "tickmode": "linear", "tick0": 0, "dtick": step}
+
+
+def _strip(fig: go.Figure, entries: Sequence[ChartEntry], day) -> None:
+    """Side effects, dreams and missed doses by day: markers on rows of the y3 axis."""
+    row_of = {label: i for i, label in enumerate(STRIP_ROWS)}
+    missed = [e for e in entries if e.dose_taken in ("no", "partly")]
+    traces: list[tuple[str, list[int], int, str, int]] = []
+    traces.append(
+        (
+            "Dose not taken",
+            [day(e.date) for e in missed if e.dose_taken == "no"],
+            row_of["Dose not taken"],
+            "#b3261e",
+            7,
+        )
+    )
+    traces.append(
+        (
+            "Dose partly taken",
+            [day(e.date) for e in missed if e.dose_taken == "partly"],
+            row_of["Dose not taken"],
+            "#e8a29c",
+            7,
+        )
+    )
+    for code, label in SideEffect.choices:
+        xs = [day(e.date) for e in entries if code in e.side_effects]
+        traces.append((label, xs, row_of[label], "#9a5b00", 7))
+    for level, label, size, colour in DREAM_LEVELS:
+        xs = [day(e.date) for e in entries if e.dreams == level]
+        traces.append((label, xs, row_of["Dreams"], colour, size))
+    for name, xs, row, colour, size in traces:
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                # Every point is on its row. (Not y0 with dy=0: plotly.js 4 ignores a zero dy
+                # and steps each point up one row, as the dashboard screenshot showed.)
+                y=[row] * len(xs),
+                mode="markers",
+                name=name,
+                yaxis="y3",
+                showlegend=False,
+                marker={"color": colour, "size": size, "symbol": "square"},
+                hovertemplate=f"Day %{{x}}: {name.lower()}<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        yaxis3={
+            "domain": [0.0, 0.27],
+            "anchor": "x",
+            "tickmode": "array",
+            "tickvals": list(range(len(STRIP_ROWS))),
+            "ticktext": list(STRIP_ROWS),
+            "range": [-0.6, len(STRIP_ROWS) - 0.4],
+            "showgrid": True,
+            "gridcolor": "#f0f2f5",
+            "zeroline": False,
+            "fixedrange": True,
+            "tickfont": {"size": 10},
+        }
+    )
+
+
+def figure_json(fig: go.Figure) -> dict[str, Any]:
+    """``fig.to_plotly_json()`` without the template: plotly.js's own defaults are enough."""
+    data = fig.to_plotly_json()
+    data["layout"].pop("template", None)
+    return data
+
+
+def json_size(figure: dict[str, Any]) -> int:
+    """Bytes of the compact JSON the page embeds (what the 30 KB budget counts)."""
+    return len(json.dumps(figure, separators=(",", ":")).encode())
+
+
+class CompactJSONEncoder(DjangoJSONEncoder):
+    """For ``json_script``: no spaces after separators (about a tenth of a figure's bytes)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["separators"] = (",", ":")
+        super().__init__(*args, **kwargs)

@@ -1,0 +1,42 @@
+"""Number formats the clinic pages share, so "4.5 mg", "83 %" and "+34 %" look the same everywhere."""
+
+from __future__ import annotations
+
+from django import template
+
+from ldn_diary.diary.dosing import format_mg
+
+register = template.Library()
+
+
+@register.filter
+def mg(dose_ug: int | None) -> str:
+    """4500 -> "4.5" (the unit is written by the template)."""
+    return format_mg(dose_ug)
+
+
+@register.filter
+def pct(share: float | None) -> str:
+    """0.834 -> "83 %"; None -> "—"."""
+    if share is None:
+        return "—"
+    return f"{round(100 * share)} %"
+
+
+@register.filter
+def signed_pct(value: float | None) -> str:
+    """Change from baseline, positive = better: 34.2 -> "+34 %", -5 -> "−5 %"."""
+    if value is None:
+        return "—"
+    rounded = round(value)
+    if rounded == 0:
+        return "0 %"
+    return f"{'+' if rounded > 0 else '−'}{abs(rounded)} %"
+
+
+@register.filter
+def ci(cell) -> str:
+    """A symptom cell's 95 % interval of the change in points, e.g. "+1.2 to +3.1"."""
+    if cell is None or cell.ci_low is None:
+        return "—"
+    return f"{cell.ci_low:+.1f} to {cell.ci_high:+.1f}"

@@ -1,0 +1,54 @@
+/* Clinic pages: draw the Plotly figures the server built, and the brief's print button.
+ *
+ * Each chart is a <div data-figure="ID"> next to <script type="application/json" id="ID">
+ * (Django's json_script) holding {data, layout} from ldn_diary/clinic/charts.py. When a chart has
+ * drawn, its div gets data-rendered="true": the brief's PDF test waits for that before printing.
+ */
+(function () {
+  "use strict";
+
+  // Copy b's keys into a, recursing into plain objects (for layout.meta.narrow overrides).
+  function merge(a, b) {
+    Object.keys(b).forEach(function (k) {
+      var v = b[k];
+      if (v && typeof v === "object" && !Array.isArray(v) && a[k] && typeof a[k] === "object") {
+        merge(a[k], v);
+      } else {
+        a[k] = v;
+      }
+    });
+    return a;
+  }
+
+  function draw(el) {
+    var source = document.getElementById(el.dataset.figure);
+    if (!source || !window.Plotly) return;
+    var fig = JSON.parse(source.textContent);
+    var narrow = fig.layout.meta && fig.layout.meta.narrow;
+    if (narrow && el.clientWidth < 600) merge(fig.layout, narrow);
+    var isStatic = el.dataset.static === "true";
+    var config = isStatic
+      ? { staticPlot: true, displayModeBar: false }
+      : {
+          responsive: true,
+          displaylogo: false,
+          modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"],
+        };
+    window.Plotly.newPlot(el, fig.data, fig.layout, config).then(function () {
+      el.dataset.rendered = "true";
+    });
+  }
+
+  function init() {
+    document.querySelectorAll("[data-figure]").forEach(draw);
+    document.querySelectorAll("[data-print]").forEach(function (button) {
+      button.addEventListener("click", function () { window.print(); });
+    });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();

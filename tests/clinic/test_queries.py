@@ -1,0 +1,120 @@
+"""Query counts of the roster and the dashboard, pinned, and the same for 1 and 50 patients.
+
+Each patient gets everything a roster row reads (doses, a plan, entries with side effects,
+trends, a note and a follow-up date), so a lazy per-row query anywhere would show up as growth.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from ldn_diary.clinic.services import followup_set, note_add
+from ldn_diary.diary.services import plan_set
+
+from .conftest import days_ago, linked_patient, recompute, write_diary
+
+# Session + user (2), the roster's data version (1), then on a cache miss the roster itself
+# (10): patients, doses, plans, entry counts, side-effect reports, latest trend rows, summary
+# heads, trend states, last notes, follow-ups. With the data unchanged, a reload or another
+# sort or filter costs the first 3.
+ROSTER_QUERIES = 13
+ROSTER_QUERIES_CACHED = 3
+# Session + user (2), the patient (1), trend state and summary (2), the clinician's notes and
+# follow-up (2); and, unless the patient's data is cached since its last change, entries, doses,
+# plan and trend rows (4).
+DASHBOARD_QUERIES = 11
+DASHBOARD_QUERIES_CACHED = 7
+
+
+def make_patients(carol, today, n):
+    patients = []
+    for i in range(n):
+        patient = linked_patient(carol, f"p{i:03d}", f"Patient {i:03d}")
+        write_diary(
+            patient,
+            start=days_ago(today, 30),
+            last=30,
+            pain=lambda d: 7 if d < 10 else 4,
+            side_effects=lambda d: ("vivid_dreams",) if d % 2 else (),
+            dose_ug=lambda d: 1500 if d < 14 else 3000,
+        )
+        plan_set(patient=patient, start_ug=1500, step_ug=1500, interval_days=14, target_ug=4500)
+        note_add(clinician=carol, patient=patient, text="Seen.")
+        followup_set(clinician=carol, patient=patient, due_on=today + dt.timedelta(days=14))
+        patients.append(patient)
+    recompute(*patients)
+    return patients
+
+
+def count_queries(client, url) -> int:
+    """Queries of a request with nothing cached (the worst case)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize("n", [1, 50])
+def test_roster_query_count_is_pinned_for_1_and_50_patients(
+    client, carol, today, n, django_assert_num_queries
+):
+    make_patients(carol, today, n)
+    client.force_login(carol)
+    with django_assert_num_queries(ROSTER_QUERIES):
+        response = client.get(reverse("clinic:roster"))
+    html = response.content.decode()
+    assert f"{n + 1} of {n + 1} linked patients" in html  # n, and Alice
+    assert html.count('data-label="Patient"') == min(n + 1, 50)  # one page
+
+    def table(page: str) -> str:
+        return page[page.index('<section id="roster-table"') :]
+
+    with django_assert_num_queries(ROSTER_QUERIES_CACHED):
+        assert table(client.get(reverse("clinic:roster")).content.decode()) == table(html)
+    with django_assert_num_queries(ROSTER_QUERIES_CACHED):
+        client.get(reverse("clinic:roster"), {"sort": "-pain", "flag": "review"})
+
+
+def test_roster_queries_do_not_grow_from_1_to_50_patients(client, carol, today):
+    make_patients(carol, today, 1)
+    client.force_login(carol)
+    one = count_queries(client, reverse("clinic:roster"))
+    extra = []
+    for i in range(49):
+        patient = linked_patient(carol, f"q{i:03d}", f"Extra {i:03d}")
+        write_diary(patient, start=days_ago(today, 30), last=30, side_effects=("nausea",))
+        note_add(clinician=carol, patient=patient, text="Seen.")
+        extra.append(patient)
+    recompute(*extra)
+    assert count_queries(client, reverse("clinic:roster")) == one
+    # Sorting, filtering, searching and paging do not add queries either.
+    for query in ("?sort=-pain&flag=side_effect", "?q=extra&page=2", "?response=none"):
+        assert count_queries(client, reverse("clinic:roster") + query) == one
+
+
+@pytest.mark.parametrize("days", [20, 120])
+def test_dashboard_query_count_is_pinned_whatever_the_diary_length(
+    client, carol, alice, today, days, django_assert_num_queries
+):
+    write_diary(alice, start=days_ago(today, days), last=days, side_effects=("headache",))
+    note_add(clinician=carol, patient=alice, text="First note.")
+    note_add(clinician=carol, patient=alice, text="Second note.")
+    recompute(alice)
+    client.force_login(carol)
+    cache.clear()
+    with django_assert_num_queries(DASHBOARD_QUERIES):
+        client.get(reverse("clinic:patient", args=[alice.uuid]))
+    with django_assert_num_queries(DASHBOARD_QUERIES):
+        client.get(reverse("clinic:brief", args=[alice.uuid]))
+    # The patient-derived part is cached until the diary, the results or the day change.
+    with django_assert_num_queries(DASHBOARD_QUERIES_CACHED):
+        client.get(reverse("clinic:patient", args=[alice.uuid]))
