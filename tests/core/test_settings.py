@@ -101,3 +101,10 @@ def test_env_example_lists_every_variable_the_settings_read():
     read |= {f"{name}" for name in re.findall(r'_secret\(\s*"([A-Z_]+)"', settings_src)}
     listed = set(re.findall(r"^#?\s*([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
     assert read - listed == set()
+
+
+def test_models_and_migrations_agree(db):
+    from django.core.management import call_command
+
+    # Exits non-zero (SystemExit) if a model change has no migration.
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
