@@ -36,7 +36,9 @@ def _broker_status() -> dict[str, object]:
     from ldn_diary.celery import app
 
     try:
-        with app.connection_for_write() as conn:
+        # A fresh connection to the configured URL, not one from the pool: the check must see
+        # the broker as it is now.
+        with app.connection_for_write(url) as conn:
             conn.ensure_connection(max_retries=0, timeout=2)
     except Exception as exc:  # any failure to reach the broker is a degraded, not dead, app
         return {"status": "error", "detail": type(exc).__name__}

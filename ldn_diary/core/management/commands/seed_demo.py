@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from ldn_diary.accounts.models import Role, User
 from ldn_diary.accounts.services import user_create
-from ldn_diary.clinic.models import CareLink
+from ldn_diary.clinic.services import link_grant
 from ldn_diary.core import demo
 from ldn_diary.diary.models import DiaryEntry, DoseChange, TitrationPlan
 from ldn_diary.trends.services import trends_mark_dirty, trends_recompute_patients
@@ -91,7 +91,7 @@ class Command(BaseCommand):
             )
             # Two patients have not (yet) shared their diary with the clinician: consent is theirs.
             if spec.username not in (f"{demo.PATIENT_PREFIX}28", f"{demo.PATIENT_PREFIX}29"):
-                CareLink.objects.create(patient=patient, clinician=clinician)
+                link_grant(patient=patient, clinician=clinician)
         DiaryEntry.objects.bulk_create(entries, batch_size=2000)
         DoseChange.objects.bulk_create(doses, batch_size=2000)
         TitrationPlan.objects.bulk_create(plans)
