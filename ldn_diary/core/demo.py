@@ -76,6 +76,8 @@ def _profiles() -> list[Profile]:
     profiles[9] = Profile("moderate", 0.33, 0.30, (1.5, 3.0, 4.5), 10, stops_logging=True)
     profiles[16] = Profile("partial", 0.2, 0.1, (1.5, 3.0, 4.5), 14, persistent_nausea=True)
     profiles[23] = Profile("none", 0.05, 0.0, (1.5, 3.0, 4.5), 7, short_baseline=True)
+    # Worsening on LDN: a low enough baseline that the 0-10 ceiling does not hide it.
+    profiles[29] = Profile("worse", -0.45, -0.15, (1.5, 3.0, 4.5), 10, baseline_pain=5.2)
     return profiles
 
 

@@ -61,3 +61,18 @@ def test_the_cohort_is_believable(db):
         if len(pains) > 5:
             sds.append(statistics.stdev(pains))
     assert 1.1 < statistics.median(sds) < 2.0
+
+
+def test_the_demo_shows_every_kind_of_response(db):
+    from ldn_diary.trends.models import ResponseSummary, TrendDay
+
+    call_command("seed_demo", stdout=io.StringIO())
+    classes = {
+        s.data["windows"][2]["symptoms"]["pain"]["class"] for s in ResponseSummary.objects.all()
+    }
+    assert {"none", "minimal", "moderate", "substantial"} <= classes
+    # At least one patient worsens by 30 % or more, so the roster's worsening flag has a case.
+    latest = {}
+    for day in TrendDay.objects.order_by("date"):
+        latest[day.patient_id] = day.pain_pct
+    assert any(pct is not None and pct <= -30 for pct in latest.values())
