@@ -3,6 +3,8 @@ Carol her clinician, Dave a clinician with no access to her, Mona a support-grou
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ldn_diary.accounts.models import Role, User
@@ -88,3 +90,47 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "browser" in item.keywords:
             item.add_marker(skip)
+
+
+# Where browser tests leave screenshots and PDFs for a human to look at.
+SHOTS = Path("/tmp/shots")  # noqa: S108
+
+
+@pytest.fixture
+def chromium(transactional_db, live_server):
+    """Debian's Chromium driven by Playwright; yields ``new_page(width, height)``.
+
+    transactional_db comes first so the test database exists before the live server starts.
+    Browser tests are skipped without /usr/bin/chromium, except in CI (see below).
+    """
+    import os
+
+    from django.db import connections
+
+    # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a
+    # thread with a running loop unless told that this is deliberate (tests only).
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    sync_api = pytest.importorskip("playwright.sync_api")
+    SHOTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        contexts = []
+
+        def new_page(width: int = 1280, height: int = 900, timeout_ms: int = 15_000):
+            context = browser.new_context(viewport={"width": width, "height": height})
+            contexts.append(context)
+            page = context.new_page()
+            page.set_default_timeout(timeout_ms)
+            return page
+
+        yield new_page
+        for context in contexts:
+            context.close()
+        browser.close()
+    # Code run inside sync_playwright() runs in a greenlet with its own context variables, so
+    # Django opened a second connection for it; close it, or it would keep the test database
+    # from being dropped at the end of the session.
+    connections.close_all()

@@ -6,49 +6,23 @@ PDFs and screenshots go to /tmp/shots for a human to look at.
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
-# Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a
-# thread with a running loop unless told that this is deliberate (tests only).
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+from ldn_diary.clinic.services import followup_set, note_add
+from ldn_diary.diary.services import plan_set
 
-from ldn_diary.clinic.services import followup_set, note_add  # noqa: E402
-from ldn_diary.diary.services import plan_set  # noqa: E402
+from ..conftest import PASSWORD, SHOTS
+from .conftest import days_ago, linked_patient, recompute, write_diary
 
-from ..conftest import PASSWORD  # noqa: E402
-from .conftest import days_ago, linked_patient, recompute, write_diary  # noqa: E402
-
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path("/tmp/shots")  # noqa: S108 - where a human looks for them
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian's Chromium at /usr/bin/chromium"
-    ),
-]
+# tests/conftest.py skips "browser" tests when Chromium is missing (and fails them in CI).
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def page(transactional_db, live_server):
-    # transactional_db first: the test database is set up before the live server starts.
-    sync_api = pytest.importorskip("playwright.sync_api")
-    SHOTS.mkdir(exist_ok=True)
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        context.close()
-        browser.close()
+def page(chromium):
+    return chromium(1280, 900)
 
 
 def log_in(page, live_server, username: str) -> None:

@@ -8,24 +8,14 @@ scrolling, a drawn chart).
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
-from pathlib import Path
 
 import pytest
-from django.db import connections
 
-# Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a
-# thread with a running loop unless told that this is deliberate (tests only).
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+from ldn_diary.diary.services import diary_import, dose_change_add, plan_set
 
-from ldn_diary.diary.services import diary_import, dose_change_add, plan_set  # noqa: E402
-
-from ..conftest import PASSWORD  # noqa: E402
-from .conftest import DiaryRowFactory  # noqa: E402
-
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path("/tmp/shots")  # noqa: S108 - where the brief asks for them, for a human to open
+from ..conftest import PASSWORD, SHOTS
+from .conftest import DiaryRowFactory
 
 # tests/conftest.py skips "browser" tests when Chromium is missing (and fails them in CI, where
 # LDN_REQUIRE_BROWSER=1 says it must be there), so there is no skip of our own here.
@@ -33,24 +23,8 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def page(transactional_db, live_server):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    SHOTS.mkdir(exist_ok=True)
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(viewport={"width": 375, "height": 740})
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        yield page
-        context.close()
-        browser.close()
-        # Code run inside sync_playwright() runs in a greenlet with its own context variables,
-        # so Django opened a second connection for it; close it here, or it would keep the
-        # test database from being dropped at the end of the session.
-        connections.close_all()
+def page(chromium):
+    return chromium(375, 740, timeout_ms=10_000)
 
 
 def log_in(page, live_server, username: str) -> None:
