@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Iterable, Sequence
 
 import plotly.graph_objects as go
 
-from ldn_diary.clinical.constants import ROLLING_DAYS, ROLLING_MIN_DAYS
+from ldn_diary.trends.models import TrendDay
 
 from .models import DiaryEntry, DoseChange
 from .selectors import dose_at
@@ -26,28 +27,24 @@ SERIES = (
 DOSE_COLOUR = "#3b3b3b"
 
 
-def rolling_mean(values: dict[dt.date, int], day: dt.date) -> float | None:
-    """Mean over calendar days [day-6, day], only with at least 4 values (SPEC §2, the trends
-    engine's rule); for display only, rounded to one decimal."""
-    window = [values[d] for n in range(ROLLING_DAYS) if (d := day - dt.timedelta(days=n)) in values]
-    if len(window) < ROLLING_MIN_DAYS:
-        return None
-    return round(sum(window) / len(window), 1)
-
-
 def history_figure(
-    entries: Iterable[DiaryEntry], timeline: Sequence[DoseChange], start: dt.date, end: dt.date
+    entries: Iterable[DiaryEntry],
+    trend_days: Iterable[TrendDay],
+    timeline: Sequence[DoseChange],
+    start: dt.date,
+    end: dt.date,
 ) -> dict:
     """The figure as a plain dict for ``json_script``.
 
     Each score is drawn as its daily values (points) and its 7-day mean (line): four noisy daily
-    series as lines are unreadable on a phone. The mean needs the 6 days before ``start``, so pass
-    entries from ``start - 6 days``. A gap too short for a mean breaks the line (null, never
-    carried forward).
+    series as lines are unreadable on a phone. The means are the trend engine's stored ones
+    (``TrendDay``, SPEC §2), never recomputed here; a day without one breaks the line (null,
+    never carried forward).
     """
     days = [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
     x = [d.isoformat() for d in days]
     entries = list(entries)
+    rolling = {t.date: t for t in trend_days}
     fig = go.Figure()
     for name, label, colour in SERIES:
         values = {e.date: getattr(e, name) for e in entries}
@@ -67,7 +64,7 @@ def history_figure(
         fig.add_trace(
             go.Scatter(
                 x=x,
-                y=[rolling_mean(values, d) for d in days],
+                y=[_rounded(getattr(rolling.get(d), f"{name}_r7", None)) for d in days],
                 name=label,
                 legendgroup=name,
                 mode="lines",
@@ -131,6 +128,10 @@ def history_figure(
     # "none" still serialises as a stub template; plotly.js draws the same without it.
     figure["layout"].pop("template", None)
     return figure
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None or math.isnan(value) else round(value, 1)
 
 
 def _half_day(day: dt.date, direction: int) -> str:

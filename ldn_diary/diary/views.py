@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ldn_diary.accounts.models import User
 from ldn_diary.accounts.selectors import get_patient_for_viewer
+from ldn_diary.trends.selectors import trend_days_for, trend_summary_for
 
 from . import selectors, services
 from .charts import CHART_DAYS, history_figure
@@ -261,11 +262,15 @@ def history(request: HttpRequest, patient: User) -> HttpResponse:
     started = min(joined, first_logged) if first_logged else joined
     earliest_data = min(started, timeline[0].effective_date) if timeline else started
     window_start = today - dt.timedelta(days=CHART_DAYS - 1)
-    # The chart's 7-day means need the six days before the window too.
-    recent = selectors.entries_between(patient, window_start - dt.timedelta(days=6), today).only(
+    recent = selectors.entries_between(patient, window_start, today).only(
         "date", "pain", "fatigue", "sleep", "mood"
     )
-    figure = history_figure(recent, timeline, window_start, today)
+    # The 7-day lines are the trend engine's stored results; the page says when they lag.
+    trends = trend_summary_for(patient)
+    trend_days = trend_days_for(patient, window_start, today).only(
+        "date", "pain_r7", "fatigue_r7", "sleep_r7", "mood_r7"
+    )
+    figure = history_figure(recent, trend_days, timeline, window_start, today)
     backfill_from, _ = selectors.backfill_window(today)
     weeks = []
     for week in calendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month):
@@ -298,6 +303,7 @@ def history(request: HttpRequest, patient: User) -> HttpResponse:
         "chart_days": CHART_DAYS,
         "has_entries": bool(logged),
         "figure": figure,
+        "trends": trends,
         "month_logged": sum(1 for d in logged if (d.year, d.month) == (month.year, month.month)),
     }
     return render(request, "diary/history.html", context)

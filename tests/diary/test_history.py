@@ -6,11 +6,14 @@ import datetime as dt
 import json
 
 import pytest
+from django.db.models import F
 from django.urls import reverse
 
-from ldn_diary.diary.charts import history_figure, rolling_mean
+from ldn_diary.diary.charts import history_figure
 from ldn_diary.diary.selectors import current_streak, dose_timeline, entries_between
 from ldn_diary.diary.services import dose_change_add
+from ldn_diary.trends.selectors import trend_days_for
+from ldn_diary.trends.services import trends_recompute_patients
 
 from .conftest import save_entry, seed_days
 
@@ -91,8 +94,10 @@ def test_the_chart_has_daily_points_weekly_means_and_a_dose_step_line(alice, tod
     dose_change_add(patient=alice, effective_date=today - dt.timedelta(days=10), dose_ug=4500)
     for n, pain in [(0, 7), (2, 5), (3, 4), (4, 6), (5, 2)]:
         save_entry(alice, today - dt.timedelta(days=n), pain=pain)
+    trends_recompute_patients(patient_ids=[alice.pk])
     fig = history_figure(
-        entries_between(alice, start - dt.timedelta(days=6), today),
+        entries_between(alice, start, today),
+        trend_days_for(alice, start, today),
         dose_timeline(alice),
         start,
         today,
@@ -128,20 +133,27 @@ def test_the_chart_has_daily_points_weekly_means_and_a_dose_step_line(alice, tod
     assert len(json.dumps(fig)) < 16_000
 
 
-def test_the_rolling_mean_needs_four_of_seven_days():
-    day = dt.date(2026, 11, 24)
-    values = {day - dt.timedelta(days=n): v for n, v in [(0, 1), (1, 2), (6, 3)]}
-    assert rolling_mean(values, day) is None
-    values[day - dt.timedelta(days=7)] = 9  # outside [day-6, day]
-    assert rolling_mean(values, day) is None
-    values[day - dt.timedelta(days=3)] = 4
-    assert rolling_mean(values, day) == 2.5
+def test_the_lines_are_the_stored_trends_and_a_lag_is_said(alice_client, alice, today):
+    from ldn_diary.trends.models import TrendDay, TrendState
+
+    seed_days(alice, 10, end=today, dose_steps=[(0, 1500)])
+    trends_recompute_patients(patient_ids=[alice.pk])
+    body = alice_client.get(HISTORY_URL).content.decode()
+    assert 'id="trend-status"' not in body
+    # A write the trend engine has not caught up with yet (as with the broker down).
+    TrendState.objects.filter(patient=alice).update(data_version=F("data_version") + 1)
+    TrendDay.objects.filter(patient=alice, date=today).update(pain_r7=9.25)
+    response = alice_client.get(HISTORY_URL)
+    body = response.content.decode()
+    assert "The 7-day lines: Not yet updated with the latest entries" in body
+    pain_line = response.context["figure"]["data"][1]
+    assert pain_line["y"][-1] == 9.2  # the stored value, rounded for display, not recomputed
 
 
 def test_the_chart_has_no_dose_line_before_any_ldn(alice, today):
     save_entry(alice, today)
     start = today - dt.timedelta(days=83)
-    fig = history_figure(entries_between(alice, start, today), [], start, today)
+    fig = history_figure(entries_between(alice, start, today), [], [], start, today)
     assert "Dose (mg)" not in [t["name"] for t in fig["data"]]
     assert len(fig["data"]) == 8
 
@@ -159,7 +171,9 @@ def test_the_history_query_count_does_not_grow(
     alice_client, alice, today, entries, django_assert_max_num_queries
 ):
     seed_days(alice, entries, end=today, dose_steps=[(0, 1500), (5, 3000), (9, 4500)])
-    with django_assert_max_num_queries(6):
+    trends_recompute_patients(patient_ids=[alice.pk])
+    # 6 for the page and calendar, 3 for the stored trend lines and their status.
+    with django_assert_max_num_queries(9):
         response = alice_client.get(HISTORY_URL)
     assert response.status_code == 200
 
