@@ -28,7 +28,12 @@ from ldn_diary.diary.dosing import format_mg
 from ldn_diary.diary.models import DiaryEntry, DoseChange, DoseTaken, SideEffect, TitrationPlan
 from ldn_diary.diary.selectors import titration_status
 from ldn_diary.trends.models import ResponseSummary, TrendState
-from ldn_diary.trends.selectors import latest_trend_days, trend_days_for, trend_summary_for
+from ldn_diary.trends.selectors import (
+    latest_trend_days,
+    summary_status,
+    trend_days_for,
+    trend_summary_for,
+)
 from ldn_diary.trends.services import ENGINE_VERSION
 
 from . import charts, rules
@@ -407,22 +412,27 @@ def _summary_heads(ids: list[int]) -> dict[int, dict[str, Any]]:
             *class_keys,
         )
     )
-    states = dict(
-        TrendState.objects.filter(patient_id__in=ids).values_list("patient_id", "data_version")
-    )
+    states = {
+        pid: (version, queued_at)
+        for pid, version, queued_at in TrendState.objects.filter(patient_id__in=ids).values_list(
+            "patient_id", "data_version", "queued_at"
+        )
+    }
     heads = {}
     for r in rows:
-        behind = (
-            r["data_version"] < states.get(r["patient_id"], 0)
-            or r["engine_version"] != ENGINE_VERSION
-        )
+        latest_version, queued_at = states.get(r["patient_id"], (0, None))
         heads[r["patient_id"]] = {
             "therapy_start": r["therapy_start"],
             # KT yields text: "true" on PostgreSQL, "1" on SQLite.
             "baseline_valid": str(r["baseline_valid"]).lower() in ("true", "1"),
             "assessed_window": r["assessed_window"],
             "classes": {f"week_{w}": r[f"class_{i}"] for i, w in enumerate(WEEK_WINDOWS)},
-            "status": "stale" if behind else "current",
+            "status": summary_status(
+                summary_version=r["data_version"],
+                engine_version=r["engine_version"],
+                latest_version=latest_version,
+                queued_at=queued_at,
+            ),
         }
     return heads
 

@@ -49,11 +49,7 @@ class TrendSummary:
 
 
 def trend_summary_for(patient: User) -> TrendSummary:
-    """The stored summary with its status (two single-row queries by primary key).
-
-    "computing" means a recompute is queued and not overdue; a summary that is stale with no
-    live task is "stale" (the sweep will queue it). A summary from an older engine is stale too.
-    """
+    """The stored summary with its status (two single-row queries by primary key)."""
     row = (
         TrendState.objects.filter(patient_id=patient.pk).values("data_version", "queued_at").first()
     ) or {"data_version": 0, "queued_at": None}
@@ -62,16 +58,38 @@ def trend_summary_for(patient: User) -> TrendSummary:
         .only("data", "computed_at", "data_version", "engine_version")
         .first()
     )
-    queued_at = row["queued_at"]
-    queued = queued_at is not None and queued_at >= timezone.now() - QUEUE_TIMEOUT
+    status = summary_status(
+        summary_version=summary.data_version if summary else None,
+        engine_version=summary.engine_version if summary else None,
+        latest_version=row["data_version"],
+        queued_at=row["queued_at"],
+    )
     if summary is None:
-        status = COMPUTING if queued else MISSING
         return TrendSummary(status, None, None, None, row["data_version"])
-    behind = summary.data_version < row["data_version"] or summary.engine_version != ENGINE_VERSION
-    status = CURRENT if not behind else (COMPUTING if queued else STALE)
     return TrendSummary(
         status, summary.data, summary.computed_at, summary.data_version, row["data_version"]
     )
+
+
+def summary_status(
+    *,
+    summary_version: int | None,
+    engine_version: str | None,
+    latest_version: int,
+    queued_at: dt.datetime | None,
+) -> str:
+    """How a stored summary stands against the diary; the one rule, also used by the roster.
+
+    "computing" means a recompute is queued and not overdue; a summary that is behind with no
+    live task is "stale" (the sweep will queue it). A summary from an older engine is behind too.
+    """
+    queued = queued_at is not None and queued_at >= timezone.now() - QUEUE_TIMEOUT
+    if summary_version is None:
+        return COMPUTING if queued else MISSING
+    behind = summary_version < latest_version or engine_version != ENGINE_VERSION
+    if not behind:
+        return CURRENT
+    return COMPUTING if queued else STALE
 
 
 def trend_days_for(

@@ -152,11 +152,13 @@ def test_stale_results_are_marked_not_shown_as_current(carol, today, cohort):
         request_key=None,
         today=today,
     )
-    # In tests Celery runs eagerly, so the recompute already happened; a stored summary behind
-    # the diary's version is what "stale" means, so simulate a queued-but-not-run recompute.
+    # Inside the test's transaction the on-commit recompute never runs: the save is queued, so
+    # the roster says the results are being computed (the same rule as trend_summary_for).
     from ldn_diary.trends.models import TrendState
 
-    TrendState.objects.filter(patient=cohort["sid"]).update(data_version=999)
+    assert rows_by_name(carol)["Sid"].trends_status == "computing"
+    # Behind the diary with no live task (e.g. the broker was down): stale.
+    TrendState.objects.filter(patient=cohort["sid"]).update(data_version=999, queued_at=None)
     assert rows_by_name(carol)["Sid"].trends_status == "stale"
 
 
