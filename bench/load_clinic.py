@@ -141,7 +141,7 @@ def load_data(n_patients: int) -> str:
     clinician, _ = user_create(
         username=CLINICIAN, role=Role.CLINICIAN, password=PASSWORD, display_name="Dr Bench"
     )
-    profiles = demo._profiles()
+    profiles = demo.profiles()
     patients: list[User] = []
     entries: list[DiaryEntry] = []
     doses: list[DoseChange] = []
@@ -156,21 +156,10 @@ def load_data(n_patients: int) -> str:
             )
             patient.set_unusable_password()
             patients.append(patient)
-            entries += [DiaryEntry(patient=patient, **e) for e in spec.entries]
-            doses += [
-                DoseChange(patient=patient, effective_date=day, dose_ug=ug, from_plan=k > 0)
-                for k, (day, ug) in enumerate(spec.doses)
-            ]
-            steps = spec.profile.steps_mg
-            plans.append(
-                TitrationPlan(
-                    patient=patient,
-                    start_ug=round(steps[0] * 1000),
-                    step_ug=round((steps[-1] - steps[-2]) * 1000),
-                    interval_days=spec.profile.step_days,
-                    target_ug=round(steps[-1] * 1000),
-                )
-            )
+            patient_entries, patient_doses, plan = demo.diary_rows(patient, spec)
+            entries += patient_entries
+            doses += patient_doses
+            plans.append(plan)
         # Bulk inserts for the diary (a bench, not the app); consent goes through the services.
         User.objects.bulk_create(patients, batch_size=1000)
         DiaryEntry.objects.bulk_create(entries, batch_size=5000)

@@ -42,7 +42,7 @@ class Profile:
     short_baseline: bool = False
 
 
-def _profiles() -> list[Profile]:
+def profiles() -> list[Profile]:
     rng = random.Random(1984)
     kinds = (
         # (label, pain effect, other effect, count)
@@ -52,7 +52,7 @@ def _profiles() -> list[Profile]:
         ("none", 0.03, 0.02, 7),
         ("worse", -0.38, -0.15, 1),
     )
-    profiles: list[Profile] = []
+    out: list[Profile] = []
     for kind, pain, other, count in kinds:
         for _ in range(count):
             steps: tuple[float, ...] = (1.5, 3.0, 4.5)
@@ -60,7 +60,7 @@ def _profiles() -> list[Profile]:
                 steps = (1.5, 3.0, 4.5, 6.0)
             elif rng.random() < 0.2:
                 steps = (0.5, 1.5, 3.0, 4.5)
-            profiles.append(
+            out.append(
                 Profile(
                     name=kind,
                     pain_effect=pain + rng.uniform(-0.04, 0.04),
@@ -72,13 +72,13 @@ def _profiles() -> list[Profile]:
                 )
             )
     # A few distinctive patients a clinician would want to notice.
-    profiles[1] = Profile("moderate", 0.38, 0.35, (0.001, 0.01, 0.1, 1.0), 14, ultra_low=True)
-    profiles[9] = Profile("moderate", 0.33, 0.30, (1.5, 3.0, 4.5), 10, stops_logging=True)
-    profiles[16] = Profile("partial", 0.2, 0.1, (1.5, 3.0, 4.5), 14, persistent_nausea=True)
-    profiles[23] = Profile("none", 0.05, 0.0, (1.5, 3.0, 4.5), 7, short_baseline=True)
+    out[1] = Profile("moderate", 0.38, 0.35, (0.001, 0.01, 0.1, 1.0), 14, ultra_low=True)
+    out[9] = Profile("moderate", 0.33, 0.30, (1.5, 3.0, 4.5), 10, stops_logging=True)
+    out[16] = Profile("partial", 0.2, 0.1, (1.5, 3.0, 4.5), 14, persistent_nausea=True)
+    out[23] = Profile("none", 0.05, 0.0, (1.5, 3.0, 4.5), 7, short_baseline=True)
     # Worsening on LDN: a low enough baseline that the 0-10 ceiling does not hide it.
-    profiles[29] = Profile("worse", -0.45, -0.15, (1.5, 3.0, 4.5), 10, baseline_pain=5.2)
-    return profiles
+    out[29] = Profile("worse", -0.45, -0.15, (1.5, 3.0, 4.5), 10, baseline_pain=5.2)
+    return out
 
 
 @dataclass
@@ -171,4 +171,25 @@ def build_patient(index: int, profile: Profile, *, today: dt.date, seed: int) ->
 
 
 def build_cohort(*, today: dt.date, seed: int = 7) -> list[DemoPatient]:
-    return [build_patient(i, p, today=today, seed=seed) for i, p in enumerate(_profiles())]
+    return [build_patient(i, p, today=today, seed=seed) for i, p in enumerate(profiles())]
+
+
+def diary_rows(patient, spec: DemoPatient) -> tuple[list, list, object]:
+    """Unsaved DiaryEntry, DoseChange and TitrationPlan objects for one demo patient, for
+    bulk_create by ``seed_demo`` and ``bench/load_clinic.py``."""
+    from ldn_diary.diary.models import DiaryEntry, DoseChange, TitrationPlan
+
+    entries = [DiaryEntry(patient=patient, **e) for e in spec.entries]
+    doses = [
+        DoseChange(patient=patient, effective_date=day, dose_ug=ug, from_plan=i > 0)
+        for i, (day, ug) in enumerate(spec.doses)
+    ]
+    steps = spec.profile.steps_mg
+    plan = TitrationPlan(
+        patient=patient,
+        start_ug=round(steps[0] * 1000),
+        step_ug=round((steps[-1] - steps[-2]) * 1000),
+        interval_days=spec.profile.step_days,
+        target_ug=round(steps[-1] * 1000),
+    )
+    return entries, doses, plan

@@ -74,21 +74,10 @@ class Command(BaseCommand):
                 display_name=spec.display_name,
             )
             patients.append(patient)
-            entries += [DiaryEntry(patient=patient, **e) for e in spec.entries]
-            doses += [
-                DoseChange(patient=patient, effective_date=day, dose_ug=ug, from_plan=i > 0)
-                for i, (day, ug) in enumerate(spec.doses)
-            ]
-            steps = spec.profile.steps_mg
-            plans.append(
-                TitrationPlan(
-                    patient=patient,
-                    start_ug=round(steps[0] * 1000),
-                    step_ug=round((steps[-1] - steps[-2]) * 1000),
-                    interval_days=spec.profile.step_days,
-                    target_ug=round(steps[-1] * 1000),
-                )
-            )
+            patient_entries, patient_doses, plan = demo.diary_rows(patient, spec)
+            entries += patient_entries
+            doses += patient_doses
+            plans.append(plan)
             # Two patients have not (yet) shared their diary with the clinician: consent is theirs.
             if spec.username not in (f"{demo.PATIENT_PREFIX}28", f"{demo.PATIENT_PREFIX}29"):
                 link_grant(patient=patient, clinician=clinician)
