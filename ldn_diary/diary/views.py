@@ -7,7 +7,6 @@ within that patient's rows.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import uuid
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from ldn_diary.accounts.selectors import get_patient_for_viewer
 from ldn_diary.trends.selectors import trend_days_for, trend_summary_for
 
 from . import selectors, services
+from .calendar import month_weeks
 from .charts import CHART_DAYS, history_figure
 from .csvio import decode_upload, diary_csv_lines, parse_diary_csv
 from .dosing import format_mg
@@ -271,29 +271,16 @@ def history(request: HttpRequest, patient: User) -> HttpResponse:
         "date", "pain_r7", "fatigue_r7", "sleep_r7", "mood_r7"
     )
     figure = history_figure(recent, trend_days, timeline, window_start, today)
-    backfill_from, _ = selectors.backfill_window(today)
-    weeks = []
-    for week in calendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month):
-        cells = []
-        for day in week:
-            if day.month != month.month:
-                state = "outside"
-            elif day > today:
-                state = "future"
-            elif day in logged:
-                state = "backfilled" if logged[day] else "logged"
-            elif day < started:
-                state = "before"
-            else:
-                state = "open"
-            editable = backfill_from <= day <= today and day.month == month.month
-            cells.append({"date": day, "state": state, "editable": editable, "today": day == today})
-        weeks.append(cells)
+    weeks = month_weeks(month, today, logged, started)
     recent_logged = sum(1 for d in logged if d >= window_start)
     prev_month = _add_months(month, -1)
     context = {
         "month": month,
         "weeks": weeks,
+        # The current month's view starts in the previous month when the backfill window does.
+        "earlier_month": next(
+            (c.date for w in weeks for c in w if c.state != "outside" and c.date < month), None
+        ),
         "today": today,
         "prev_month": prev_month if prev_month >= earliest_data.replace(day=1) else None,
         "next_month": _add_months(month, 1) if month < today.replace(day=1) else None,
