@@ -1,16 +1,127 @@
 """Named users, in the manner of healthchecks' tests: Alice the patient, Bob another patient,
-Carol her clinician, Dave a clinician with no access to her, Mona a support-group moderator."""
+Carol her clinician, Dave a clinician with no access to her, Mona a support-group moderator.
+
+One clock for every test: the autouse ``clock`` fixture puts the whole process at a fixed
+instant (time-machine), so "today" is the same on every run and on every machine, whatever
+day or time zone the machine is in. Time then runs on from that instant (``tick=True``), so
+consecutive writes still get increasing timestamps. A test that needs another instant says so
+with ``@pytest.mark.parametrize("instant", [...], indirect=True)`` (see ``INSTANTS`` for the
+awkward ones every date-sensitive behaviour is checked at), or moves the clock itself with
+``clock.move_to(...)``.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from ldn_diary.accounts.models import Role, User
 from ldn_diary.accounts.services import user_create
 
 PASSWORD = "correct horse battery staple"
+
+UTC = dt.UTC
+# An ordinary weekday morning in the middle of a month, in the past of any machine that runs the
+# suite (a real Celery worker in tests/trends/test_worker.py runs on the machine's own clock,
+# and must see the tasks published here as due). LDN_TEST_INSTANT (ISO 8601 with an offset)
+# runs the whole suite at another instant instead.
+DEFAULT_INSTANT = dt.datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
+
+# The instants where dates go wrong, for tests of date-sensitive behaviour. Each is named for
+# what makes it awkward; the ids show in test names.
+INSTANTS = {
+    "first-of-month-after-midnight-utc": dt.datetime(2026, 12, 1, 0, 5, tzinfo=UTC),
+    "new-years-eve-2350-utc": dt.datetime(2026, 12, 31, 23, 50, tzinfo=UTC),
+    "leap-day-2028": dt.datetime(2028, 2, 29, 12, 0, tzinfo=UTC),
+    # Clocks go forward at 01:00 UTC (London) and 07:00 UTC (New York), back at 01:00 and 06:00.
+    "london-spring-forward": dt.datetime(2027, 3, 28, 1, 30, tzinfo=UTC),
+    "london-fall-back": dt.datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
+    "new-york-spring-forward": dt.datetime(2027, 3, 14, 7, 30, tzinfo=UTC),
+    "new-york-fall-back": dt.datetime(2026, 11, 1, 5, 30, tzinfo=UTC),
+}
+# Time zones whose "today" differs most from UTC's, and the two with daylight saving above.
+ZONES = ("Pacific/Kiritimati", "Pacific/Pago_Pago", "Europe/London", "America/New_York")
+
+# Each zone's local date at each instant, worked out by hand from the zones' offsets (Kiritimati
+# UTC+14, Pago Pago UTC-11, London GMT/BST, New York EST/EDT), not by the code under test.
+D = dt.date
+LOCAL_DATES = {
+    "first-of-month-after-midnight-utc": {
+        "Pacific/Kiritimati": D(2026, 12, 1),
+        "Pacific/Pago_Pago": D(2026, 11, 30),
+        "Europe/London": D(2026, 12, 1),
+        "America/New_York": D(2026, 11, 30),
+    },
+    "new-years-eve-2350-utc": {
+        "Pacific/Kiritimati": D(2027, 1, 1),
+        "Pacific/Pago_Pago": D(2026, 12, 31),
+        "Europe/London": D(2026, 12, 31),
+        "America/New_York": D(2026, 12, 31),
+    },
+    "leap-day-2028": {
+        "Pacific/Kiritimati": D(2028, 3, 1),
+        "Pacific/Pago_Pago": D(2028, 2, 29),
+        "Europe/London": D(2028, 2, 29),
+        "America/New_York": D(2028, 2, 29),
+    },
+    "london-spring-forward": {
+        "Pacific/Kiritimati": D(2027, 3, 28),
+        "Pacific/Pago_Pago": D(2027, 3, 27),
+        "Europe/London": D(2027, 3, 28),
+        "America/New_York": D(2027, 3, 27),
+    },
+    "london-fall-back": {
+        "Pacific/Kiritimati": D(2026, 10, 25),
+        "Pacific/Pago_Pago": D(2026, 10, 24),
+        "Europe/London": D(2026, 10, 25),
+        "America/New_York": D(2026, 10, 24),
+    },
+    "new-york-spring-forward": {
+        "Pacific/Kiritimati": D(2027, 3, 14),
+        "Pacific/Pago_Pago": D(2027, 3, 13),
+        "Europe/London": D(2027, 3, 14),
+        "America/New_York": D(2027, 3, 14),
+    },
+    "new-york-fall-back": {
+        "Pacific/Kiritimati": D(2026, 11, 1),
+        "Pacific/Pago_Pago": D(2026, 10, 31),
+        "Europe/London": D(2026, 11, 1),
+        "America/New_York": D(2026, 11, 1),
+    },
+}
+# (instant, zone, local date) cases for ``@pytest.mark.parametrize(..., indirect=["instant"])``.
+INSTANT_CASES = [
+    pytest.param(INSTANTS[name], zone, local, id=f"{name}-{zone.split('/')[-1]}")
+    for name, zones in LOCAL_DATES.items()
+    for zone, local in zones.items()
+]
+
+
+def _default_instant() -> dt.datetime:
+    raw = os.environ.get("LDN_TEST_INSTANT", "")
+    if not raw:
+        return DEFAULT_INSTANT
+    instant = dt.datetime.fromisoformat(raw)
+    if instant.tzinfo is None:
+        raise ValueError(f"LDN_TEST_INSTANT={raw!r} needs an offset, e.g. 2027-03-01T00:30+00:00")
+    return instant
+
+
+@pytest.fixture
+def instant(request) -> dt.datetime:
+    """The instant this test runs at; parametrize it (``indirect=True``) to choose another."""
+    return getattr(request, "param", None) or _default_instant()
+
+
+@pytest.fixture(autouse=True)
+def clock(instant):
+    """The process's clock, at ``instant`` (see the module docstring); yields the traveller."""
+    with time_machine.travel(instant, tick=True) as traveller:
+        yield traveller
 
 
 def make_user(username: str, role: str, **extra: str) -> User:
@@ -130,7 +241,8 @@ def chromium(transactional_db, live_server):
         for context in contexts:
             context.close()
         browser.close()
-    # Code run inside sync_playwright() runs in a greenlet with its own context variables, so
-    # Django opened a second connection for it; close it, or it would keep the test database
-    # from being dropped at the end of the session.
+        # The test body ran inside sync_playwright(), whose greenlet has context variables of
+        # its own, so Django gave it connections of its own: close them here, in that context,
+        # or they would keep the test database from being dropped at the end of the session.
+        connections.close_all()
     connections.close_all()

@@ -95,8 +95,8 @@ def test_a_stale_form_is_refused_with_the_saved_values_and_the_unsaved_change(
     assert DiaryEntry.objects.get(patient=alice).pain == 4
 
 
-def test_missing_scores_are_named_and_nothing_is_saved(alice_client):
-    today_data = entry_post(dt.date.today(), fatigue=None, dreams=None)
+def test_missing_scores_are_named_and_nothing_is_saved(alice_client, today):
+    today_data = entry_post(today, fatigue=None, dreams=None)
     response = alice_client.post(SAVE_URL, today_data, headers={"HX-Request": "true"})
     body = response.content.decode()
     assert "Not saved yet." in body

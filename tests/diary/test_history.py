@@ -15,24 +15,28 @@ from ldn_diary.diary.services import dose_change_add
 from ldn_diary.trends.selectors import trend_days_for
 from ldn_diary.trends.services import trends_recompute_patients
 
+from ..conftest import INSTANTS
 from .conftest import save_entry, seed_days
 
 HISTORY_URL = reverse("diary:history")
 
 
-def _cells(response) -> dict[dt.date, dict]:
-    return {cell["date"]: cell for week in response.context["weeks"] for cell in week}
+def _cells(response) -> dict:
+    """The calendar's cells by date (padding days outside the view have state "outside")."""
+    return {cell.date: cell for week in response.context["weeks"] for cell in week}
 
 
 def test_the_calendar_marks_logged_backfilled_and_open_days(alice_client, alice, today):
+    assert today == dt.date(2026, 11, 18)  # the suite's instant: mid-month (tests/conftest.py)
     save_entry(alice, today)
     save_entry(alice, today - dt.timedelta(days=2))  # backfilled
     response = alice_client.get(HISTORY_URL, {"month": today.strftime("%Y-%m")})
     cells = _cells(response)
-    assert cells[today]["state"] == "logged" and cells[today]["today"]
-    assert cells[today - dt.timedelta(days=2)]["state"] == "backfilled"
-    if (today - dt.timedelta(days=1)).month == today.month:
-        assert cells[today - dt.timedelta(days=1)]["state"] in {"open", "before"}
+    assert cells[today].state == "logged" and cells[today].today
+    assert cells[today - dt.timedelta(days=2)].state == "backfilled"
+    # Alice joined today, but the days she may still fill in are open, not "before".
+    assert cells[today - dt.timedelta(days=1)].state == "open"
+    assert cells[today + dt.timedelta(days=1)].state == "future"
     body = response.content.decode()
     assert "Filled in later" in body and "No entry" in body
     for word in ("missed", "failed", "broke"):
@@ -42,17 +46,29 @@ def test_the_calendar_marks_logged_backfilled_and_open_days(alice_client, alice,
 def test_days_before_the_patient_started_are_not_counted_as_gaps(alice_client, alice, today):
     save_entry(alice, today)
     cells = _cells(alice_client.get(HISTORY_URL))
+    # 1 November is 17 days back: outside the backfill window, and before Alice joined.
     first = today.replace(day=1)
-    if first < today:
-        # Alice joined today in this test, so earlier days of the month are "before".
-        assert cells[first]["state"] == "before"
+    assert cells[first].state == "before" and not cells[first].editable
 
 
-def test_the_last_14_days_link_to_the_entry_page(alice_client, alice, today):
-    body = alice_client.get(HISTORY_URL).content.decode()
-    day = today - dt.timedelta(days=1)
-    if day.month == today.month:
-        assert f'?date={day.isoformat()}"' in body
+@pytest.mark.parametrize("instant", [INSTANTS["first-of-month-after-midnight-utc"]], indirect=True)
+def test_on_the_first_the_calendar_reaches_back_into_last_month(alice_client, alice, today):
+    assert today == dt.date(2026, 12, 1)
+    save_entry(alice, today - dt.timedelta(days=1))  # 30 November, filled in on 1 December
+    response = alice_client.get(HISTORY_URL)
+    assert response.context["month"] == dt.date(2026, 12, 1)
+    cells = _cells(response)
+    assert (
+        cells[dt.date(2026, 11, 30)].state == "backfilled" and cells[dt.date(2026, 11, 30)].editable
+    )
+    assert cells[dt.date(2026, 11, 17)].editable and cells[dt.date(2026, 11, 17)].show_month
+    assert cells[dt.date(2026, 11, 16)].state == "outside"  # before the window: not shown
+    body = response.content.decode()
+    assert '?date=2026-11-30"' in body and '?date=2026-11-17"' in body
+    assert "with the end of November that you can still fill in" in body
+    # Going back to November shows the month itself, with its last 14 days tappable.
+    november = _cells(alice_client.get(HISTORY_URL, {"month": "2026-11"}))
+    assert november[dt.date(2026, 11, 17)].editable and not november[dt.date(2026, 11, 16)].editable
 
 
 def test_months_are_navigable_back_to_the_first_data_and_not_into_the_future(
