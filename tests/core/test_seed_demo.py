@@ -7,27 +7,60 @@ from django.core.management import call_command
 
 from ldn_diary.accounts.models import Role, User
 from ldn_diary.clinic.models import CareLink
-from ldn_diary.diary.models import DiaryEntry, DoseChange
+from ldn_diary.diary.models import DiaryEntry, DoseChange, TitrationPlan
+from ldn_diary.trends.models import ResponseSummary
 
 
-def counts() -> tuple[int, int, int, int]:
-    return (
-        User.objects.count(),
-        DiaryEntry.objects.count(),
-        DoseChange.objects.count(),
-        CareLink.objects.count(),
+def cohort() -> dict[str, object]:
+    """The demo data's content, keyed by username so new primary keys do not matter."""
+    users = {
+        u.username: (u.role, u.display_name, u.email, u.time_zone) for u in User.objects.all()
+    }
+    entries = sorted(
+        DiaryEntry.objects.values_list(
+            "patient__username", "date", "pain", "fatigue", "sleep", "mood", "dreams",
+            "side_effects", "side_effect_other", "dose_taken", "note", "backfilled",
+        )
+    )  # fmt: skip
+    doses = sorted(
+        DoseChange.objects.values_list(
+            "patient__username", "effective_date", "dose_ug", "time_of_day", "formulation",
+            "from_plan",
+        )
+    )  # fmt: skip
+    plans = sorted(
+        TitrationPlan.objects.values_list(
+            "patient__username", "start_ug", "step_ug", "interval_days", "target_ug"
+        )
     )
+    links = sorted(
+        CareLink.objects.values_list("patient__username", "clinician__username", "revoked_at")
+    )
+    summaries = {
+        s.patient.username: s.data for s in ResponseSummary.objects.select_related("patient")
+    }
+    return {
+        "users": users,
+        "entries": entries,
+        "doses": doses,
+        "plans": plans,
+        "links": links,
+        "summaries": summaries,
+    }
 
 
 def test_it_is_idempotent_and_reset_rebuilds_the_same_cohort(db):
     out = io.StringIO()
     call_command("seed_demo", stdout=out)
-    first = counts()
+    first = cohort()
+    assert len(first["users"]) == 32 and len(first["entries"]) > 2500
     assert "demo-clinician" in out.getvalue() and "ldn-demo-2026" in out.getvalue()
     call_command("seed_demo", stdout=io.StringIO())
-    assert counts() == first
+    assert cohort() == first
     call_command("seed_demo", "--reset", stdout=io.StringIO())
-    assert counts() == first
+    again = cohort()
+    for part, content in first.items():
+        assert again[part] == content, f"--reset rebuilt different {part}"
 
 
 def test_the_cohort_is_believable(db):
@@ -44,7 +77,10 @@ def test_the_cohort_is_believable(db):
         assert entries.filter(date__lt=start).exists()
         span = (entries.order_by("-date")[0].date - start).days
         assert span >= 12 * 7 - 10
-        assert entries.count() < (entries.order_by("-date")[0].date - entries.order_by("date")[0].date).days + 1
+        assert (
+            entries.count()
+            < (entries.order_by("-date")[0].date - entries.order_by("date")[0].date).days + 1
+        )
         assert [d.dose_ug for d in doses] == sorted(d.dose_ug for d in doses)
     ultra = DoseChange.objects.filter(dose_ug=1)
     assert ultra.exists(), "one patient titrates ultra-low from 1 microgram"
@@ -54,9 +90,13 @@ def test_the_cohort_is_believable(db):
     # Day-to-day noise of about 1.6 points: the baseline-period SD of pain within a patient.
     sds = []
     for patient in patients:
-        start = DoseChange.objects.filter(patient=patient).order_by("effective_date")[0].effective_date
+        start = (
+            DoseChange.objects.filter(patient=patient).order_by("effective_date")[0].effective_date
+        )
         pains = list(
-            DiaryEntry.objects.filter(patient=patient, date__lt=start).values_list("pain", flat=True)
+            DiaryEntry.objects.filter(patient=patient, date__lt=start).values_list(
+                "pain", flat=True
+            )
         )
         if len(pains) > 5:
             sds.append(statistics.stdev(pains))
@@ -64,7 +104,7 @@ def test_the_cohort_is_believable(db):
 
 
 def test_the_demo_shows_every_kind_of_response(db):
-    from ldn_diary.trends.models import ResponseSummary, TrendDay
+    from ldn_diary.trends.models import TrendDay
 
     call_command("seed_demo", stdout=io.StringIO())
     classes = {

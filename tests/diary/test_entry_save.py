@@ -152,31 +152,80 @@ def test_a_refused_save_does_not_mark_trends_dirty(alice, today):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_double_click_racing_the_first_insert_is_answered_as_a_retry(alice, today):
-    """The second request finds no row, then meets the first one's insert at the unique index."""
-    import threading
+def test_a_double_click_racing_the_first_insert_is_answered_as_a_retry(
+    alice, today, monkeypatch
+):
+    """The second request finds no row, then meets the first one's insert at the unique index.
 
-    from django.db import connection
+    A spy around ``services._entry_upsert`` (it calls the real one) records what each attempt
+    did, so the test proves that the IntegrityError path ran, not just that the outcome was
+    right. The first request's transaction is held open until PostgreSQL reports the second
+    one waiting on its lock, so the race happens every time, with no fixed sleep.
+    """
+    import threading
+    import time
+
+    from django.db import IntegrityError, connection, connections
+
+    from ldn_diary.diary import services
 
     if connection.vendor != "postgresql":
         pytest.skip("SQLite serialises write transactions, so this race cannot happen there")
     key = uuid.uuid4()
     inserted, release = threading.Event(), threading.Event()
+    attempts: list[tuple[str, str]] = []
+    real_upsert = services._entry_upsert
+
+    def spy(*args, **kwargs):
+        who = threading.current_thread().name
+        try:
+            result = real_upsert(*args, **kwargs)
+        except IntegrityError:
+            attempts.append((who, "IntegrityError"))
+            raise
+        attempts.append((who, "created" if result[1] else "answered"))
+        return result
+
+    monkeypatch.setattr(services, "_entry_upsert", spy)
 
     def first_request() -> None:
         try:
             with transaction.atomic():
                 save_entry(alice, today, request_key=key)
                 inserted.set()
-                release.wait(5)  # hold the transaction open while the second request runs
+                release.wait()  # hold the transaction open while the second request runs
         finally:
+            inserted.set()  # never leave the test waiting, even if the save failed
             connection.close()
 
-    thread = threading.Thread(target=first_request)
+    def release_when_the_second_waits() -> None:
+        """Poll pg_stat_activity from a connection of its own until a backend waits on a lock."""
+        try:
+            with connections["default"].cursor() as cursor:
+                for _ in range(3000):
+                    cursor.execute(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    )
+                    if cursor.fetchone()[0]:
+                        break
+                    # Not Event.wait(timeout): under faketime (the suite must pass at any
+                    # instant) a timed wait on a lock never returns; time.sleep does.
+                    time.sleep(0.01)
+        finally:
+            release.set()
+            connections["default"].close()
+
+    thread = threading.Thread(target=first_request, name="first")
     thread.start()
-    assert inserted.wait(5)
-    threading.Timer(0.5, release.set).start()
+    inserted.wait()
+    assert DiaryEntry.objects.filter(patient=alice).count() == 0  # not committed yet
+    watcher = threading.Thread(target=release_when_the_second_waits, name="watcher")
+    watcher.start()
     entry, created = save_entry(alice, today, request_key=key)  # blocks until the first commits
-    thread.join(5)
+    thread.join(10)
+    watcher.join(10)
+    me = threading.current_thread().name
+    assert attempts == [("first", "created"), (me, "IntegrityError"), (me, "answered")]
     assert not created and entry.version == 1
     assert DiaryEntry.objects.filter(patient=alice).count() == 1

@@ -133,7 +133,55 @@ def test_the_nightly_job_recomputes_everyone_and_sweeps(alice, bob, task_runs):
     assert task_runs[RECOMPUTE_MANY] == 0
 
 
-def test_recompute_tasks_are_idempotent_and_retried_on_database_errors():
+def _stored(*patients) -> tuple:
+    """Everything a recompute stores for these patients, as plain values."""
+    ids = [p.pk for p in patients]
+    days = list(
+        TrendDay.objects.filter(patient_id__in=ids)
+        .order_by("patient_id", "date")
+        .values_list(
+            "patient_id", "date", "dose_ug", "logged", "logged_7", "pain_r7", "pain_pct",
+            "fatigue_r7", "sleep_r7", "mood_r7", "mood_pct",
+        )
+    )  # fmt: skip
+    summaries = list(
+        ResponseSummary.objects.filter(patient_id__in=ids)
+        .order_by("patient_id")
+        .values_list("patient_id", "data", "data_version", "engine_version")
+    )
+    states = list(
+        TrendState.objects.filter(patient_id__in=ids)
+        .order_by("patient_id")
+        .values_list("patient_id", "data_version", "computed_version", "dirty_since", "queued_at")
+    )
+    return days, summaries, states
+
+
+def test_running_a_recompute_task_twice_stores_the_same_rows(alice, bob, task_runs):
+    """acks_late means a message may be delivered again after a worker dies mid-task: the
+    second run must leave exactly what the first one stored."""
+    for n in range(20):
+        save_entry(alice, D0 + dt.timedelta(days=n), 7 - n % 3, 6, 3 + n % 4, 5)
+        save_entry(bob, D0 + dt.timedelta(days=n), 4, 5, 6, 7 - n % 2)
+    services.trends_mark_dirty(patient_id=alice.pk)  # leave something for the task to do
+
+    tasks.recompute_patient.delay(alice.pk)
+    first = _stored(alice, bob)
+    assert first[0] and first[1]
+    tasks.recompute_patient.delay(alice.pk)
+    assert _stored(alice, bob) == first
+
+    tasks.recompute_patients.delay([alice.pk, bob.pk])
+    both = _stored(alice, bob)
+    tasks.recompute_patients.delay([alice.pk, bob.pk])
+    assert _stored(alice, bob) == both
+    alices = [row for row in both[0] if row[0] == alice.pk]
+    assert alices == first[0] and len(both[0]) == 2 * len(alices)  # bob's are new, hers unchanged
+    assert task_runs[RECOMPUTE] >= 2 and task_runs[RECOMPUTE_MANY] == 2
+
+
+def test_recompute_tasks_acknowledge_late_and_retry_database_errors():
+    """Configuration the two properties above depend on (redelivery, retry with backoff)."""
     from django.db import OperationalError
 
     for task in (tasks.recompute_patient, tasks.recompute_patients):
