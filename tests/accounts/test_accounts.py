@@ -34,8 +34,13 @@ def test_signing_up_makes_a_patient_and_logs_them_in(client, db):
 def test_sign_up_cannot_choose_a_role(client, db):
     client.post(
         reverse("accounts:signup"),
-        {"email": "x@example.org", "username": "x", "role": "clinician",
-         "password1": PASSWORD, "password2": PASSWORD},
+        {
+            "email": "x@example.org",
+            "username": "x",
+            "role": "clinician",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
     )
     assert User.objects.get(username="x").role == Role.PATIENT
 
@@ -43,8 +48,12 @@ def test_sign_up_cannot_choose_a_role(client, db):
 def test_a_used_email_gets_a_clear_error(client, alice):
     response = client.post(
         reverse("accounts:signup"),
-        {"email": "ALICE@example.org", "username": "alice2",
-         "password1": PASSWORD, "password2": PASSWORD},
+        {
+            "email": "ALICE@example.org",
+            "username": "alice2",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
     )
     assert response.status_code == 200
     assert "An account already uses this email" in response.content.decode()
@@ -52,9 +61,7 @@ def test_a_used_email_gets_a_clear_error(client, alice):
 
 
 def test_login_and_logout(client, alice):
-    response = client.post(
-        reverse("accounts:login"), {"username": "alice", "password": PASSWORD}
-    )
+    response = client.post(reverse("accounts:login"), {"username": "alice", "password": PASSWORD})
     assert response.status_code == 302
     assert client.get(reverse("diary:today")).status_code == 200
     client.post(reverse("accounts:logout"))

@@ -10,7 +10,9 @@ from ldn_diary.accounts.models import User
 
 def test_it_creates_a_user_with_a_printed_random_password(db):
     out = io.StringIO()
-    call_command("add_user", "dr.lee", "--role", "clinician", "--email", "lee@example.org", stdout=out)
+    call_command(
+        "add_user", "dr.lee", "--role", "clinician", "--email", "lee@example.org", stdout=out
+    )
     user = User.objects.get(username="dr.lee")
     assert user.role == "clinician" and user.email == "lee@example.org"
     password = out.getvalue().split("Password: ")[1].strip()

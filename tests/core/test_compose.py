@@ -41,7 +41,10 @@ def test_app_services_share_env_and_wait_for_healthy_dependencies():
     services = load()["services"]
     for name in ("web", "worker", "beat"):
         env = services[name]["environment"]
-        assert env["DATABASE_URL"].startswith("postgres://") and "@postgres:5432/" in env["DATABASE_URL"]
+        assert (
+            env["DATABASE_URL"].startswith("postgres://")
+            and "@postgres:5432/" in env["DATABASE_URL"]
+        )
         assert env["CELERY_BROKER_URL"] == "redis://redis:6379/0"
         assert env["DEBUG"] == "false" and "SECRET_KEY" in env
         assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"

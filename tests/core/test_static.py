@@ -11,7 +11,9 @@ def test_collectstatic_gives_hashed_compressed_vendored_assets(tmp_path, setting
     }
     call_command("collectstatic", "--no-input", verbosity=0)
     names = {p.name for p in (tmp_path / "vendor").iterdir()}
-    assert any(n.startswith("htmx-2.0.11.min.") and n.endswith(".js") and n.count(".") == 4 for n in names)
+    assert any(
+        n.startswith("htmx-2.0.11.min.") and n.endswith(".js") and n.count(".") == 4 for n in names
+    )
     assert any(n.startswith("plotly-basic-4.1.1.min.") and n.endswith(".js.gz") for n in names)
 
 
