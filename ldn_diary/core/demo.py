@@ -12,6 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ldn_diary.accounts.models import User
+    from ldn_diary.diary.models import DiaryEntry, DoseChange, TitrationPlan
 
 DEMO_PASSWORD = "ldn-demo-2026"  # noqa: S105 - printed on purpose: demo logins only
 CLINICIAN = "demo-clinician"
@@ -174,7 +179,9 @@ def build_cohort(*, today: dt.date, seed: int = 7) -> list[DemoPatient]:
     return [build_patient(i, p, today=today, seed=seed) for i, p in enumerate(profiles())]
 
 
-def diary_rows(patient, spec: DemoPatient) -> tuple[list, list, object]:
+def diary_rows(
+    patient: User, spec: DemoPatient
+) -> tuple[list[DiaryEntry], list[DoseChange], TitrationPlan]:
     """Unsaved DiaryEntry, DoseChange and TitrationPlan objects for one demo patient, for
     bulk_create by ``seed_demo`` and ``bench/load_clinic.py``."""
     from ldn_diary.diary.models import DiaryEntry, DoseChange, TitrationPlan
