@@ -1,12 +1,15 @@
-"""The trend and response engine: one vectorised pass over a whole cohort (SPEC sections 2-3).
+"""The trend and response engine: one vectorised pass over a whole cohort.
+
+The rules are docs/clinical-rules.md §2 (trends) and §3 (response classification).
 
 Layout of the computation, and why:
 
 * Every patient's diary is laid onto one flat calendar grid: a block per patient running from
   ROLLING_DAYS - 1 padding days before their first entry to their last entry, one row per calendar
-  day, NaN where nothing was recorded.  Missing days stay missing (SPEC: never fill gaps), and the
-  all-NaN padding means a 7-day window can never reach into the previous patient's block, so
-  rolling sums are plain shifted additions over the whole grid with no per-patient loop.
+  day, NaN where nothing was recorded.  Missing days stay missing (docs/clinical-rules.md §2:
+  never fill gaps), and the all-NaN padding means a 7-day window can never reach into the
+  previous patient's block, so rolling sums are plain shifted additions over the whole grid with
+  no per-patient loop.
 * Baselines, week windows and dose-phase windows are all at most 14 calendar days, so they are
   gathered by fancy indexing into fixed (rows, 4 symptoms, 14 days) arrays, days outside a
   patient's data pointing at one all-NaN sentinel row.  HAC and Tau-U then run on those arrays
@@ -235,7 +238,8 @@ def _change(
     on sums, e.g. for pain points = (base_total * n - total * base_n) / (base_n * n) and
     pct = 100 * (same numerator) / (base_total * n): integer scores give an exact numerator and
     denominator and one rounding, so exactly 30 % comes out as 30.0 and the >= boundaries of the
-    IMMPACT classes hold.  The % is NaN for a zero baseline (SPEC: absolute change only).
+    IMMPACT classes hold.  The % is NaN for a zero baseline (docs/clinical-rules.md §2: the
+    change in points only).
     """
     with np.errstate(invalid="ignore", divide="ignore"):
         numer = _ORIENT * (total * base_n - base_total * n)

@@ -2,7 +2,8 @@
 
 Every function works on whole arrays (many patients and windows at once) so the engine never loops
 over patients.  Time is always the LAST axis, one slot per calendar day, with NaN on days without a
-value: keeping the missing days as slots is what makes HAC lags calendar lags (SPEC section 3).
+value: keeping the missing days as slots is what makes HAC lags calendar lags
+(docs/clinical-rules.md §3).
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Believable demo diaries for a newcomer's first look (``manage.py seed_demo``).
 
 Each demo patient follows a response profile: a 14-day baseline, titration in steps, then 12+
-weeks of daily entries whose improvement ramps up over weeks 2-8 (SPEC §3: LDN response usually
-shows in weeks 4-12), with day-to-day noise of SD 1.6 on the 0-10 scale (Harris et al. 2005),
-missed days, vivid dreams early on, and a mix of responders, partial and non-responders.
+weeks of daily entries whose improvement ramps up over weeks 2-8 (docs/clinical-rules.md §2: LDN
+response usually shows in weeks 4-12), with day-to-day noise of SD 1.6 on the 0-10 scale
+(Harris et al. 2005, docs/clinical-rules.md §3), missed days, vivid dreams early on, and a mix of
+responders, partial and non-responders.
 The generator is seeded, so every run builds the same cohort relative to today.
 """
 
