@@ -4,8 +4,9 @@
     python3 dev.py up      # make .venv, install, migrate, load demo data, serve on :8000
     python3 dev.py test    # make .venv, install, run the whole test suite (extra args go to pytest)
 
-Both create the virtual environment in .venv on first use and reinstall only when
-pyproject.toml changes. Configuration comes from the environment (see .env.example): with no
+Both create the virtual environment in .venv on first use and install exactly the versions
+locked, with hashes, in requirements/dev.txt; they reinstall only when that lock, the runtime lock
+or pyproject.toml changes. Configuration comes from the environment (see .env.example): with no
 DATABASE_URL the app uses a SQLite file, with no CELERY_BROKER_URL tasks run in-process.
 """
 
@@ -22,6 +23,10 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PY = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 STAMP = VENV / ".ldn-installed"
+# The dev lock is compiled against the runtime lock (README "Dependencies"), so it holds every
+# runtime pin too; all three files go into the stamp so an edit to any of them reinstalls.
+DEV_LOCK = "requirements/dev.txt"
+STAMPED = ("pyproject.toml", "requirements/base.txt", DEV_LOCK)
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> None:
@@ -37,10 +42,20 @@ def ensure_env() -> None:
     if not PY.exists():
         print(f"Creating the virtual environment in {VENV} …", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    for name in STAMPED:
+        digest.update(name.encode() + b"\0" + (ROOT / name).read_bytes() + b"\0")
+    wanted = digest.hexdigest()
     if not STAMP.exists() or STAMP.read_text() != wanted:
-        run(str(PY), "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-        run(str(PY), "-m", "pip", "install", "--quiet", "-e", ".[dev]")
+        # Exactly the locked versions, each checked against its hash; pip itself and setuptools
+        # are in the lock too, so nothing here resolves or fetches an unpinned version.
+        pip_install = (str(PY), "-m", "pip", "install", "--quiet")
+        run(*pip_install, "--require-hashes", "-r", DEV_LOCK)
+        # The project itself, editable, so manage.py, pytest, the Celery worker that
+        # tests/trends/test_worker.py starts and the bench/ scripts all import this checkout.
+        # --no-deps: its dependencies came from the lock; --no-build-isolation: build with the
+        # locked setuptools instead of fetching one.
+        run(*pip_install, "--no-deps", "--no-build-isolation", "-e", ".")
         STAMP.write_text(wanted)
 
 

@@ -1,4 +1,4 @@
-"""Load test of the clinician's pages against gunicorn on PostgreSQL (issue #5). Not a test.
+"""Load test of the clinician's pages against gunicorn on PostgreSQL. Not a test.
 
     .venv/bin/python bench/load_clinic.py [--patients 500] [--users 20] [--duration 30]
                                           [--workers 4] [--threads 1] [--keep] [--reuse]

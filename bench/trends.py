@@ -1,4 +1,4 @@
-"""Benchmark of the trend recompute against PostgreSQL (issue #4). Not a test.
+"""Benchmark of the trend recompute against PostgreSQL. Not a test.
 
     .venv/bin/python bench/trends.py [--patients 10000] [--days 120] [--repeat 3] [--phases] [--keep]
 
@@ -84,7 +84,7 @@ def drop_database(admin_url: str, name: str) -> None:
 
 
 def synthetic_cohort(n_patients: int, n_days: int, seed: int) -> dict[str, np.ndarray]:
-    """Daily diaries with noise SD 1.6 (SPEC section 3), missed days and 3-4 dose steps.
+    """Daily diaries with noise SD 1.6 (docs/clinical-rules.md §3), missed days and 3-4 dose steps.
 
     Each patient starts their diary on a day within the first month, takes the first dose
     16-27 days in (so a 14-day baseline exists), then steps up every 2-4 weeks. Symptoms

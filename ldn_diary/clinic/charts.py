@@ -42,7 +42,7 @@ COLOURS = {
     "dose": "#555555",
 }
 # The response window runs from the start of the week-4 window (day 14) to the end of the
-# week-12 window (day 83, so the shaded rect ends at 84): SPEC §2.
+# week-12 window (day 83, so the shaded rect ends at 84): docs/clinical-rules.md §2.
 RESPONSE_WINDOW = (
     7 * WEEK_WINDOWS[0] - WINDOW_DAYS,
     7 * WEEK_WINDOWS[-1],

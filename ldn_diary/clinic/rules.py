@@ -15,7 +15,7 @@ from dataclasses import dataclass
 # when a clinician looks in the morning, and counting it would cap everyone at 13/14).
 ADHERENCE_DAYS = 14
 # Worsening: the latest 7-day pain mean is at least 30 % worse than baseline (IMMPACT's
-# moderate threshold, SPEC §3, in the other direction).
+# moderate threshold, docs/clinical-rules.md §3, in the other direction; the flags are §6).
 WORSENING_PCT = -30.0
 # No entries for this many days or more.
 SILENT_DAYS = 7
@@ -28,11 +28,11 @@ PERSIST_DAYS = 21
 PERSIST_SHARE = 0.5
 PERSIST_MIN_LOGGED = 7
 PERSIST_ONSET_DAYS = 7
-# Review points: therapy days 28, 56 and 84 (weeks 4, 8, 12: the end of each week window, SPEC
-# §2). A review is due from REVIEW_LEAD_DAYS before a point until the clinician writes a note
-# dated on or after that opening, and for at most REVIEW_HOLD_DAYS after the point (after that
-# the next point, or nothing, applies): "just completed", so a long-term patient is not
-# flagged for ever.
+# Review points: therapy days 28, 56 and 84 (weeks 4, 8, 12: the end of each week window,
+# docs/clinical-rules.md §2). A review is due from REVIEW_LEAD_DAYS before a point until the
+# clinician writes a note dated on or after that opening, and for at most REVIEW_HOLD_DAYS after
+# the point (after that the next point, or nothing, applies): "just completed", so a long-term
+# patient is not flagged for ever.
 REVIEW_DAYS = (28, 56, 84)
 REVIEW_LEAD_DAYS = 3
 REVIEW_HOLD_DAYS = 14
@@ -148,7 +148,7 @@ def dose_adherence(yes: int, partly: int, logged: int) -> float | None:
 
 
 def therapy_start_of(doses: Sequence[tuple[dt.date, int]]) -> dt.date | None:
-    """The first non-zero dose's date (SPEC §1), from (date, µg) sorted by date."""
+    """The first non-zero dose's date (docs/clinical-rules.md §1), from (date, µg) by date."""
     for date, dose_ug in doses:
         if dose_ug != 0:
             return date

@@ -138,7 +138,7 @@ def response_details(summary: dict[str, Any] | None) -> list[str]:
             f"({window['days_logged']} days logged) against {base:.1f} at baseline"
         )
         if pain["ci_low"] is not None:
-            # change_points is oriented so that positive = better (SPEC §2).
+            # change_points is oriented so that positive = better (docs/clinical-rules.md §2).
             points = pain["change_points"]
             if round(points, 1) == 0:
                 change = "no change in points"

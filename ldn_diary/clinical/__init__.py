@@ -1,4 +1,4 @@
-"""Pure-Python clinical maths for LDN Diary (SPEC.md sections 1-3); no Django imports.
+"""Pure-Python clinical maths for LDN Diary (docs/clinical-rules.md §1-3); no Django imports.
 
 The public API is `compute_cohort` (vectorised over patients) and `compute_patient` (one patient,
 same engine), with their `CohortInput` / `CohortResult` containers.  Constants live in

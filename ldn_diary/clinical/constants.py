@@ -1,4 +1,4 @@
-"""Every number the clinical maths uses, in one place (SPEC.md sections 1-3).
+"""Every number the clinical maths uses, in one place (docs/clinical-rules.md §1-3).
 
 The engine, the tests and the UI text import these names rather than repeating the numbers, so a
 change to a rule is a change to exactly one line here (plus the tests that pin it).
@@ -6,7 +6,7 @@ change to a rule is a change to exactly one line here (plus the tests that pin i
 
 from __future__ import annotations
 
-# --- Trends (SPEC section 2) ---------------------------------------------------------------------
+# --- Trends (docs/clinical-rules.md §2) ----------------------------------------------------------
 
 # 7-day rolling mean over calendar days [d-6, d], shown only with at least 4 values (design).
 ROLLING_DAYS = 7
@@ -30,7 +30,7 @@ PHASE_SETTLE_DAYS = 7
 PHASE_WINDOW_DAYS = 14
 PHASE_MIN_DAYS = 10
 
-# --- Response classification (SPEC section 3) ----------------------------------------------------
+# --- Response classification (docs/clinical-rules.md §3) -----------------------------------------
 
 # IMMPACT (Dworkin et al. 2008) thresholds on percent improvement; boundaries use >=.
 IMMPACT_MINIMAL_PCT = 10.0
@@ -63,7 +63,8 @@ HAC_LAG_EXPONENT = 2.0 / 9.0
 # Column order of CohortInput.entry_values and of every (..., 4) array the engine returns.
 SYMPTOMS = ("pain", "fatigue", "sleep", "mood")
 
-# Pain and fatigue: higher is worse; sleep quality and mood: higher is better (SPEC section 1).
+# Pain and fatigue: higher is worse; sleep quality and mood: higher is better
+# (docs/clinical-rules.md §1).
 HIGHER_IS_WORSE = {"pain": True, "fatigue": True, "sleep": False, "mood": False}
 
 # --- Encoding ------------------------------------------------------------------------------------

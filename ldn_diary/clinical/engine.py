@@ -1,12 +1,15 @@
-"""The trend and response engine: one vectorised pass over a whole cohort (SPEC sections 2-3).
+"""The trend and response engine: one vectorised pass over a whole cohort.
+
+The rules are docs/clinical-rules.md §2 (trends) and §3 (response classification).
 
 Layout of the computation, and why:
 
 * Every patient's diary is laid onto one flat calendar grid: a block per patient running from
   ROLLING_DAYS - 1 padding days before their first entry to their last entry, one row per calendar
-  day, NaN where nothing was recorded.  Missing days stay missing (SPEC: never fill gaps), and the
-  all-NaN padding means a 7-day window can never reach into the previous patient's block, so
-  rolling sums are plain shifted additions over the whole grid with no per-patient loop.
+  day, NaN where nothing was recorded.  Missing days stay missing (docs/clinical-rules.md §2:
+  never fill gaps), and the all-NaN padding means a 7-day window can never reach into the
+  previous patient's block, so rolling sums are plain shifted additions over the whole grid with
+  no per-patient loop.
 * Baselines, week windows and dose-phase windows are all at most 14 calendar days, so they are
   gathered by fancy indexing into fixed (rows, 4 symptoms, 14 days) arrays, days outside a
   patient's data pointing at one all-NaN sentinel row.  HAC and Tau-U then run on those arrays
@@ -27,8 +30,10 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from . import stats
+from .arrays import BoolArray, FloatArray, IntArray
 from .constants import (
     BASELINE_DAYS,
     BASELINE_MIN_DAYS,
@@ -88,12 +93,12 @@ class CohortInput:
     """
 
     n_patients: int
-    entry_patient: np.ndarray  # int64 (N,), patient index 0..P-1
-    entry_day: np.ndarray  # int64 (N,)
-    entry_values: np.ndarray  # float64 (N, 4): pain, fatigue, sleep, mood; NaN = not recorded
-    dose_patient: np.ndarray  # int64 (M,)
-    dose_day: np.ndarray  # int64 (M,), effective date
-    dose_ug: np.ndarray  # int64 (M,), micrograms; 0 = stopped/paused
+    entry_patient: IntArray  # (N,), patient index 0..P-1
+    entry_day: IntArray  # (N,)
+    entry_values: FloatArray  # (N, 4): pain, fatigue, sleep, mood; NaN = not recorded
+    dose_patient: IntArray  # (M,)
+    dose_day: IntArray  # (M,), effective date
+    dose_ug: IntArray  # (M,), micrograms; 0 = stopped/paused
 
 
 @dataclass
@@ -103,13 +108,13 @@ class CohortResult:
     Daily arrays are in long format sorted by (patient, day); (K, 4) arrays follow SYMPTOMS.
     """
 
-    day_patient: np.ndarray  # int64 (K,)
-    day_day: np.ndarray  # int64 (K,) ordinal
-    day_dose_ug: np.ndarray  # int64 (K,), NO_DOSE (-1) before the first dose change
-    day_logged: np.ndarray  # bool (K,), an entry exists that day
-    day_rolling: np.ndarray  # float64 (K, 4), NaN with fewer than ROLLING_MIN_DAYS values
-    day_rolling_n: np.ndarray  # int64 (K, 4), values in the 7-day window
-    day_change_pct: np.ndarray  # float64 (K, 4), positive = better; NaN when undefined
+    day_patient: IntArray  # (K,)
+    day_day: IntArray  # (K,) ordinal
+    day_dose_ug: IntArray  # (K,), NO_DOSE (-1) before the first dose change
+    day_logged: BoolArray  # (K,), an entry exists that day
+    day_rolling: FloatArray  # (K, 4), NaN with fewer than ROLLING_MIN_DAYS values
+    day_rolling_n: IntArray  # (K, 4), values in the 7-day window
+    day_change_pct: FloatArray  # (K, 4), positive = better; NaN when undefined
     summaries: list[dict[str, Any]]  # one per patient, JSON-ready
 
 
@@ -119,7 +124,7 @@ class CohortResult:
 
 def _validated(
     inp: CohortInput,
-) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[int, IntArray, IntArray, FloatArray, IntArray, IntArray, IntArray]:
     n_patients = int(inp.n_patients)
     if n_patients < 0:
         raise ValueError("n_patients must be >= 0")
@@ -158,20 +163,20 @@ def _validated(
 
 @dataclass
 class _Grid:
-    values: np.ndarray  # (G + 1, 4); the last row is the all-NaN sentinel
-    has_value: np.ndarray  # (G + 1,) any symptom recorded that day ("logged" for validity rules)
-    origin: np.ndarray  # (P,) grid row of patient p's day d is origin[p] + d
-    first: np.ndarray  # (P,) first entry day (0 where no entries)
-    last: np.ndarray  # (P,) last entry day (-1 where no entries, so no day is in range)
+    values: FloatArray  # (G + 1, 4); the last row is the all-NaN sentinel
+    has_value: BoolArray  # (G + 1,) any symptom recorded that day ("logged" for validity rules)
+    origin: IntArray  # (P,) grid row of patient p's day d is origin[p] + d
+    first: IntArray  # (P,) first entry day (0 where no entries)
+    last: IntArray  # (P,) last entry day (-1 where no entries, so no day is in range)
     pad: int
 
     @property
     def sentinel(self) -> int:
-        return self.values.shape[0] - 1
+        return len(self.values) - 1
 
     def gather(
-        self, patient: np.ndarray, days: np.ndarray, mask: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+        self, patient: IntArray, days: IntArray, mask: BoolArray
+    ) -> tuple[FloatArray, BoolArray]:
         """Values (R, 4, T) and has-value flags (R, T) for days (R, T) of each row's patient."""
         first = self.first[patient][:, None]
         last = self.last[patient][:, None]
@@ -183,8 +188,8 @@ class _Grid:
 
 
 def _build_grid(
-    n_patients: int, ep: np.ndarray, ed: np.ndarray, ev: np.ndarray, entry_count: np.ndarray
-) -> tuple[_Grid, np.ndarray, np.ndarray]:
+    n_patients: int, ep: IntArray, ed: IntArray, ev: FloatArray, entry_count: IntArray
+) -> tuple[_Grid, IntArray, BoolArray]:
     lo = np.searchsorted(ep, np.arange(n_patients), side="left")
     has = entry_count > 0
     first = np.zeros(n_patients, dtype=np.int64)
@@ -207,7 +212,7 @@ def _build_grid(
 # Daily trend rows
 
 
-def _rolling(grid: _Grid) -> tuple[np.ndarray, np.ndarray]:
+def _rolling(grid: _Grid) -> tuple[FloatArray, IntArray]:
     """Sum and count of values over the 7 calendar days ending at each grid row >= pad.
 
     Row i of the result is grid row i + pad.  Padding rows are NaN, so no sum crosses a patient.
@@ -225,15 +230,16 @@ def _rolling(grid: _Grid) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _change(
-    total: np.ndarray, n: np.ndarray, base_total: np.ndarray, base_n: np.ndarray, ok: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+    total: FloatArray, n: IntArray, base_total: FloatArray, base_n: IntArray, ok: BoolArray
+) -> tuple[FloatArray, FloatArray]:
     """Change (points, %) of the mean total/n from the baseline mean base_total/base_n.
 
     Oriented so positive = better (pain: baseline - value; sleep: value - baseline), and written
     on sums, e.g. for pain points = (base_total * n - total * base_n) / (base_n * n) and
     pct = 100 * (same numerator) / (base_total * n): integer scores give an exact numerator and
     denominator and one rounding, so exactly 30 % comes out as 30.0 and the >= boundaries of the
-    IMMPACT classes hold.  The % is NaN for a zero baseline (SPEC: absolute change only).
+    IMMPACT classes hold.  The % is NaN for a zero baseline (docs/clinical-rules.md §2: the
+    change in points only).
     """
     with np.errstate(invalid="ignore", divide="ignore"):
         numer = _ORIENT * (total * base_n - base_total * n)
@@ -246,7 +252,7 @@ def _change(
 # Therapy start and dose phases
 
 
-def _therapy_start(n_patients: int, dp: np.ndarray, dd: np.ndarray, du: np.ndarray) -> np.ndarray:
+def _therapy_start(n_patients: int, dp: IntArray, dd: IntArray, du: IntArray) -> IntArray:
     """Day of each patient's first non-zero dose change; -1 where there is none."""
     nonzero = du != 0
     patients = dp[nonzero]
@@ -260,8 +266,8 @@ def _therapy_start(n_patients: int, dp: np.ndarray, dd: np.ndarray, du: np.ndarr
 
 
 def _phases(
-    dp: np.ndarray, dd: np.ndarray, du: np.ndarray, start: np.ndarray, last: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    dp: IntArray, dd: IntArray, du: IntArray, start: IntArray, last: IntArray
+) -> tuple[IntArray, IntArray, IntArray, IntArray]:
     """Maximal same-dose runs from therapy start to the last entry: patient, start, end, dose."""
     if len(dp) == 0:
         empty = np.zeros(0, dtype=np.int64)
@@ -289,31 +295,31 @@ def _phases(
 
 @dataclass
 class _Assessment:
-    mean: np.ndarray  # (R, 4)
-    n: np.ndarray  # (R, 4)
-    points: np.ndarray
-    pct: np.ndarray
-    class_code: np.ndarray  # 0 = None, 1..4 = CLASS_LABELS
-    two_point: np.ndarray  # tri-state code
-    ci_low: np.ndarray
-    ci_high: np.ndarray
-    reliable: np.ndarray  # tri-state code
-    tau_u: np.ndarray
-    composite: np.ndarray  # (R,) tri-state code
+    mean: FloatArray  # (R, 4)
+    n: IntArray  # (R, 4)
+    points: FloatArray
+    pct: FloatArray
+    class_code: npt.NDArray[np.int8]  # 0 = None, 1..4 = CLASS_LABELS
+    two_point: IntArray  # tri-state code
+    ci_low: FloatArray
+    ci_high: FloatArray
+    reliable: IntArray  # tri-state code
+    tau_u: FloatArray
+    composite: IntArray  # (R,) tri-state code
 
 
 @dataclass
 class _Baseline:
-    values: np.ndarray  # (P, 4, 14)
-    days_logged: np.ndarray  # (P,)
-    valid: np.ndarray  # (P,)
-    total: np.ndarray  # (P, 4)
-    n: np.ndarray  # (P, 4)
-    lrv: np.ndarray  # (P, 4)
-    trend: np.ndarray  # (P, 4) Tau-U S_A, only where valid
+    values: FloatArray  # (P, 4, 14)
+    days_logged: IntArray  # (P,)
+    valid: BoolArray  # (P,)
+    total: FloatArray  # (P, 4)
+    n: IntArray  # (P, 4)
+    lrv: FloatArray  # (P, 4)
+    trend: IntArray  # (P, 4) Tau-U S_A, only where valid
 
 
-def _baseline(grid: _Grid, start: np.ndarray) -> _Baseline:
+def _baseline(grid: _Grid, start: IntArray) -> _Baseline:
     n_patients = len(start)
     days = start[:, None] - BASELINE_DAYS + np.arange(BASELINE_DAYS)
     values, logged = grid.gather(np.arange(n_patients), days, (start >= 0)[:, None])
@@ -329,7 +335,7 @@ def _baseline(grid: _Grid, start: np.ndarray) -> _Baseline:
 
 
 def _assess(
-    base: _Baseline, row_patient: np.ndarray, values: np.ndarray, window_valid: np.ndarray
+    base: _Baseline, row_patient: IntArray, values: FloatArray, window_valid: BoolArray
 ) -> _Assessment:
     """Everything in a window's "symptoms" dict, for R windows (values (R, 4, 14)) at once."""
     present = ~np.isnan(values)
@@ -383,7 +389,7 @@ def _assess(
     )
 
 
-def _composite(class_code: np.ndarray) -> np.ndarray:
+def _composite(class_code: npt.NDArray[np.int8]) -> IntArray:
     """Composite responder as a tri-state code, with three-valued (Kleene) logic.
 
     pain >= 30 % AND (fatigue >= 30 % OR sleep >= 30 %).  An unclassifiable symptom is unknown,
@@ -404,7 +410,7 @@ def _composite(class_code: np.ndarray) -> np.ndarray:
 # JSON conversion in bulk
 
 
-def _floats(x: np.ndarray) -> list[Any]:
+def _floats(x: FloatArray) -> list[Any]:
     """Python floats with None for NaN, converted in one pass (no per-value numpy scalars)."""
     flat = np.asarray(x, dtype=np.float64).reshape(-1)
     out = flat.astype(object)
@@ -412,7 +418,7 @@ def _floats(x: np.ndarray) -> list[Any]:
     return out.tolist()
 
 
-def _dates(ordinals: np.ndarray, ok: np.ndarray) -> list[str | None]:
+def _dates(ordinals: IntArray, ok: BoolArray) -> list[str | None]:
     """ISO date strings (None where not ok), formatting each distinct date once."""
     ordinals = np.asarray(ordinals).reshape(-1)
     ok = np.asarray(ok, dtype=bool).reshape(-1)
@@ -559,21 +565,21 @@ def compute_cohort(inp: CohortInput) -> CohortResult:
 def _summaries(
     *,
     n_patients: int,
-    has_entries: np.ndarray,
+    has_entries: BoolArray,
     grid: _Grid,
-    start: np.ndarray,
+    start: IntArray,
     base: _Baseline,
-    treated: np.ndarray,
-    week_number: np.ndarray,
-    week_start: np.ndarray,
-    ph_patient: np.ndarray,
-    ph_start: np.ndarray,
-    ph_end: np.ndarray,
-    ph_dose: np.ndarray,
-    ph_len: np.ndarray,
-    ph_win_start: np.ndarray,
-    days_logged: np.ndarray,
-    window_valid: np.ndarray,
+    treated: IntArray,
+    week_number: IntArray,
+    week_start: IntArray,
+    ph_patient: IntArray,
+    ph_start: IntArray,
+    ph_end: IntArray,
+    ph_dose: IntArray,
+    ph_len: IntArray,
+    ph_win_start: IntArray,
+    days_logged: IntArray,
+    window_valid: BoolArray,
     assessment: _Assessment,
 ) -> list[dict[str, Any]]:
     n_weeks = len(week_number)

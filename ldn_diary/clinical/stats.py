@@ -2,14 +2,17 @@
 
 Every function works on whole arrays (many patients and windows at once) so the engine never loops
 over patients.  Time is always the LAST axis, one slot per calendar day, with NaN on days without a
-value: keeping the missing days as slots is what makes HAC lags calendar lags (SPEC section 3).
+value: keeping the missing days as slots is what makes HAC lags calendar lags
+(docs/clinical-rules.md §3).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 from scipy import stats as _scipy_stats
 
+from .arrays import FloatArray, IntArray
 from .constants import (
     CI_QUANTILE,
     CLASS_LABELS,
@@ -34,14 +37,14 @@ __all__ = (
 )
 
 
-def hac_lag(n: np.ndarray | int) -> np.ndarray:
+def hac_lag(n: IntArray | int) -> IntArray:
     """Newey-West lag L = floor(4 (n/100)^(2/9)) for n values; 0 where n is 0."""
     n_arr = np.asarray(n, dtype=np.float64)
     lag = np.floor(HAC_LAG_FACTOR * (n_arr / HAC_LAG_SCALE) ** HAC_LAG_EXPONENT)
     return np.where(n_arr > 0, lag, 0).astype(np.int64)
 
 
-def hac_long_run_variance(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def hac_long_run_variance(y: FloatArray) -> tuple[FloatArray, IntArray, FloatArray]:
     """Long-run variance, count and mean of each series along the last axis (NaN = missing day).
 
     LRV = gamma_0 + 2 sum_{l=1..L} (1 - l/(L+1)) gamma_l with gamma_l = (1/n) sum_t e_t e_{t-l},
@@ -71,7 +74,7 @@ def hac_long_run_variance(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     return lrv, n, np.where(n > 0, mean, np.nan)
 
 
-def t_quantile(df: np.ndarray) -> np.ndarray:
+def t_quantile(df: IntArray) -> FloatArray:
     """Student t quantile at CI_QUANTILE for integer degrees of freedom (NaN where df < 1).
 
     Degrees of freedom take few distinct values (at most 26 for two 14-day windows), so the
@@ -82,11 +85,11 @@ def t_quantile(df: np.ndarray) -> np.ndarray:
     ok = df >= 1
     if ok.any():
         values, inverse = np.unique(df[ok], return_inverse=True)
-        out[ok] = _scipy_stats.t.ppf(CI_QUANTILE, values)[inverse]
+        out[ok] = np.asarray(_scipy_stats.t.ppf(CI_QUANTILE, values))[inverse]
     return out
 
 
-def tau_u_pair_sum(a: np.ndarray, b: np.ndarray, chunk: int = 2048) -> np.ndarray:
+def tau_u_pair_sum(a: FloatArray, b: FloatArray, chunk: int = 2048) -> IntArray:
     """S_AB = sum over (a, b) pairs of sign(b - a), along the last axes (NaN pairs count 0).
 
     Values must already be oriented so that an increase is an improvement.  The pairwise array is
@@ -107,7 +110,7 @@ def tau_u_pair_sum(a: np.ndarray, b: np.ndarray, chunk: int = 2048) -> np.ndarra
     return out.reshape(lead)
 
 
-def tau_u_trend_sum(a: np.ndarray) -> np.ndarray:
+def tau_u_trend_sum(a: FloatArray) -> IntArray:
     """S_A = sum over i < j (time order) of sign(a_j - a_i): the baseline's own improving trend."""
     a = np.asarray(a, dtype=np.float64)
     t = a.shape[-1]
@@ -115,10 +118,13 @@ def tau_u_trend_sum(a: np.ndarray) -> np.ndarray:
     diff = a[..., None, :] - a[..., :, None]  # [..., i, j] = a_j - a_i
     up = np.count_nonzero((diff > 0) & later, axis=(-2, -1))
     down = np.count_nonzero((diff < 0) & later, axis=(-2, -1))
-    return (up - down).astype(np.int64)
+    # count_nonzero is typed as returning Any; the difference is an int64 array for any input
+    # with a leading axis, which is how the engine calls this.
+    trend: IntArray = (up - down).astype(np.int64)
+    return trend
 
 
-def tau_u(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def tau_u(a: FloatArray, b: FloatArray) -> FloatArray:
     """Tau-U (Parker et al. 2011) = (S_AB - S_A) / (n_A n_B); NaN where either phase is empty.
 
     `a` is the baseline and `b` the treatment window, time on the last axis, oriented so that an
@@ -135,7 +141,7 @@ def tau_u(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(denom > 0, (s_ab - s_a) / denom, np.nan)
 
 
-def class_codes(pct: np.ndarray) -> np.ndarray:
+def class_codes(pct: FloatArray) -> npt.NDArray[np.int8]:
     """IMMPACT class of each percent improvement as a code: 0 = no class (NaN), 1..4 = CLASS_LABELS.
 
     The engine computes percentages from integer sums so that e.g. 100 * (10 - 7) / 10 is exactly

@@ -1,9 +1,10 @@
 """Believable demo diaries for a newcomer's first look (``manage.py seed_demo``).
 
 Each demo patient follows a response profile: a 14-day baseline, titration in steps, then 12+
-weeks of daily entries whose improvement ramps up over weeks 2-8 (SPEC §3: LDN response usually
-shows in weeks 4-12), with day-to-day noise of SD 1.6 on the 0-10 scale (Harris et al. 2005),
-missed days, vivid dreams early on, and a mix of responders, partial and non-responders.
+weeks of daily entries whose improvement ramps up over weeks 2-8 (docs/clinical-rules.md §2: LDN
+response usually shows in weeks 4-12), with day-to-day noise of SD 1.6 on the 0-10 scale
+(Harris et al. 2005, docs/clinical-rules.md §3), missed days, vivid dreams early on, and a mix of
+responders, partial and non-responders.
 The generator is seeded, so every run builds the same cohort relative to today.
 """
 
@@ -12,6 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ldn_diary.accounts.models import User
+    from ldn_diary.diary.models import DiaryEntry, DoseChange, TitrationPlan
 
 DEMO_PASSWORD = "ldn-demo-2026"  # noqa: S105 - printed on purpose: demo logins only
 CLINICIAN = "demo-clinician"
@@ -174,7 +180,9 @@ def build_cohort(*, today: dt.date, seed: int = 7) -> list[DemoPatient]:
     return [build_patient(i, p, today=today, seed=seed) for i, p in enumerate(profiles())]
 
 
-def diary_rows(patient, spec: DemoPatient) -> tuple[list, list, object]:
+def diary_rows(
+    patient: User, spec: DemoPatient
+) -> tuple[list[DiaryEntry], list[DoseChange], TitrationPlan]:
     """Unsaved DiaryEntry, DoseChange and TitrationPlan objects for one demo patient, for
     bulk_create by ``seed_demo`` and ``bench/load_clinic.py``."""
     from ldn_diary.diary.models import DiaryEntry, DoseChange, TitrationPlan

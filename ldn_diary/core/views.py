@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET
 from ldn_diary.accounts.models import Role
 
 # Where each role starts. Named URLs, resolved lazily so an app can be added later.
-ROLE_HOME = {
+ROLE_HOME: dict[str, str] = {
     Role.PATIENT: "diary:today",
     Role.CLINICIAN: "clinic:roster",
 }

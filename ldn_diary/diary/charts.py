@@ -15,7 +15,8 @@ from ldn_diary.trends.models import TrendDay
 from .models import DiaryEntry, DoseChange
 from .selectors import dose_at
 
-CHART_DAYS = 84  # the last 12 weeks: LDN's effect usually shows within 4 to 12 weeks (SPEC §2)
+# The last 12 weeks: LDN's effect usually shows within 4 to 12 weeks (docs/clinical-rules.md §2).
+CHART_DAYS = 84
 
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
 SERIES = (
@@ -38,8 +39,8 @@ def history_figure(
 
     Each score is drawn as its daily values (points) and its 7-day mean (line): four noisy daily
     series as lines are unreadable on a phone. The means are the trend engine's stored ones
-    (``TrendDay``, SPEC §2), never recomputed here; a day without one breaks the line (null,
-    never carried forward).
+    (``TrendDay``, docs/clinical-rules.md §2), never recomputed here; a day without one breaks
+    the line (null, never carried forward).
     """
     days = [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
     x = [d.isoformat() for d in days]

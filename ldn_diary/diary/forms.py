@@ -12,7 +12,8 @@ from .models import DoseTaken, Dreams, Formulation, SideEffect, TimeOfDay
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 SCORE_CHOICES = [(n, str(n)) for n in range(11)]
 # (field, title, what 0 means, what 10 means). Pain and fatigue: higher is worse; sleep and mood:
-# higher is better (SPEC §1). The ends are printed under each scale, so 0 and 10 are never guesses.
+# higher is better (docs/clinical-rules.md §1). The ends are printed under each scale, so 0 and 10
+# are never guesses.
 SCALES = (
     ("pain", "Pain", "no pain", "worst imaginable"),
     ("fatigue", "Fatigue", "no fatigue", "exhausted"),

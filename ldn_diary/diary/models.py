@@ -6,10 +6,11 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-# Dose bounds in micrograms (SPEC §1): 1 µg ultra-low up to 50 mg; 0 means stopped/paused.
+# Dose bounds in micrograms (docs/clinical-rules.md §1): 1 µg ultra-low up to 50 mg; 0 means
+# stopped/paused.
 MIN_DOSE_UG = 1
 MAX_DOSE_UG = 50_000
-# The patient may fill in missed days up to this many days back (design; issue #3).
+# The patient may fill in missed days up to this many days back (design; docs/clinical-rules.md §1).
 BACKFILL_DAYS = 14
 SCORE_FIELDS = ("pain", "fatigue", "sleep", "mood")
 

@@ -63,7 +63,7 @@ def dose_timeline(patient: User) -> list[DoseChange]:
 
 
 def dose_on(patient: User, date: dt.date) -> DoseChange | None:
-    """The change in force on ``date``: the latest one on or before it (SPEC §1)."""
+    """The change in force on ``date``: the latest on or before it (docs/clinical-rules.md §1)."""
     return (
         DoseChange.objects.filter(patient=patient, effective_date__lte=date)
         .order_by("-effective_date")

@@ -1,4 +1,4 @@
-"""The dashboard figure: the traces and shapes the issue lists, the basic bundle, the 30 KB budget."""
+"""The dashboard figure: its traces and shapes, the basic plotly.js bundle, the 30 KB budget."""
 
 from __future__ import annotations
 

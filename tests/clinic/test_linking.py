@@ -1,4 +1,4 @@
-"""Consent: invite codes, redeeming them, expiry, single use, revocation (issue #5)."""
+"""Consent: invite codes, redeeming them, expiry, single use, revocation."""
 
 from __future__ import annotations
 

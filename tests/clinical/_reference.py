@@ -1,4 +1,4 @@
-"""A plain, loop-by-loop reading of SPEC.md sections 2-3, used as an oracle for the engine.
+"""A plain, loop-by-loop reading of docs/clinical-rules.md §2-3, used as an oracle for the engine.
 
 Written independently of ldn_diary.clinical: it shares no code and restates the numbers, walks the
 calendar one day at a time, and does means, changes and percentages in exact rational arithmetic

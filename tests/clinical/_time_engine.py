@@ -1,9 +1,9 @@
 """Timing of the clinical engine (not collected by pytest: the name does not start with test_).
 
 Run: .venv/bin/python tests/clinical/_time_engine.py [patients] [days]
-Builds synthetic cohorts (every day logged, and about 85 % of days logged; daily noise SD 1.6 as in
-SPEC section 3; four dose steps each) and reports the best of a few runs for the cohort and for
-one patient.
+Builds synthetic cohorts (every day logged, and about 85 % of days logged; daily noise SD 1.6 as
+in docs/clinical-rules.md §3; four dose steps each) and reports the best of a few runs for the
+cohort and for one patient.
 """
 
 from __future__ import annotations

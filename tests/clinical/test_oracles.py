@@ -1,6 +1,7 @@
 """The engine against independent oracles on random diaries.
 
-* _reference.py: a plain day-by-day reading of SPEC sections 2-3 in exact rational arithmetic.
+* _reference.py: a plain day-by-day reading of docs/clinical-rules.md §2-3 in exact rational
+  arithmetic.
 * pandas: `rolling("7D", min_periods=4)` on the calendar-reindexed series.
 * statsmodels: OLS on a constant with a HAC covariance.  statsmodels' cov_hac_simple is the
   sandwich (X'X)^-1 S (X'X)^-1 with S = sum_t x_t e_t (x_t e_t)' plus Bartlett-weighted lag terms;

@@ -1,4 +1,4 @@
-"""SPEC section 3 by hand: IMMPACT classes, direction, composite, Newey-West and Tau-U."""
+"""docs/clinical-rules.md §3 by hand: IMMPACT classes, direction, composite, Newey-West, Tau-U."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC section 2 by hand: 7-day rolling means, gaps, the baseline and daily change from it."""
+"""docs/clinical-rules.md §2 by hand: 7-day rolling means, gaps, the baseline, daily change."""
 
 from __future__ import annotations
 

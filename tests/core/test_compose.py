@@ -59,5 +59,46 @@ def test_every_app_variable_is_one_the_settings_know():
 
 def test_the_image_builds_from_our_dockerfile():
     dockerfile = (ROOT / "Dockerfile").read_text()
-    assert "collectstatic" in dockerfile and "pip install ." in dockerfile
+    assert "collectstatic" in dockerfile
     assert load()["services"]["web"]["build"] == "."
+
+
+def test_the_image_installs_the_runtime_lock_with_hashes_and_nothing_else():
+    """Every pip install in the image is of requirements/base.txt, in hash-checking mode."""
+    installs = [
+        line.split()
+        for line in (ROOT / "Dockerfile").read_text().splitlines()
+        if "pip install" in line
+    ]
+    assert installs, "the Dockerfile installs nothing"
+    for words in installs:
+        assert "--require-hashes" in words, words
+        assert words[words.index("-r") + 1] == "requirements/base.txt", words
+        assert "-e" not in words and "." not in words, words
+    # The lock it names is a real hashed lock of the runtime dependencies only.
+    lock = (ROOT / "requirements/base.txt").read_text()
+    assert "--hash=sha256:" in lock
+    for dev_only in ("pytest==", "mypy==", "ruff==", "pip-tools=="):
+        assert dev_only not in lock, dev_only
+
+
+def test_dockerignore_keeps_secrets_local_state_and_caches_out_of_the_image():
+    entries = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    wanted = {
+        ".git",
+        ".env",
+        ".venv",
+        "db.sqlite3*",
+        "**/__pycache__",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".mypy_cache",
+        ".hypothesis",
+        "staticfiles/",
+        "bench/out/",
+    }
+    assert wanted <= entries, sorted(wanted - entries)

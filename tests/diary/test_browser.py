@@ -41,7 +41,8 @@ def assert_no_sideways_scroll(page) -> None:
 
 
 def seed_realistic_diary(patient, today: dt.date) -> None:
-    """About 12 weeks of a responder: day-to-day noise of SD 1.6 (SPEC §3, Harris et al. 2005),
+    """About 12 weeks of a responder: day-to-day noise of SD 1.6 (docs/clinical-rules.md §3, Harris
+    et al. 2005),
     pain easing as the dose steps up 1.5 -> 3 -> 4.5 mg, and a few days not logged."""
     rng = random.Random(7)
     rows = []
