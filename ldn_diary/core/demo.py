@@ -29,7 +29,7 @@ FIRST_NAMES = [
     "Ana", "Beth", "Carmen", "Dina", "Elena", "Fay", "Grace", "Hana", "Iris", "Jo",
     "Kate", "Lena", "Maya", "Nora", "Olga", "Pat", "Rosa", "Sara", "Tess", "Uma",
     "Vera", "Wren", "Yara", "Zoe", "Amir", "Ben", "Chris", "Dev", "Eli", "Finn",
-]
+]  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,7 @@ from ldn_diary.trends.models import ResponseSummary
 
 def cohort() -> dict[str, object]:
     """The demo data's content, keyed by username so new primary keys do not matter."""
-    users = {
-        u.username: (u.role, u.display_name, u.email, u.time_zone) for u in User.objects.all()
-    }
+    users = {u.username: (u.role, u.display_name, u.email, u.time_zone) for u in User.objects.all()}
     entries = sorted(
         DiaryEntry.objects.values_list(
             "patient__username", "date", "pain", "fatigue", "sleep", "mood", "dreams",

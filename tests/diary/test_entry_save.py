@@ -152,9 +152,7 @@ def test_a_refused_save_does_not_mark_trends_dirty(alice, today):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_double_click_racing_the_first_insert_is_answered_as_a_retry(
-    alice, today, monkeypatch
-):
+def test_a_double_click_racing_the_first_insert_is_answered_as_a_retry(alice, today, monkeypatch):
     """The second request finds no row, then meets the first one's insert at the unique index.
 
     A spy around ``services._entry_upsert`` (it calls the real one) records what each attempt
