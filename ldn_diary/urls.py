@@ -1,13 +1,28 @@
+"""The URL layout, decided here at the top: each app's own URLs under its prefix, plus the pages
+that combine apps (ldn_diary.core) mounted under the names their app would give them."""
+
 from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path
 
+from ldn_diary.accounts import urls as accounts_urls
+from ldn_diary.core import views as pages
+from ldn_diary.diary import urls as diary_urls
+
+
+def _app(urls, *extra):  # type: ignore[no-untyped-def]
+    """An app's URL module with extra pages, under the app's own namespace."""
+    return include(([*urls.urlpatterns, *extra], urls.app_name))
+
+
 urlpatterns = [
     path("", include("ldn_diary.core.urls")),
-    path("accounts/", include("ldn_diary.accounts.urls")),
-    path("diary/", include("ldn_diary.diary.urls")),
-    path("trends/", include("ldn_diary.trends.urls")),
+    path(
+        "accounts/",
+        _app(accounts_urls, path("profile/", pages.profile, name="profile")),
+    ),
+    path("diary/", _app(diary_urls, path("history/", pages.history, name="history"))),
     path("clinic/", include("ldn_diary.clinic.urls")),
     path("admin/", admin.site.urls),
 ]

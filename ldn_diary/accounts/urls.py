@@ -5,12 +5,13 @@ from django.urls import path, reverse_lazy
 
 from . import views
 
+# The profile page combines the account with other apps' sections, so it lives in
+# ldn_diary.core and the root URLconf adds it here as "accounts:profile".
 app_name = "accounts"
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", views.signup, name="signup"),
-    path("profile/", views.profile, name="profile"),
     path(
         "password/change/",
         auth_views.PasswordChangeView.as_view(success_url=reverse_lazy("accounts:profile")),

@@ -31,16 +31,9 @@ from ldn_diary.clinical.constants import (
     WINDOW_DAYS,
 )
 from ldn_diary.diary.models import SideEffect
+from ldn_diary.trends.charts import DOSE_STYLE, SYMPTOM_STYLES
 
-SYMPTOM_NAMES = {"pain": "Pain", "fatigue": "Fatigue", "sleep": "Sleep quality", "mood": "Mood"}
-# Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
-COLOURS = {
-    "pain": "#D55E00",
-    "fatigue": "#0072B2",
-    "sleep": "#009E73",
-    "mood": "#CC79A7",
-    "dose": "#555555",
-}
+PAIN_COLOUR = SYMPTOM_STYLES["pain"].colour
 # The response window runs from the start of the week-4 window (day 14) to the end of the
 # week-12 window (day 83, so the shaded rect ends at 84): docs/clinical-rules.md §2.
 RESPONSE_WINDOW = (
@@ -129,9 +122,10 @@ def timeline_figure(
     fig = go.Figure()
     symptoms = ("pain",) if compact else SYMPTOMS
     for symptom in symptoms:
-        name = SYMPTOM_NAMES[symptom]
+        style = SYMPTOM_STYLES[symptom]
+        name = style.name
         visible: bool | str = True if symptom == "pain" else "legendonly"
-        colour = COLOURS[symptom]
+        colour = style.colour
         fig.add_trace(
             go.Scatter(
                 **_series([day(e.date) for e in entries], [getattr(e, symptom) for e in entries]),
@@ -153,7 +147,7 @@ def timeline_figure(
                 name=f"{name} (7-day mean)",
                 legendgroup=symptom,
                 visible=visible,
-                line={"color": colour, "width": 2.5},
+                line={"color": colour, "width": 2.5, "dash": style.dash},
                 hovertemplate=f"Day %{{x}}: {name.lower()} 7-day mean %{{y}}<extra></extra>",
             )
         )
@@ -171,9 +165,9 @@ def timeline_figure(
                 y=ys,
                 mode="lines",
                 line_shape="hv",
-                name="Dose (mg)",
+                name=DOSE_STYLE.name,
                 yaxis="y2",
-                line={"color": COLOURS["dose"], "width": 2},
+                line={"color": DOSE_STYLE.colour, "width": 2},
                 hovertemplate="From day %{x}: %{y} mg<extra></extra>",
             )
         )
@@ -229,12 +223,12 @@ def timeline_figure(
                     "x1": 1,
                     "y0": round(level, 2),
                     "y1": round(level, 2),
-                    "line": {"color": COLOURS["pain"], "width": 1.2, "dash": dash},
+                    "line": {"color": PAIN_COLOUR, "width": 1.2, "dash": dash},
                     "label": {
                         "text": text,
                         "textposition": "start",
                         "yanchor": "bottom",
-                        "font": {"size": 10, "color": COLOURS["pain"]},
+                        "font": {"size": 10, "color": PAIN_COLOUR},
                     },
                 }
             )

@@ -1,15 +1,17 @@
-"""Reads for the clinic: consent lists, the roster, a patient's dashboard.
+"""Reads for the clinic: the clinician's door to patients, consent lists, roster and dashboard data.
 
-Patients are listed through ``accounts.selectors.patients_visible_to`` and fetched through
-``get_patient_for_viewer`` (in the views); nothing here widens access. The roster computes
-every column with one query per concern for all patients at once, never one per patient, so its
-query count is the same for 1 or 500 patients (pinned in tests/clinic/test_roster.py).
+A clinician reaches patients only through ``patients_of`` and ``get_patient_for_clinician``,
+which read the patient's consent (a live ``CareLink``) on every request; nothing else here
+widens access. The roster reads every column with one query per concern for all patients at
+once, never one per patient, so its query count is the same for 1 or 500 patients (pinned in
+tests/clinic/test_queries.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import uuid as uuid_mod
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,11 +21,11 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.fields.json import KT
+from django.http import Http404
 from django.utils import timezone
 
-from ldn_diary.accounts.models import User
-from ldn_diary.accounts.selectors import patients_visible_to
-from ldn_diary.clinical.constants import SYMPTOMS, WEEK_WINDOWS
+from ldn_diary.accounts.models import Role, User
+from ldn_diary.clinical.constants import ENGINE_VERSION, SYMPTOMS, WEEK_WINDOWS
 from ldn_diary.diary.dosing import format_mg
 from ldn_diary.diary.models import DiaryEntry, DoseChange, DoseTaken, SideEffect, TitrationPlan
 from ldn_diary.diary.selectors import titration_status
@@ -34,7 +36,6 @@ from ldn_diary.trends.selectors import (
     trend_days_for,
     trend_summary_for,
 )
-from ldn_diary.trends.services import ENGINE_VERSION
 
 from . import charts, rules
 from . import summary as words
@@ -47,6 +48,37 @@ SIDE_EFFECT_LABELS = dict(SideEffect.choices)
 ROSTER_CACHE_SECONDS = 300
 # The brief has room for this many dose phases (the latest ones); it says how many it left out.
 BRIEF_MAX_PHASES = 5
+
+# --- The clinician's door -------------------------------------------------------------------------
+
+
+def patients_of(clinician: User) -> QuerySet[User]:
+    """Active patients who have linked ``clinician`` and not revoked it."""
+    if not (clinician.is_authenticated and clinician.role == Role.CLINICIAN):
+        return User.objects.none()
+    return User.objects.filter(
+        role=Role.PATIENT,
+        is_active=True,
+        care_links__clinician=clinician,
+        care_links__revoked_at__isnull=True,
+    ).distinct()
+
+
+def get_patient_for_clinician(clinician: User, patient_uuid: uuid_mod.UUID | str) -> User:
+    """The patient named in a URL, if linked to ``clinician`` right now; else 404.
+
+    Missing, not linked and revoked a moment ago all give the same 404, so a URL never confirms
+    that a patient exists.
+    """
+    try:
+        key = uuid_mod.UUID(str(patient_uuid))
+    except ValueError as exc:
+        raise Http404("No such patient.") from exc
+    patient = patients_of(clinician).filter(uuid=key).first()
+    if patient is None:
+        raise Http404("No such patient.")
+    return patient
+
 
 # --- Consent (the patient's side) -----------------------------------------------------------------
 
@@ -199,7 +231,7 @@ def _response_of(summary: dict[str, Any] | None) -> tuple[str, str | None]:
 def roster_version(clinician: User, today: dt.date) -> tuple[str, int]:
     """A key that changes whenever anything the roster shows may have changed; and the count.
 
-    It sums, over the patients visible to the clinician (``patients_visible_to``, the same door
+    It sums, over the patients visible to the clinician (``patients_of``, the same door
     as the roster itself), their ids and their trend states' versions (a diary write bumps
     ``data_version``, a recompute ``computed_version``; a link made or revoked changes the count
     and the id sum), and adds the clinician's notes and follow-up dates. ``today`` is part of the
@@ -210,7 +242,7 @@ def roster_version(clinician: User, today: dt.date) -> tuple[str, int]:
     roster request, and three ORM aggregates cost more Python than the rest of a cached request.
     """
     visible_sql, visible_params = (
-        patients_visible_to(clinician).values("pk").query.sql_with_params()
+        patients_of(clinician).values("pk").query.sql_with_params()
     )
     qn = connection.ops.quote_name
     user, state = qn(User._meta.db_table), qn(TrendState._meta.db_table)
@@ -274,7 +306,7 @@ def roster_rows(
 
 
 def _all_rows(clinician: User, today: dt.date) -> list[RosterRow]:
-    patients = patients_visible_to(clinician).values_list("pk", "uuid", "display_name", "username")
+    patients = patients_of(clinician).values_list("pk", "uuid", "display_name", "username")
     rows = {
         pk: RosterRow(
             pk=pk,
@@ -629,7 +661,7 @@ def patient_dashboard(
     clinician: User, patient: User, *, today: dt.date | None = None, compact: bool = False
 ) -> Dashboard:
     """Everything the dashboard (or, with ``compact``, the brief) shows. ``patient`` comes
-    from ``get_patient_for_viewer``; the notes and follow-up are ``clinician``'s own only.
+    from ``get_patient_for_clinician``; the notes and follow-up are ``clinician``'s own only.
 
     What depends only on the patient's data (the figure, adherence, side effects, doses) is
     computed by ``_patient_core`` and cached under ``Dashboard.cache_key``, which changes with

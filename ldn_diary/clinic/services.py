@@ -183,7 +183,7 @@ def invite_redeem(
 def link_revoke(*, patient: User, link_uuid: uuid_mod.UUID | str) -> CareLink:
     """The patient withdraws a clinician's access. Effective for the very next request.
 
-    Access checks (``accounts.selectors.patients_visible_to``) read ``revoked_at`` on every
+    Access checks (``clinic.selectors.patients_of``) read ``revoked_at`` on every
     request, so nothing is cached that could outlive this. Revoking twice is a no-op; another
     patient's link is a 404.
     """

@@ -2,7 +2,7 @@
 
 Access, in one place per kind of view:
 - clinician pages call ``_clinician`` (403 for any other role) and fetch a patient only through
-  ``_patient_for`` -> ``accounts.selectors.get_patient_for_viewer``, so a patient who is not
+  ``_patient_for`` -> ``selectors.get_patient_for_clinician``, so a patient who is not
   linked, or whose link was revoked a moment ago, is a 404 exactly like a made-up UUID;
 - patient actions call ``_patient`` (404 for any other role) and the services scope every
   lookup to that patient, so another patient's invite or link is a 404 too.
@@ -28,7 +28,6 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ldn_diary.accounts.models import User
-from ldn_diary.accounts.selectors import get_patient_for_viewer
 
 from . import rules, selectors, services
 from .charts import CompactJSONEncoder
@@ -56,7 +55,7 @@ def _patient_for(request: HttpRequest, patient_uuid: uuid_mod.UUID) -> User:
     """
     if not request.user.is_clinician:
         raise Http404("No such patient.")
-    return get_patient_for_viewer(request.user, patient_uuid)
+    return selectors.get_patient_for_clinician(request.user, patient_uuid)
 
 
 def _patient(request: HttpRequest) -> User:

@@ -73,3 +73,9 @@ HIGHER_IS_WORSE = {"pain": True, "fatigue": True, "sleep": False, "mood": False}
 NO_DOSE = -1
 
 MICROGRAMS_PER_MG = 1000
+
+# --- Version -------------------------------------------------------------------------------------
+
+# Stored with every computed result by the trends app. Bump it whenever this package changes what
+# it computes: stored results from an older version are then reported as stale and recomputed.
+ENGINE_VERSION = "2026.1"

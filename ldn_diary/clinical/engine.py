@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from . import stats
+from . import doses, stats
 from .arrays import BoolArray, FloatArray, IntArray
 from .constants import (
     BASELINE_DAYS,
@@ -65,9 +65,7 @@ _N_SYMPTOMS = len(SYMPTOMS)
 # Multiplying by this orients every change so that positive means better.
 _ORIENT = np.array([-1.0 if HIGHER_IS_WORSE[s] else 1.0 for s in SYMPTOMS])
 
-# (patient, day) pairs are packed into one sortable int64 key; date(9999, 12, 31).toordinal() is
-# 3_652_059 < 2**22, so any date fits in the low bits.
-_DAY_BITS = 22
+_DAY_BITS = doses.DAY_BITS
 _MAX_DAY = (1 << _DAY_BITS) - 1
 
 # The composite needs pain and (fatigue or sleep) at COMPOSITE_PCT, which is also the moderate
@@ -250,43 +248,6 @@ def _change(
 
 # --------------------------------------------------------------------------------------------------
 # Therapy start and dose phases
-
-
-def _therapy_start(n_patients: int, dp: IntArray, dd: IntArray, du: IntArray) -> IntArray:
-    """Day of each patient's first non-zero dose change; -1 where there is none."""
-    nonzero = du != 0
-    patients = dp[nonzero]
-    days = dd[nonzero]
-    pos = np.searchsorted(patients, np.arange(n_patients), side="left")
-    found = pos < len(patients)
-    found[found] = patients[pos[found]] == np.flatnonzero(found)
-    start = np.full(n_patients, -1, dtype=np.int64)
-    start[found] = days[pos[found]]
-    return start
-
-
-def _phases(
-    dp: IntArray, dd: IntArray, du: IntArray, start: IntArray, last: IntArray
-) -> tuple[IntArray, IntArray, IntArray, IntArray]:
-    """Maximal same-dose runs from therapy start to the last entry: patient, start, end, dose."""
-    if len(dp) == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty, empty
-    # Of several changes on one day only the last is in effect (CohortInput's contract).
-    last_of_day = np.ones(len(dp), dtype=bool)
-    last_of_day[:-1] = (dp[1:] != dp[:-1]) | (dd[1:] != dd[:-1])
-    # start is -1 without therapy and last is -1 without entries, so those patients drop out, as do
-    # changes dated after the data ends (a planned step has no diary to assess yet).
-    keep = last_of_day & (start[dp] >= 0) & (dd >= start[dp]) & (dd <= last[dp])
-    kp, kd, ku = dp[keep], dd[keep], du[keep]
-    # A change to the dose already in effect does not start a new phase.
-    opens = np.ones(len(kp), dtype=bool)
-    opens[1:] = (kp[1:] != kp[:-1]) | (ku[1:] != ku[:-1])
-    pp, ps, pu = kp[opens], kd[opens], ku[opens]
-    pe = last[pp].copy()
-    same_patient_next = pp[1:] == pp[:-1]
-    pe[:-1] = np.where(same_patient_next, ps[1:] - 1, pe[:-1])
-    return pp, ps, pe, pu
 
 
 # --------------------------------------------------------------------------------------------------
@@ -492,13 +453,10 @@ def compute_cohort(inp: CohortInput) -> CohortResult:
     day_logged[np.cumsum(np.concatenate(([0], span)))[ep] + (ed - grid.first[ep])] = True
 
     # The dose on a day is the latest change on or before it (the last one on a shared day).
-    dose_key = (dp << _DAY_BITS) | dd
-    pos = np.searchsorted(dose_key, (day_patient << _DAY_BITS) | day_day, side="right") - 1
-    pos_ok = pos >= 0
-    pos_ok[pos_ok] = dp[pos[pos_ok]] == day_patient[pos_ok]
-    day_dose = np.where(pos_ok, du[np.maximum(pos, 0)] if len(du) else NO_DOSE, NO_DOSE)
+    pos = doses.dose_index_on(dp, dd, day_patient, day_day)
+    day_dose = np.where(pos >= 0, du[np.maximum(pos, 0)] if len(du) else NO_DOSE, NO_DOSE)
 
-    start = _therapy_start(n_patients, dp, dd, du)
+    start = doses.therapy_start_days(n_patients, dp, dd, du)
     base = _baseline(grid, start)
     b_ok = base.valid[day_patient][:, None] & (base.n[day_patient] > 0) & has_rolling
     _, day_change_pct = _change(
@@ -512,7 +470,7 @@ def compute_cohort(inp: CohortInput) -> CohortResult:
     week_start = start[week_patient] + DAYS_PER_WEEK * week_number - WINDOW_DAYS
     week_len = np.full(len(week_patient), WINDOW_DAYS, dtype=np.int64)
 
-    ph_patient, ph_start, ph_end, ph_dose = _phases(dp, dd, du, start, grid.last)
+    ph_patient, ph_start, ph_end, ph_dose = doses.dose_phases(dp, dd, du, start, grid.last)
     ph_days = ph_end - ph_start + 1
     ph_len = np.clip(ph_days - PHASE_SETTLE_DAYS, 0, PHASE_WINDOW_DAYS)
     ph_win_start = ph_end - ph_len + 1

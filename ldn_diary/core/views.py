@@ -1,13 +1,32 @@
+"""Pages that combine apps, at the top of the layers: the landing page, the patient's history
+(diary with trends) and profile (account with the clinic's consent section), and the health
+check. The apps below never import this module; the root URLconf mounts these pages under the
+apps' own URL names (``diary:history``, ``accounts:profile``).
+"""
+
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
-from ldn_diary.accounts.models import Role
+from ldn_diary.accounts.decorators import patient_view
+from ldn_diary.accounts.forms import ProfileForm
+from ldn_diary.accounts.models import Role, User
+from ldn_diary.clinic.selectors import consent_context
+from ldn_diary.diary import selectors as diary
+from ldn_diary.diary.calendar import month_weeks
+from ldn_diary.diary.rules import BACKFILL_DAYS
+from ldn_diary.trends.charts import CHART_DAYS, history_figure
+from ldn_diary.trends.selectors import trend_days_for, trend_summary_for
 
 # Where each role starts. Named URLs, resolved lazily so an app can be added later.
 ROLE_HOME: dict[str, str] = {
@@ -64,3 +83,90 @@ def healthz(request: HttpRequest) -> JsonResponse:
     ok = database["status"] == "ok"
     body = {"status": "ok" if ok else "error", "database": database, "broker": broker}
     return JsonResponse(body, status=200 if ok else 503)
+
+
+# --- The patient's history: calendar, streak and the 12-week chart --------------------------------
+
+
+def _month_from(raw: str | None, today: dt.date) -> dt.date:
+    if raw:
+        try:
+            month = dt.date.fromisoformat(f"{raw}-01")
+        except ValueError:
+            month = None
+        # Bounded both ways, so month arithmetic never leaves the calendar (year 0, year 10000).
+        if month is not None and dt.date(1970, 1, 1) <= month <= today:
+            return month
+    return today.replace(day=1)
+
+
+def _add_months(month: dt.date, n: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + n
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+@require_GET
+@patient_view
+def history(request: HttpRequest, patient: User) -> HttpResponse:
+    today = patient.local_today()
+    month = _month_from(request.GET.get("month"), today)
+    logged = diary.logged_days(patient)
+    timeline = diary.dose_timeline(patient)
+    # Days before the patient started are not "missing"; they are shown as blank.
+    joined = timezone.localtime(patient.date_joined, patient.tzinfo).date()
+    first_logged = next(iter(logged), None)  # logged_days is ordered by date
+    started = min(joined, first_logged) if first_logged else joined
+    earliest_data = min(started, timeline[0].effective_date) if timeline else started
+    window_start = today - dt.timedelta(days=CHART_DAYS - 1)
+    recent = diary.entries_between(patient, window_start, today).only(
+        "date", "pain", "fatigue", "sleep", "mood"
+    )
+    # The 7-day lines are the trend engine's stored results; the page says when they lag.
+    trends = trend_summary_for(patient)
+    trend_days = trend_days_for(patient, window_start, today).only(
+        "date", "pain_r7", "fatigue_r7", "sleep_r7", "mood_r7"
+    )
+    figure = history_figure(recent, trend_days, timeline, window_start, today)
+    weeks = month_weeks(month, today, logged, started)
+    recent_logged = sum(1 for d in logged if d >= window_start)
+    prev_month = _add_months(month, -1)
+    context = {
+        "month": month,
+        "weeks": weeks,
+        # The current month's view starts in the previous month when the backfill window does.
+        "earlier_month": next(
+            (c.date for w in weeks for c in w if c.state != "outside" and c.date < month), None
+        ),
+        "backfill_days": BACKFILL_DAYS,
+        "today": today,
+        "prev_month": prev_month if prev_month >= earliest_data.replace(day=1) else None,
+        "next_month": _add_months(month, 1) if month < today.replace(day=1) else None,
+        "streak": diary.current_streak(logged, today),
+        "last_logged": max(logged) if logged else None,
+        "recent_logged": recent_logged,
+        "chart_days": CHART_DAYS,
+        "has_entries": bool(logged),
+        "figure": figure,
+        "trends": trends,
+        "month_logged": sum(1 for d in logged if (d.year, d.month) == (month.year, month.month)),
+    }
+    return render(request, "core/history.html", context)
+
+
+# --- Profile: the account, and for a patient who may see their diary ----------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    form = ProfileForm(request.POST or None, instance=user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Profile saved.")
+        return redirect("accounts:profile")
+    context: dict[str, object] = {"form": form}
+    if user.is_patient:
+        # The consent section (who may see the diary, invite codes): clinic/_consent.html.
+        context.update(consent_context(user))
+    return render(request, "core/profile.html", context)

@@ -12,7 +12,7 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass
 
-from .selectors import backfill_window
+from .rules import backfill_window
 
 ONE_DAY = dt.timedelta(days=1)
 

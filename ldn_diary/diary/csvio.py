@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 
+from . import rules
 from .dosing import format_mg, parse_dose_mg
-from .models import SCORE_FIELDS, DiaryEntry, DoseChange, DoseTaken, Dreams, SideEffect
+from .models import SCORE_FIELDS, DiaryEntry, DoseChange, SideEffect
 from .selectors import dose_at
 
 COLUMNS = (
@@ -48,8 +49,6 @@ MAX_IMPORT_BYTES = 2_000_000
 MAX_IMPORT_ROWS = 20_000
 # A file with a systematic mistake would otherwise produce one message per line.
 MAX_REPORTED_ERRORS = 50
-NOTE_MAX = 2000
-OTHER_TEXT_MAX = 200
 OTHER_PREFIX = "other:"
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -58,7 +57,11 @@ _SCORE = re.compile(r"\d{1,2}")
 
 @dataclass(frozen=True)
 class DiaryRow:
-    """One validated day from a file; ``line`` is where its record starts, for messages."""
+    """One day from a file; ``line`` is where its record starts, for messages.
+
+    The parser only builds rows whose values passed ``rules.check_entry``; ``values`` checks
+    again (rows may also be built by hand, as the tests and the demo data do).
+    """
 
     line: int
     date: dt.date
@@ -72,6 +75,24 @@ class DiaryRow:
     dose_taken: str
     dose_ug: int | None
     note: str
+
+    @property
+    def values(self) -> rules.EntryValues:
+        checked, problems = rules.check_entry(
+            pain=self.pain,
+            fatigue=self.fatigue,
+            sleep=self.sleep,
+            mood=self.mood,
+            dreams=self.dreams,
+            side_effects=self.side_effects,
+            side_effect_other=self.side_effect_other,
+            dose_taken=self.dose_taken,
+            note=self.note,
+            name=str,
+        )
+        if checked is None:
+            raise ValidationError([f"line {self.line}: {p}" for p in problems.values()])
+        return checked
 
 
 @dataclass
@@ -139,6 +160,7 @@ def decode_upload(data: bytes | str) -> str:
 
 
 def _parse_row(values: list[str], line: int, today: dt.date, out: ParsedDiary) -> DiaryRow | None:
+    """Text to typed values (the file's own syntax), then the diary's rules on those values."""
     problems: list[str] = []
     cells = dict(zip(COLUMNS, values, strict=True))
     raw_date = cells["date"].strip()
@@ -150,37 +172,21 @@ def _parse_row(values: list[str], line: int, today: dt.date, out: ParsedDiary) -
             date = None
     if date is None:
         problems.append(f"date must be a real day written YYYY-MM-DD, got {raw_date!r}")
-    elif date > today:
-        problems.append(
-            f"{raw_date} is in the future (today is {today.isoformat()}); remove that line"
-        )
-    scores: dict[str, int] = {}
+    else:
+        future = rules.import_date_problem(date, today)
+        if future:
+            problems.append(f"{future}; remove that line")
+    # A score that is not plain digits stays text, so the rule's message quotes what was written.
+    typed: dict[str, object] = {}
     for name in SCORE_FIELDS:
         raw = cells[name].strip()
-        if _SCORE.fullmatch(raw) and 0 <= int(raw) <= 10:
-            scores[name] = int(raw)
-        else:
-            problems.append(f"{name} must be a whole number 0–10, got {raw!r}")
-    dreams = cells["dreams"].strip().lower()
-    if dreams not in Dreams.values:
-        problems.append(
-            f"dreams must be one of {', '.join(Dreams.values)}, got {cells['dreams'].strip()!r}"
-        )
+        score = int(raw) if _SCORE.fullmatch(raw) else raw
+        typed[name] = score if rules.is_score(score) else raw
     try:
         side_effects, other = decode_side_effects(cells["side_effects"])
     except ValueError as exc:
         problems.append(str(exc))
         side_effects, other = [], ""
-    if len(other) > OTHER_TEXT_MAX:
-        problems.append(
-            f"the text after other: is {len(other)} characters long; the limit is {OTHER_TEXT_MAX}"
-        )
-    dose_taken = cells["dose_taken"].strip().lower()
-    if dose_taken not in DoseTaken.values:
-        problems.append(
-            f"dose_taken must be one of {', '.join(DoseTaken.values)}, "
-            f"got {cells['dose_taken'].strip()!r}"
-        )
     raw_dose = cells["dose_mg"].strip()
     dose_ug = None
     if raw_dose:
@@ -192,23 +198,35 @@ def _parse_row(values: list[str], line: int, today: dt.date, out: ParsedDiary) -
                 f"(e.g. 4.5), 0 for stopped or paused, or empty before your first dose; "
                 f"got {raw_dose!r}"
             )
-    note = cells["note"]
-    if len(note) > NOTE_MAX:
-        problems.append(f"note is {len(note)} characters long; the limit is {NOTE_MAX}")
+    checked, entry_problems = rules.check_entry(
+        **typed,
+        dreams=cells["dreams"].strip().lower(),
+        side_effects=side_effects,
+        side_effect_other=other,
+        dose_taken=cells["dose_taken"].strip().lower(),
+        note=cells["note"],
+        name=str,
+    )
+    problems.extend(
+        entry_problems[field] for field in COLUMNS + ("side_effect_other",) if field in entry_problems
+    )
     for problem in problems:
         out.error(f"line {line}: {problem}")
-    if problems or date is None:
+    if problems or date is None or checked is None:
         return None
     return DiaryRow(
         line=line,
         date=date,
-        dreams=dreams,
-        side_effects=tuple(side_effects),
-        side_effect_other=other,
-        dose_taken=dose_taken,
+        pain=checked.pain,
+        fatigue=checked.fatigue,
+        sleep=checked.sleep,
+        mood=checked.mood,
+        dreams=checked.dreams,
+        side_effects=tuple(checked.side_effects),
+        side_effect_other=checked.side_effect_other,
+        dose_taken=checked.dose_taken,
         dose_ug=dose_ug,
-        note=note,
-        **scores,
+        note=checked.note,
     )
 
 

@@ -1,7 +1,8 @@
-"""Doses as people write them (milligrams, up to 3 decimals) and as we store them (micrograms).
+"""Doses: their bounds, as people write them (milligrams, up to 3 decimals) and as we store them
+(micrograms). docs/clinical-rules.md §1.
 
-Pure functions with no database access: the dose forms, the CSV import and the chart all use
-them, so "4.5" means exactly 4 500 µg everywhere and a float never touches a dose.
+Pure functions with no database access: the dose forms, the services, the CSV import and the
+charts all use them, so "4.5" means exactly 4 500 µg everywhere and a float never touches a dose.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 
-from .models import MAX_DOSE_UG
-
+# Doses in micrograms: 1 µg (ultra-low) to 50 mg; 0 means stopped or paused. The database's
+# dose_ug_in_range and plan_*_in_range constraints hold the same bounds.
+MIN_DOSE_UG = 1
+MAX_DOSE_UG = 50_000
 DOSE_HELP = "Enter a dose between 0.001 mg (1 µg) and 50 mg, with at most 3 decimals, e.g. 4.5."
 
 # Plain decimals only: "1e3", "Infinity" and "-1" are refused rather than guessed at.
@@ -52,6 +55,13 @@ def parse_dose_mg(text: str, *, allow_zero: bool = False) -> int:
     if dose_ug > MAX_DOSE_UG:
         raise ValidationError(f"{cleaned} mg is more than 50 mg. {DOSE_HELP}", code="dose_range")
     return dose_ug
+
+
+def is_dose_ug(value: object, *, allow_zero: bool) -> bool:
+    """A dose in micrograms within the bounds (0 only where a stop or pause is allowed)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return False
+    return (allow_zero and value == 0) or MIN_DOSE_UG <= value <= MAX_DOSE_UG
 
 
 def format_mg(dose_ug: int | None) -> str:

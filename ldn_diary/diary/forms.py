@@ -1,16 +1,32 @@
-"""Forms turn request text into typed values; the services decide what may be saved."""
+"""Forms turn request text into typed values; the services decide what may be saved.
+
+Limits are not repeated here: a form only offers the choices ``rules`` allows and leaves
+lengths and ranges to the service, whose messages name the field. Text inputs still carry the
+limit as ``maxlength`` so a browser stops typing there.
+"""
 
 from __future__ import annotations
 
 from django import forms
 
-from .csvio import MAX_IMPORT_BYTES, NOTE_MAX, OTHER_TEXT_MAX
+from .csvio import MAX_IMPORT_BYTES
 from .dosing import DOSE_HELP, parse_dose_mg
 from .models import DoseTaken, Dreams, Formulation, SideEffect, TimeOfDay
+from .rules import (
+    DOSE_NOTE_MAX,
+    DOSE_TAKEN_HELP,
+    DREAMS_HELP,
+    INTERVAL_HELP,
+    NOTE_MAX,
+    OTHER_TEXT_MAX,
+    PLAN_INTERVAL_DAYS,
+    SCORE_VALUES,
+    score_prompt,
+)
 
 # A native date picker only accepts ISO dates as its value, whatever the site's locale.
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-SCORE_CHOICES = [(n, str(n)) for n in range(11)]
+SCORE_CHOICES = [(n, str(n)) for n in SCORE_VALUES]
 # (field, title, what 0 means, what 10 means). Pain and fatigue: higher is worse; sleep and mood:
 # higher is better (docs/clinical-rules.md §1). The ends are printed under each scale, so 0 and 10
 # are never guesses.
@@ -23,7 +39,7 @@ SCALES = (
 
 
 def _score_field(title: str) -> forms.TypedChoiceField:
-    message = f"Choose a number from 0 to 10 for {title.lower()}."
+    message = score_prompt(title)
     return forms.TypedChoiceField(
         label=title,
         choices=SCORE_CHOICES,
@@ -42,26 +58,27 @@ class EntryForm(forms.Form):
     dreams = forms.ChoiceField(
         choices=Dreams.choices,
         widget=forms.RadioSelect,
-        error_messages={"required": "Choose how you dreamt: none, normal, vivid or nightmares."},
+        error_messages={"required": DREAMS_HELP, "invalid_choice": DREAMS_HELP},
     )
     side_effects = forms.MultipleChoiceField(
         choices=SideEffect.choices, widget=forms.CheckboxSelectMultiple, required=False
     )
     side_effect_other = forms.CharField(
-        label="Other side effect", max_length=OTHER_TEXT_MAX, required=False
+        label="Other side effect",
+        required=False,
+        widget=forms.TextInput(attrs={"maxlength": OTHER_TEXT_MAX}),
     )
     dose_taken = forms.ChoiceField(
         label="Dose taken",
         choices=DoseTaken.choices,
         widget=forms.RadioSelect,
         initial=DoseTaken.YES,
-        error_messages={"required": "Choose whether you took your dose: yes, partly or no."},
+        error_messages={"required": DOSE_TAKEN_HELP, "invalid_choice": DOSE_TAKEN_HELP},
     )
     note = forms.CharField(
         label="Note (optional)",
-        max_length=NOTE_MAX,
         required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": NOTE_MAX}),
     )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
     request_key = forms.UUIDField(widget=forms.HiddenInput, required=False)
@@ -104,7 +121,11 @@ class DoseChangeForm(forms.Form):
         widget=forms.RadioSelect,
         initial=Formulation.CAPSULE,
     )
-    note = forms.CharField(label="Note (optional)", max_length=500, required=False)
+    note = forms.CharField(
+        label="Note (optional)",
+        required=False,
+        widget=forms.TextInput(attrs={"maxlength": DOSE_NOTE_MAX}),
+    )
 
 
 class DoseStopForm(forms.Form):
@@ -116,7 +137,11 @@ class DoseStopForm(forms.Form):
             "invalid": "Enter a date like 2026-11-24.",
         },
     )
-    note = forms.CharField(label="Why (optional)", max_length=500, required=False)
+    note = forms.CharField(
+        label="Why (optional)",
+        required=False,
+        widget=forms.TextInput(attrs={"maxlength": DOSE_NOTE_MAX}),
+    )
 
 
 class PlanForm(forms.Form):
@@ -124,15 +149,11 @@ class PlanForm(forms.Form):
     step_mg = DoseMgField(label="Step up by (mg)", help_text="e.g. 1.5")
     interval_days = forms.IntegerField(
         label="Every (days)",
-        min_value=1,
-        max_value=90,
-        help_text="Days between steps, 1 to 90, e.g. 14.",
-        error_messages={
-            "required": "Enter the days between steps, 1 to 90.",
-            "invalid": "Enter the days between steps as a whole number, 1 to 90.",
-            "min_value": "Enter the days between steps, 1 to 90.",
-            "max_value": "Enter the days between steps, 1 to 90.",
-        },
+        help_text=(
+            f"Days between steps, {PLAN_INTERVAL_DAYS.start} to {PLAN_INTERVAL_DAYS.stop - 1}, "
+            "e.g. 14."
+        ),
+        error_messages={"required": INTERVAL_HELP, "invalid": INTERVAL_HELP},
     )
     target_mg = DoseMgField(label="Target dose (mg)", help_text="e.g. 4.5")
 

@@ -6,53 +6,42 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-# Dose bounds in micrograms (docs/clinical-rules.md §1): 1 µg ultra-low up to 50 mg; 0 means
-# stopped/paused.
-MIN_DOSE_UG = 1
-MAX_DOSE_UG = 50_000
-# The patient may fill in missed days up to this many days back (design; docs/clinical-rules.md §1).
-BACKFILL_DAYS = 14
-SCORE_FIELDS = ("pain", "fatigue", "sleep", "mood")
+# The rules these models enforce live in rules.py and dosing.py; the database holds the ones that
+# must never be broken (one entry per day, scores 0-10, dose bounds). Re-exported here because
+# much of the code reads the choices from the models.
+from .choices import DoseTaken, Dreams, Formulation, SideEffect, TimeOfDay
+from .dosing import MAX_DOSE_UG, MIN_DOSE_UG
+from .rules import (
+    BACKFILL_DAYS,
+    DOSE_NOTE_MAX,
+    NOTE_MAX,
+    OTHER_TEXT_MAX,
+    PLAN_INTERVAL_DAYS,
+    SCORE_FIELDS,
+    SCORE_MAX,
+    SCORE_MIN,
+)
 
-
-class Dreams(models.TextChoices):
-    NONE = "none", "None"
-    NORMAL = "normal", "Normal"
-    VIVID = "vivid", "Vivid"
-    NIGHTMARES = "nightmares", "Nightmares"
-
-
-class SideEffect(models.TextChoices):
-    VIVID_DREAMS = "vivid_dreams", "Vivid dreams"
-    INSOMNIA = "insomnia", "Insomnia"
-    HEADACHE = "headache", "Headache"
-    NAUSEA = "nausea", "Nausea"
-    ANXIETY = "anxiety", "Anxiety"
-    OTHER = "other", "Other"
-
-
-class DoseTaken(models.TextChoices):
-    YES = "yes", "Yes"
-    PARTLY = "partly", "Partly"
-    NO = "no", "No"
-
-
-class TimeOfDay(models.TextChoices):
-    BEDTIME = "bedtime", "Bedtime"
-    MORNING = "morning", "Morning"
-
-
-class Formulation(models.TextChoices):
-    CAPSULE = "capsule", "Capsule"
-    LIQUID = "liquid", "Liquid"
-    SUBLINGUAL = "sublingual", "Sublingual"
-    CREAM = "cream", "Cream"
-    OTHER = "other", "Other"
+__all__ = [
+    "BACKFILL_DAYS",
+    "MAX_DOSE_UG",
+    "MIN_DOSE_UG",
+    "SCORE_FIELDS",
+    "DiaryEntry",
+    "DoseChange",
+    "DoseTaken",
+    "Dreams",
+    "Formulation",
+    "SideEffect",
+    "TimeOfDay",
+    "TitrationPlan",
+]
 
 
 def _score_check(name: str) -> models.CheckConstraint:
     return models.CheckConstraint(
-        condition=Q(**{f"{name}__gte": 0, f"{name}__lte": 10}), name=f"entry_{name}_0_10"
+        condition=Q(**{f"{name}__gte": SCORE_MIN, f"{name}__lte": SCORE_MAX}),
+        name=f"entry_{name}_0_10",
     )
 
 
@@ -71,9 +60,9 @@ class DiaryEntry(models.Model):
     dreams = models.CharField(max_length=12, choices=Dreams.choices, default=Dreams.NONE)
     # A list of SideEffect values; free text for "other" lives in side_effect_other.
     side_effects = models.JSONField(default=list, blank=True)
-    side_effect_other = models.CharField(max_length=200, blank=True)
+    side_effect_other = models.CharField(max_length=OTHER_TEXT_MAX, blank=True)
     dose_taken = models.CharField(max_length=8, choices=DoseTaken.choices, default=DoseTaken.YES)
-    note = models.TextField(max_length=2000, blank=True)
+    note = models.TextField(max_length=NOTE_MAX, blank=True)
     # Filled in after the day itself (up to BACKFILL_DAYS back); shown to the clinician as such.
     backfilled = models.BooleanField(default=False)
     # Optimistic concurrency: a save must name the version it edited (two tabs, two phones).
@@ -124,7 +113,7 @@ class DoseChange(models.Model):
     formulation = models.CharField(
         max_length=12, choices=Formulation.choices, default=Formulation.CAPSULE
     )
-    note = models.CharField(max_length=500, blank=True)
+    note = models.CharField(max_length=DOSE_NOTE_MAX, blank=True)
     from_plan = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -176,7 +165,10 @@ class TitrationPlan(models.Model):
                 name="plan_step_in_range",
             ),
             models.CheckConstraint(
-                condition=Q(interval_days__gte=1, interval_days__lte=90),
+                condition=Q(
+                    interval_days__gte=PLAN_INTERVAL_DAYS.start,
+                    interval_days__lte=PLAN_INTERVAL_DAYS.stop - 1,
+                ),
                 name="plan_interval_1_90",
             ),
         ]

@@ -1,14 +1,13 @@
 """Reads of one patient's diary and doses.
 
-Every function takes the patient user object that the view got from
-``ldn_diary.accounts.selectors.get_patient_for_viewer``; nothing here checks access again, and
-nothing here takes an id from a request except through ``get_dose_change``, which scopes the
-lookup to that patient.
+Every function takes the patient user object that the view got through an access-checking door
+(``accounts.selectors.get_own_patient``, or a clinician's); nothing here checks access again,
+and nothing here takes an id from a request except through ``get_dose_change``, which scopes
+the lookup to that patient.
 """
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import uuid as uuid_mod
 from collections.abc import Iterable, Sequence
@@ -18,8 +17,10 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from ldn_diary.accounts.models import User
+from ldn_diary.clinical import doses
 
 from .models import BACKFILL_DAYS, DiaryEntry, DoseChange, TitrationPlan
+from .rules import backfill_window
 
 
 def entry_for_day(patient: User, date: dt.date) -> DiaryEntry | None:
@@ -42,11 +43,6 @@ def logged_days(patient: User, start: dt.date | None = None) -> dict[dt.date, bo
     if start is not None:
         qs = qs.filter(date__gte=start)
     return dict(qs.order_by("date").values_list("date", "backfilled"))
-
-
-def backfill_window(today: dt.date) -> tuple[dt.date, dt.date]:
-    """The days a patient may still fill in or change by hand: today and BACKFILL_DAYS back."""
-    return today - dt.timedelta(days=BACKFILL_DAYS), today
 
 
 def days_to_fill_in(patient: User, today: dt.date) -> list[dt.date]:
@@ -72,10 +68,14 @@ def dose_on(patient: User, date: dt.date) -> DoseChange | None:
 
 
 def dose_at(timeline: Sequence[DoseChange], date: dt.date) -> DoseChange | None:
-    """``dose_on`` over an already-fetched, oldest-first timeline, for many days in one query."""
-    dates = [c.effective_date for c in timeline]
-    i = bisect.bisect_right(dates, date)
-    return timeline[i - 1] if i else None
+    """``dose_on`` over an already-fetched, oldest-first timeline (clinical.doses' rule)."""
+    index = doses.dose_in_force(steps(timeline), date)
+    return None if index is None else timeline[index]
+
+
+def steps(timeline: Sequence[DoseChange]) -> list[tuple[dt.date, int]]:
+    """The (date, µg) pairs the dose rules in ``ldn_diary.clinical.doses`` take."""
+    return [(c.effective_date, c.dose_ug) for c in timeline]
 
 
 def get_dose_change(patient: User, code: uuid_mod.UUID | str) -> DoseChange:

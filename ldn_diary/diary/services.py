@@ -1,9 +1,9 @@
 """Writes to the diary: entries, dose changes, the titration plan and CSV imports.
 
-Each function is atomic and calls ``trends_mark_dirty`` inside its own transaction, so a
-committed diary change always leaves the patient's trends marked stale (the trends outbox).
-Errors are ``ValidationError``s whose messages say what is wrong and how to fix it; the views
-show them as they are.
+Each function is atomic and sends ``signals.diary_changed`` inside its own transaction, so
+whatever listens (the trends app marks the patient's trends stale) commits with the change.
+What may be saved is decided by ``rules`` and ``dosing``; errors are ``ValidationError``s whose
+messages say what is wrong and how to fix it, and the views show them as they are.
 """
 
 from __future__ import annotations
@@ -16,30 +16,25 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
 
 from ldn_diary.accounts.models import User
-from ldn_diary.trends.services import trends_mark_dirty
 
-from .csvio import NOTE_MAX, OTHER_TEXT_MAX, DiaryRow
-from .dosing import format_mg
+from . import rules
+from .csvio import DiaryRow
+from .dosing import DOSE_HELP, format_mg
 from .models import (
-    BACKFILL_DAYS,
-    MAX_DOSE_UG,
-    MIN_DOSE_UG,
     SCORE_FIELDS,
     DiaryEntry,
     DoseChange,
     DoseTaken,
-    Dreams,
     Formulation,
-    SideEffect,
     TimeOfDay,
     TitrationPlan,
 )
+from .rules import day_label
 from .selectors import dose_at, dose_on, dose_timeline, titration_status
+from .signals import send_diary_changed
 
-SCORE_LABELS = {"pain": "Pain", "fatigue": "Fatigue", "sleep": "Sleep quality", "mood": "Mood"}
 ENTRY_FIELDS = (
     *SCORE_FIELDS,
     "dreams",
@@ -48,11 +43,6 @@ ENTRY_FIELDS = (
     "dose_taken",
     "note",
 )
-
-
-def day_label(date: dt.date) -> str:
-    """ "Tuesday 24 Nov": the form patients see in every message about a day."""
-    return date_format(date, "l j M")
 
 
 class StaleEntryError(Exception):
@@ -75,94 +65,16 @@ class StaleEntryError(Exception):
 # --- Daily entries ------------------------------------------------------------------------------
 
 
-def _check_entry_date(date: dt.date, today: dt.date) -> None:
-    if date > today:
-        raise ValidationError(
-            {
-                "date": f"{day_label(date)} is in the future. You can log today "
-                f"({day_label(today)}) and up to {BACKFILL_DAYS} days back."
-            },
-            code="future",
-        )
-    earliest = today - dt.timedelta(days=BACKFILL_DAYS)
-    if date < earliest:
-        raise ValidationError(
-            {
-                "date": f"{day_label(date)} is more than {BACKFILL_DAYS} days ago. You can fill "
-                f"in days back to {day_label(earliest)}; to add older days, import a CSV file "
-                "from the History page."
-            },
-            code="too_old",
-        )
-
-
-def normalise_side_effects(codes: Iterable[str], other: str) -> tuple[list[str], str]:
-    """Known codes in a fixed order; typing "other" text ticks "other" for the patient."""
-    chosen = set(codes)
-    unknown = chosen - set(SideEffect.values)
-    if unknown:
-        raise ValidationError(
-            {
-                "side_effects": f"Unknown side effect {sorted(unknown)[0]!r}. Choose from: "
-                f"{', '.join(SideEffect.labels)}."
-            }
-        )
-    other = (other or "").strip()
-    if other:
-        chosen.add(SideEffect.OTHER)
-    return [c.value for c in SideEffect if c in chosen], other
-
-
-def _entry_values(
-    *,
-    pain: object,
-    fatigue: object,
-    sleep: object,
-    mood: object,
-    dreams: str,
-    side_effects: Iterable[str],
-    side_effect_other: str,
-    dose_taken: str,
-    note: str,
-) -> dict[str, object]:
-    """Check an entry's values before the database sees them, naming each field that is wrong.
+def _entry_values(**values: object) -> dict[str, object]:
+    """The entry's checked values, or a ValidationError naming each field that is wrong.
 
     The database's check constraints would also refuse a score of 11, but with a message no
     patient could act on.
     """
-    errors: dict[str, str] = {}
-    values: dict[str, object] = {}
-    scores = {"pain": pain, "fatigue": fatigue, "sleep": sleep, "mood": mood}
-    for name, value in scores.items():
-        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 10:
-            values[name] = value
-        else:
-            errors[name] = (
-                f"{SCORE_LABELS[name]} must be a whole number from 0 to 10; got {value!r}."
-            )
-    if dreams not in Dreams.values:
-        errors["dreams"] = "Choose how you dreamt: none, normal, vivid or nightmares."
-    if dose_taken not in DoseTaken.values:
-        errors["dose_taken"] = "Choose whether you took your dose: yes, partly or no."
-    try:
-        codes, other = normalise_side_effects(side_effects, side_effect_other)
-    except ValidationError as exc:
-        errors.update({k: v[0] for k, v in exc.message_dict.items()})
-        codes, other = [], ""
-    if len(other) > OTHER_TEXT_MAX:
-        errors["side_effect_other"] = (
-            f"Keep “other” to {OTHER_TEXT_MAX} characters (it has {len(other)}); "
-            "put the rest in the note."
-        )
-    note = (note or "").strip()
-    if len(note) > NOTE_MAX:
-        errors["note"] = f"Keep the note to {NOTE_MAX} characters (it has {len(note)})."
-    if errors:
-        raise ValidationError(errors)
-    values.update(
-        dreams=dreams, side_effects=codes, side_effect_other=other, dose_taken=dose_taken, note=note
-    )
-    return values
+    checked, problems = rules.check_entry(**values)  # type: ignore[arg-type]
+    if checked is None:
+        raise ValidationError(problems)
+    return checked.as_dict()
 
 
 def entry_save(
@@ -194,7 +106,9 @@ def entry_save(
       (``diary_import``) is the way to add older days.
     """
     today = today or patient.local_today()
-    _check_entry_date(date, today)
+    problem = rules.entry_date_problem(date, today)
+    if problem:
+        raise ValidationError({"date": problem}, code="date")
     values = _entry_values(
         pain=pain,
         fatigue=fatigue,
@@ -243,36 +157,24 @@ def _entry_upsert(
     # retry in entry_save; a validate_unique query here could only turn that race into an error.
     entry.full_clean(exclude=["patient"], validate_unique=False)
     entry.save()
-    trends_mark_dirty(patient_id=patient.pk)
+    send_diary_changed(patient_id=patient.pk)
     return entry, created
 
 
 # --- Doses --------------------------------------------------------------------------------------
 
 
-def _check_dose_ug(dose_ug: int, *, field: str = "dose_mg") -> None:
-    valid = isinstance(dose_ug, int) and (dose_ug == 0 or MIN_DOSE_UG <= dose_ug <= MAX_DOSE_UG)
-    if not valid:
-        raise ValidationError(
-            {
-                field: "Enter a dose between 0.001 mg (1 µg) and 50 mg, with at most 3 decimals, "
-                "e.g. 4.5."
-            },
-            code="dose_range",
-        )
+def _check_dose_ug(dose_ug: int) -> None:
+    if rules.dose_problem(dose_ug, allow_zero=True):
+        raise ValidationError({"dose_mg": DOSE_HELP}, code="dose_range")
 
 
 def _check_dose_date(
     patient: User, effective_date: dt.date, today: dt.date, exclude_pk: int | None = None
 ) -> None:
-    if effective_date > today:
-        raise ValidationError(
-            {
-                "effective_date": f"{day_label(effective_date)} is in the future. Record a change "
-                "on or after the day you start it; a titration plan shows when a step is due."
-            },
-            code="future",
-        )
+    problem = rules.dose_date_problem(effective_date, today)
+    if problem:
+        raise ValidationError({"effective_date": problem}, code="future")
     clash = DoseChange.objects.filter(patient=patient, effective_date=effective_date)
     if exclude_pk is not None:
         clash = clash.exclude(pk=exclude_pk)
@@ -297,20 +199,16 @@ def _dose_save(change: DoseChange, patient: User) -> DoseChange:
         raise ValidationError(
             {"effective_date": "There is already a dose change on that day; edit that one."}
         ) from exc
-    trends_mark_dirty(patient_id=patient.pk)
+    send_diary_changed(patient_id=patient.pk)
     return change
 
 
-def _check_choices(time_of_day: str, formulation: str) -> None:
-    errors = {}
-    if time_of_day not in TimeOfDay.values:
-        errors["time_of_day"] = "Choose when you take it: bedtime or morning."
-    if formulation not in Formulation.values:
-        errors["formulation"] = (
-            "Choose the form: capsule, liquid, sublingual, cream or other (say which in the note)."
-        )
-    if errors:
-        raise ValidationError(errors)
+def _check_choices(time_of_day: str, formulation: str, note: str) -> None:
+    problems = rules.dose_choice_problems(
+        time_of_day=time_of_day, formulation=formulation, note=note
+    )
+    if problems:
+        raise ValidationError(problems)
 
 
 @transaction.atomic
@@ -328,7 +226,7 @@ def dose_change_add(
     """Record a dose from ``effective_date`` on. ``dose_ug=0`` records a stop or pause."""
     today = today or patient.local_today()
     _check_dose_ug(dose_ug)
-    _check_choices(time_of_day, formulation)
+    _check_choices(time_of_day, formulation, note)
     _check_dose_date(patient, effective_date, today)
     change = DoseChange(
         patient=patient,
@@ -357,7 +255,7 @@ def dose_change_edit(
     patient = dose_change.patient
     today = today or patient.local_today()
     _check_dose_ug(dose_ug)
-    _check_choices(time_of_day, formulation)
+    _check_choices(time_of_day, formulation, note)
     _check_dose_date(patient, effective_date, today, exclude_pk=dose_change.pk)
     dose_change.effective_date = effective_date
     dose_change.dose_ug = dose_ug
@@ -371,7 +269,7 @@ def dose_change_edit(
 def dose_change_delete(*, dose_change: DoseChange) -> None:
     patient_id = dose_change.patient_id
     dose_change.delete()
-    trends_mark_dirty(patient_id=patient_id)
+    send_diary_changed(patient_id=patient_id)
 
 
 # --- Titration plan -----------------------------------------------------------------------------
@@ -382,37 +280,27 @@ def plan_set(
     *, patient: User, start_ug: int, step_ug: int, interval_days: int, target_ug: int
 ) -> TitrationPlan:
     """Create or replace the patient's plan (one per patient)."""
-    errors: dict[str, str] = {}
-    for name, value in (("start_mg", start_ug), ("step_mg", step_ug), ("target_mg", target_ug)):
-        if not (isinstance(value, int) and MIN_DOSE_UG <= value <= MAX_DOSE_UG):
-            errors[name] = (
-                "Enter a dose between 0.001 mg (1 µg) and 50 mg, with at most 3 decimals, e.g. 4.5."
-            )
-    if not (isinstance(interval_days, int) and 1 <= interval_days <= 90):
-        errors["interval_days"] = "Enter the days between steps as a whole number from 1 to 90."
-    if not errors and target_ug < start_ug:
-        errors["target_mg"] = (
-            f"The target ({format_mg(target_ug)} mg) is below the start dose "
-            f"({format_mg(start_ug)} mg). Enter a target at or above the start."
-        )
-    if errors:
-        raise ValidationError(errors)
+    problems = rules.plan_problems(
+        start_ug=start_ug, step_ug=step_ug, interval_days=interval_days, target_ug=target_ug
+    )
+    if problems:
+        raise ValidationError(problems)
     plan = TitrationPlan.objects.select_for_update().filter(patient=patient).first()
     plan = plan or TitrationPlan(patient=patient)
     plan.start_ug, plan.step_ug = start_ug, step_ug
     plan.interval_days, plan.target_ug = interval_days, target_ug
     plan.full_clean(exclude=["patient"], validate_unique=False)
     plan.save()
-    # The plan does not change any diary value, but every diary write marks trends dirty so the
-    # rule has no exceptions to remember (the clinician view shows the plan with the trends).
-    trends_mark_dirty(patient_id=patient.pk)
+    # The plan does not change any diary value, but every diary write says so, so the rule has
+    # no exceptions to remember (the clinician view shows the plan with the trends).
+    send_diary_changed(patient_id=patient.pk)
     return plan
 
 
 @transaction.atomic
 def plan_clear(*, patient: User) -> None:
     TitrationPlan.objects.filter(patient=patient).delete()
-    trends_mark_dirty(patient_id=patient.pk)
+    send_diary_changed(patient_id=patient.pk)
 
 
 @transaction.atomic
@@ -427,11 +315,12 @@ def plan_confirm_step(
     """
     today = today or patient.local_today()
     date = date or today
-    if date > today or date < today - dt.timedelta(days=BACKFILL_DAYS):
+    earliest, _ = rules.backfill_window(today)
+    if not earliest <= date <= today:
         raise ValidationError(
             {
-                "date": f"Confirm a step on a day from {day_label(today - dt.timedelta(days=BACKFILL_DAYS))} "
-                f"to today ({day_label(today)}); for older changes add a dose change instead."
+                "date": f"Confirm a step on a day from {day_label(earliest)} to today "
+                f"({day_label(today)}); for older changes add a dose change instead."
             }
         )
     plan = TitrationPlan.objects.select_for_update().filter(patient=patient).first()
@@ -485,18 +374,8 @@ class ImportPlan:
 
 
 def _row_values(row: DiaryRow) -> dict[str, object]:
-    codes, other = normalise_side_effects(row.side_effects, row.side_effect_other)
-    return {
-        "pain": row.pain,
-        "fatigue": row.fatigue,
-        "sleep": row.sleep,
-        "mood": row.mood,
-        "dreams": row.dreams,
-        "side_effects": codes,
-        "side_effect_other": other,
-        "dose_taken": row.dose_taken,
-        "note": row.note,
-    }
+    """A parsed row's entry values (the parser already checked them with the same rules)."""
+    return row.values.as_dict()
 
 
 def import_plan(patient: User, rows: list[DiaryRow], *, lock: bool = False) -> ImportPlan:
@@ -571,12 +450,10 @@ def diary_import(
     not say when each day was written down.
     """
     today = today or patient.local_today()
-    future = [r for r in rows if r.date > today]
-    if future:
-        raise ValidationError(
-            f"line {future[0].line}: {future[0].date.isoformat()} is in the future "
-            f"(today is {today.isoformat()}); nothing was imported."
-        )
+    for row in rows:
+        problem = rules.import_date_problem(row.date, today)
+        if problem:
+            raise ValidationError(f"line {row.line}: {problem}; nothing was imported.")
     now = timezone.now()
     with transaction.atomic():
         plan = import_plan(patient, rows, lock=True)
@@ -619,7 +496,7 @@ def diary_import(
         DoseChange.objects.bulk_create(new_changes, batch_size=500)
         DoseChange.objects.bulk_update(replaced, ["dose_ug"], batch_size=500)
         if new_entries or updated or plan.dose_changes:
-            trends_mark_dirty(patient_id=patient.pk)
+            send_diary_changed(patient_id=patient.pk)
     return ImportResult(
         created=len(new_entries),
         updated=len(updated),

@@ -4,11 +4,11 @@ from django.urls import path
 
 from . import views
 
+# The history page (the diary with its trends) is added by the root URLconf from ldn_diary.core.
 app_name = "diary"
 urlpatterns = [
     path("", views.today, name="today"),
     path("entry/", views.entry_save, name="entry_save"),
-    path("history/", views.history, name="history"),
     path("doses/", views.doses, name="doses"),
     path("doses/add/", views.dose_add, name="dose_add"),
     path("doses/stop/", views.dose_stop, name="dose_stop"),

@@ -1,33 +1,27 @@
-"""The patient's own diary pages. Clinicians read diaries through the clinic app instead.
+"""The patient's own diary pages: the day's entry, doses and plan, CSV import and export.
 
-Every view gets the patient through ``get_patient_for_viewer`` (``patient_view`` below), so a
-clinician or moderator is answered 404 here, and every object named in a URL is looked up
-within that patient's rows.
+Every view gets the patient through ``accounts.decorators.patient_view``, so a clinician or
+moderator is answered 404 here, and every object named in a URL is looked up within that
+patient's rows. Clinicians read diaries through the clinic app; the history page, which shows
+the diary with its trends, is in ``ldn_diary.core`` (a layer above both).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ldn_diary.accounts.decorators import patient_view
 from ldn_diary.accounts.models import User
-from ldn_diary.accounts.selectors import get_patient_for_viewer
-from ldn_diary.trends.selectors import trend_days_for, trend_summary_for
 
 from . import selectors, services
-from .calendar import month_weeks
-from .charts import CHART_DAYS, history_figure
 from .csvio import decode_upload, diary_csv_lines, parse_diary_csv
 from .dosing import format_mg
 from .forms import (
@@ -39,25 +33,12 @@ from .forms import (
     PlanConfirmForm,
     PlanForm,
 )
-from .models import BACKFILL_DAYS, DiaryEntry, DoseTaken, SideEffect
-from .services import StaleEntryError, day_label
+from .models import DiaryEntry, DoseTaken, SideEffect
+from .rules import backfill_window, day_label
+from .services import StaleEntryError
 
 ENTRY_TEMPLATE = "diary/today.html"
 IMPORT_SESSION_KEY = "diary_import"
-
-View = Callable[..., HttpResponse]
-
-
-def patient_view(view: View) -> View:
-    """Log-in required, and the signed-in user must be an active patient (else 404)."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        patient = get_patient_for_viewer(request.user, request.user.uuid)
-        return view(request, patient, *args, **kwargs)
-
-    return login_required(wrapper)
-
 
 # --- Daily entry --------------------------------------------------------------------------------
 
@@ -100,7 +81,7 @@ def _entry_context(
         form = _form_for(entry, date, DoseTaken.YES if on_ldn else DoseTaken.NO)
     dose_today = selectors.dose_at(timeline, today)
     status = selectors.titration_status(selectors.plan_for(patient), dose_today, today)
-    earliest = today - dt.timedelta(days=BACKFILL_DAYS)
+    earliest, _ = backfill_window(today)
     return {
         "form": form,
         "entry": entry,
@@ -127,8 +108,8 @@ def _requested_day(request: HttpRequest, today: dt.date) -> dt.date | None:
     except ValueError:
         messages.warning(request, f"{raw!r} is not a date like {today.isoformat()}; here is today.")
         return None
-    earliest = today - dt.timedelta(days=BACKFILL_DAYS)
-    if date > today or date < earliest:
+    earliest, _ = backfill_window(today)
+    if not earliest <= date <= today:
         messages.info(
             request,
             f"You can log today and fill in days back to {day_label(earliest)}; "
@@ -202,7 +183,8 @@ def entry_save(request: HttpRequest, patient: User) -> HttpResponse:
             return redirect(_day_url(date, now))
     elif form.cleaned_data.get("date"):
         date = form.cleaned_data["date"]
-        if not now - dt.timedelta(days=BACKFILL_DAYS) <= date <= now:
+        earliest, _ = backfill_window(now)
+        if not earliest <= date <= now:
             date = now
     context = _entry_context(patient, date, now, form=form, **extra)
     if request.htmx:
@@ -227,73 +209,6 @@ def _unsaved_summary(data: dict) -> str:
 def _day_url(date: dt.date, today: dt.date) -> str:
     url = reverse("diary:today")
     return url if date == today else f"{url}?date={date.isoformat()}"
-
-
-# --- History ------------------------------------------------------------------------------------
-
-
-def _month_from(raw: str | None, today: dt.date) -> dt.date:
-    if raw:
-        try:
-            month = dt.date.fromisoformat(f"{raw}-01")
-        except ValueError:
-            month = None
-        # Bounded both ways, so month arithmetic never leaves the calendar (year 0, year 10000).
-        if month is not None and dt.date(1970, 1, 1) <= month <= today:
-            return month
-    return today.replace(day=1)
-
-
-def _add_months(month: dt.date, n: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 + n
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-@require_GET
-@patient_view
-def history(request: HttpRequest, patient: User) -> HttpResponse:
-    today = request.user.local_today()
-    month = _month_from(request.GET.get("month"), today)
-    logged = selectors.logged_days(patient)
-    timeline = selectors.dose_timeline(patient)
-    # Days before the patient started are not "missing"; they are shown as blank.
-    joined = timezone.localtime(patient.date_joined, patient.tzinfo).date()
-    first_logged = next(iter(logged), None)  # logged_days is ordered by date
-    started = min(joined, first_logged) if first_logged else joined
-    earliest_data = min(started, timeline[0].effective_date) if timeline else started
-    window_start = today - dt.timedelta(days=CHART_DAYS - 1)
-    recent = selectors.entries_between(patient, window_start, today).only(
-        "date", "pain", "fatigue", "sleep", "mood"
-    )
-    # The 7-day lines are the trend engine's stored results; the page says when they lag.
-    trends = trend_summary_for(patient)
-    trend_days = trend_days_for(patient, window_start, today).only(
-        "date", "pain_r7", "fatigue_r7", "sleep_r7", "mood_r7"
-    )
-    figure = history_figure(recent, trend_days, timeline, window_start, today)
-    weeks = month_weeks(month, today, logged, started)
-    recent_logged = sum(1 for d in logged if d >= window_start)
-    prev_month = _add_months(month, -1)
-    context = {
-        "month": month,
-        "weeks": weeks,
-        # The current month's view starts in the previous month when the backfill window does.
-        "earlier_month": next(
-            (c.date for w in weeks for c in w if c.state != "outside" and c.date < month), None
-        ),
-        "today": today,
-        "prev_month": prev_month if prev_month >= earliest_data.replace(day=1) else None,
-        "next_month": _add_months(month, 1) if month < today.replace(day=1) else None,
-        "streak": selectors.current_streak(logged, today),
-        "last_logged": max(logged) if logged else None,
-        "recent_logged": recent_logged,
-        "chart_days": CHART_DAYS,
-        "has_entries": bool(logged),
-        "figure": figure,
-        "trends": trends,
-        "month_logged": sum(1 for d in logged if (d.year, d.month) == (month.year, month.month)),
-    }
-    return render(request, "diary/history.html", context)
 
 
 # --- Doses and the titration plan ---------------------------------------------------------------

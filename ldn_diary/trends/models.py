@@ -1,9 +1,19 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 
 from ldn_diary.clinical.constants import SYMPTOMS
+
+# What "queued" means for a TrendState row, read by the services that queue recomputes and by
+# the selectors that report a summary's status:
+# a burst of saves within this many seconds shares one queued recompute (coalescing);
+COALESCE_SECONDS = 5
+# a recompute queued this long ago and still not done is presumed lost (broker restarted, worker
+# killed): the sweep queues it again, and the selectors stop calling it "computing".
+QUEUE_TIMEOUT = dt.timedelta(minutes=10)
 
 
 class TrendState(models.Model):

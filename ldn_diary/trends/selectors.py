@@ -1,7 +1,8 @@
 """Reads of stored trends. Web pages use only these: they never compute in the request.
 
 The caller has already fetched the patient through an access-checking helper
-(``ldn_diary.accounts.selectors.get_patient_for_viewer``); nothing here checks access.
+(``accounts.selectors.get_own_patient``, ``clinic.selectors.get_patient_for_clinician``);
+nothing here checks access.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from ldn_diary.accounts.models import User
+from ldn_diary.clinical.constants import ENGINE_VERSION
 
-from .models import ResponseSummary, TrendDay, TrendState
-from .services import ENGINE_VERSION, QUEUE_TIMEOUT
+from .models import QUEUE_TIMEOUT, ResponseSummary, TrendDay, TrendState
 
 CURRENT = "current"
 STALE = "stale"

@@ -30,17 +30,13 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 
 from ldn_diary.accounts.models import Role, User
 from ldn_diary.clinical import compute_cohort
+from ldn_diary.clinical.constants import ENGINE_VERSION
 
-from .models import TrendDay, TrendState
+from .models import COALESCE_SECONDS, QUEUE_TIMEOUT, TrendDay, TrendState
 from .storage import storage_for_connection
 
 log = logging.getLogger(__name__)
 
-# A burst of saves within this many seconds shares one queued recompute (coalescing).
-COALESCE_SECONDS = 5
-# A recompute queued this long ago and still not done is presumed lost (broker restarted, worker
-# killed): the sweep queues it again, and the selectors stop calling it "computing".
-QUEUE_TIMEOUT = dt.timedelta(minutes=10)
 # Patients per transaction in a full recompute: large enough for COPY and the vectorised engine
 # to pay off, small enough that one batch holds its locks for about a second.
 RECOMPUTE_BATCH_SIZE = 2000
@@ -49,9 +45,6 @@ RECOMPUTE_BATCH_SIZE = 2000
 RECOMPUTE_THREADS = 2
 # Patients per recompute_patients task published by the sweep.
 SWEEP_CHUNK = 500
-# Stored with every summary. Bump it whenever ldn_diary.clinical changes what it computes: the
-# selectors then report older summaries as stale and the nightly job replaces them.
-ENGINE_VERSION = "2026.1"
 
 
 # --------------------------------------------------------------------------------------------------

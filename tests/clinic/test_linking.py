@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from ldn_diary.accounts.selectors import patients_visible_to
 from ldn_diary.clinic.models import INVITE_ALPHABET, CareLink, ConsentEvent, ConsentKind, Invite
+from ldn_diary.clinic.selectors import patients_of as patients_visible_to
 from ldn_diary.clinic.services import (
     InviteError,
     invite_cancel,

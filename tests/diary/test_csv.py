@@ -69,12 +69,15 @@ def test_a_valid_file_parses_in_date_order():
     [
         (
             "2026-11-01,11,6,4,5,none,,yes,1.5,",
-            "line 3: pain must be a whole number 0–10, got '11'",
+            "line 3: pain must be a whole number from 0 to 10; got '11'.",
         ),
-        ("2026-11-01,5,,4,5,none,,yes,1.5,", "line 3: fatigue must be a whole number 0–10, got ''"),
+        (
+            "2026-11-01,5,,4,5,none,,yes,1.5,",
+            "line 3: fatigue must be a whole number from 0 to 10; got ''.",
+        ),
         (
             "2026-11-01,5,6,4.5,5,none,,yes,1.5,",
-            "line 3: sleep must be a whole number 0–10, got '4.5'",
+            "line 3: sleep must be a whole number from 0 to 10; got '4.5'.",
         ),
         (
             "01/11/2026,5,6,4,5,none,,yes,1.5,",
@@ -90,7 +93,7 @@ def test_a_valid_file_parses_in_date_order():
         ),
         (
             "2026-11-01,5,6,4,5,wild,,yes,1.5,",
-            "line 3: dreams must be one of none, normal, vivid, nightmares, got 'wild'",
+            "line 3: dreams must be one of none, normal, vivid, nightmares; got 'wild'.",
         ),
         (
             "2026-11-01,5,6,4,5,none,dizzy,yes,1.5,",
@@ -98,7 +101,7 @@ def test_a_valid_file_parses_in_date_order():
         ),
         (
             "2026-11-01,5,6,4,5,none,,sometimes,1.5,",
-            "line 3: dose_taken must be one of yes, partly, no, got 'sometimes'",
+            "line 3: dose_taken must be one of yes, partly, no; got 'sometimes'.",
         ),
         (
             "2026-11-01,5,6,4,5,none,,yes,60,",
@@ -126,7 +129,7 @@ def test_line_numbers_count_line_breaks_inside_quoted_notes():
         ),
         today=TODAY,
     )
-    assert parsed.errors == ["line 4: pain must be a whole number 0–10, got '12'"]
+    assert parsed.errors == ["line 4: pain must be a whole number from 0 to 10; got '12'."]
 
 
 def test_an_empty_dose_after_a_dose_is_refused():
@@ -211,7 +214,7 @@ def test_a_bad_row_writes_nothing(alice, today):
         f"{(today - dt.timedelta(days=38)).isoformat()},11,6,4,5,none,,yes,3,",
     )
     parsed = parse_diary_csv(text, today=today)
-    assert parsed.errors == ["line 4: pain must be a whole number 0–10, got '11'"]
+    assert parsed.errors == ["line 4: pain must be a whole number from 0 to 10; got '11'."]
     assert parsed.rows == []
     assert not DiaryEntry.objects.exists() and not DoseChange.objects.exists()
 

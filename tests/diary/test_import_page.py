@@ -65,7 +65,7 @@ def test_a_bad_file_lists_every_problem_and_writes_nothing(alice_client, today):
     body = response.content.decode()
     assert response.status_code == 200
     assert "Nothing was imported." in body
-    assert "line 22: fatigue must be a whole number 0–10, got &#x27;66&#x27;" in body
+    assert "line 22: fatigue must be a whole number from 0 to 10; got &#x27;66&#x27;." in body
     assert IMPORT_SESSION_KEY not in alice_client.session
     assert not DiaryEntry.objects.exists()
 

@@ -13,11 +13,11 @@ from django.db import OperationalError, connection, connections, transaction
 from django.utils import timezone
 
 from ldn_diary.clinical import compute_cohort
+from ldn_diary.clinical.constants import ENGINE_VERSION
 from ldn_diary.diary.models import DiaryEntry
 from ldn_diary.trends import services
 from ldn_diary.trends.models import ResponseSummary, TrendDay, TrendState
 from ldn_diary.trends.services import (
-    ENGINE_VERSION,
     trends_delete_orphans,
     trends_mark_dirty,
     trends_recompute_all,

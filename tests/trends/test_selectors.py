@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from ldn_diary.trends.models import ResponseSummary, TrendState
+from ldn_diary.trends.models import QUEUE_TIMEOUT, ResponseSummary, TrendState
 from ldn_diary.trends.selectors import (
     COMPUTING,
     CURRENT,
@@ -17,7 +17,7 @@ from ldn_diary.trends.selectors import (
     trend_days_for,
     trend_summary_for,
 )
-from ldn_diary.trends.services import QUEUE_TIMEOUT, trends_recompute_patients
+from ldn_diary.trends.services import trends_recompute_patients
 from tests.conftest import make_user
 
 from .conftest import save_entry

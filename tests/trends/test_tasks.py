@@ -14,9 +14,9 @@ from django.utils import timezone
 from ldn_diary.clinical import compute_cohort
 from ldn_diary.diary.models import DiaryEntry
 from ldn_diary.trends import services, tasks
-from ldn_diary.trends.models import ResponseSummary, TrendDay, TrendState
+from ldn_diary.trends.models import QUEUE_TIMEOUT, ResponseSummary, TrendDay, TrendState
 from ldn_diary.trends.selectors import CURRENT, STALE, trend_summary_for
-from ldn_diary.trends.services import QUEUE_TIMEOUT, trends_sweep_outbox
+from ldn_diary.trends.services import trends_sweep_outbox
 
 from .conftest import DEAD_BROKER, celery_conf, save_entry
 

@@ -1,5 +1,10 @@
-"""The history chart, built in Python with plotly and drawn by the vendored plotly.js basic bundle
-(scatter, bar and pie only, so only scatter traces here)."""
+"""Charts of a patient's trends against their dose, built in Python with plotly and drawn by the
+vendored plotly.js basic bundle (scatter, bar and pie only, so only scatter traces here).
+
+The one palette: every chart of symptoms (the patient's history chart here, the clinician's
+dashboard in ``ldn_diary.clinic.charts``) takes its names, colours and line styles from
+``SYMPTOM_STYLES`` and ``DOSE_STYLE``, so a symptom looks the same wherever it is drawn.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +12,36 @@ import datetime as dt
 import json
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
-from ldn_diary.trends.models import TrendDay
+from ldn_diary.clinical.constants import SYMPTOMS
+from ldn_diary.diary.models import DiaryEntry, DoseChange
+from ldn_diary.diary.selectors import dose_at
 
-from .models import DiaryEntry, DoseChange
-from .selectors import dose_at
+from .models import TrendDay
 
 # The last 12 weeks: LDN's effect usually shows within 4 to 12 weeks (docs/clinical-rules.md §2).
 CHART_DAYS = 84
 
+
+@dataclass(frozen=True)
+class SeriesStyle:
+    name: str  # as the clinician's chart and tables name it
+    short: str  # as the patient's legend names it, where a phone has little room
+    colour: str
+    dash: str  # plotly line dash, so that colour is never the only way to tell lines apart
+
+
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
-SERIES = (
-    ("pain", "Pain", "#D55E00"),
-    ("fatigue", "Fatigue", "#CC79A7"),
-    ("sleep", "Sleep", "#0072B2"),
-    ("mood", "Mood", "#009E73"),
-)
-DOSE_COLOUR = "#3b3b3b"
+SYMPTOM_STYLES = {
+    "pain": SeriesStyle("Pain", "Pain", "#D55E00", "solid"),
+    "fatigue": SeriesStyle("Fatigue", "Fatigue", "#0072B2", "dash"),
+    "sleep": SeriesStyle("Sleep quality", "Sleep", "#009E73", "dot"),
+    "mood": SeriesStyle("Mood", "Mood", "#CC79A7", "dashdot"),
+}
+DOSE_STYLE = SeriesStyle("Dose (mg)", "Dose (mg)", "#3b3b3b", "solid")
 
 
 def history_figure(
@@ -47,7 +63,9 @@ def history_figure(
     entries = list(entries)
     rolling = {t.date: t for t in trend_days}
     fig = go.Figure()
-    for name, label, colour in SERIES:
+    for name in SYMPTOMS:
+        style = SYMPTOM_STYLES[name]
+        label, colour = style.short, style.colour
         values = {e.date: getattr(e, name) for e in entries}
         logged = [d for d in days if d in values]
         fig.add_trace(
@@ -70,7 +88,7 @@ def history_figure(
                 legendgroup=name,
                 mode="lines",
                 connectgaps=False,
-                line={"color": colour, "width": 2.5},
+                line={"color": colour, "width": 2.5, "dash": style.dash},
                 hoverinfo="skip",
             )
         )
@@ -80,10 +98,10 @@ def history_figure(
             go.Scatter(
                 x=dose_x,
                 y=dose_y,
-                name="Dose (mg)",
+                name=DOSE_STYLE.name,
                 yaxis="y2",
                 mode="lines",
-                line={"color": DOSE_COLOUR, "width": 3, "shape": "hv"},
+                line={"color": DOSE_STYLE.colour, "width": 3, "shape": "hv"},
                 hovertemplate="Dose %{y} mg<extra></extra>",
             )
         )

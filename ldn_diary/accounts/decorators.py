@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+
+from .selectors import get_own_patient
+
+View = Callable[..., HttpResponse]
+
+
+def patient_view(view: View) -> View:
+    """Log-in required, and the signed-in user must be an active patient (else 404).
+
+    The view receives the patient as its second argument.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        patient = get_own_patient(request.user)  # type: ignore[arg-type]
+        return view(request, patient, *args, **kwargs)
+
+    return login_required(wrapper)

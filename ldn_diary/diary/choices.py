@@ -1,0 +1,40 @@
+"""The fixed lists a diary entry or dose change chooses from (docs/clinical-rules.md §1)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Dreams(models.TextChoices):
+    NONE = "none", "None"
+    NORMAL = "normal", "Normal"
+    VIVID = "vivid", "Vivid"
+    NIGHTMARES = "nightmares", "Nightmares"
+
+
+class SideEffect(models.TextChoices):
+    VIVID_DREAMS = "vivid_dreams", "Vivid dreams"
+    INSOMNIA = "insomnia", "Insomnia"
+    HEADACHE = "headache", "Headache"
+    NAUSEA = "nausea", "Nausea"
+    ANXIETY = "anxiety", "Anxiety"
+    OTHER = "other", "Other"
+
+
+class DoseTaken(models.TextChoices):
+    YES = "yes", "Yes"
+    PARTLY = "partly", "Partly"
+    NO = "no", "No"
+
+
+class TimeOfDay(models.TextChoices):
+    BEDTIME = "bedtime", "Bedtime"
+    MORNING = "morning", "Morning"
+
+
+class Formulation(models.TextChoices):
+    CAPSULE = "capsule", "Capsule"
+    LIQUID = "liquid", "Liquid"
+    SUBLINGUAL = "sublingual", "Sublingual"
+    CREAM = "cream", "Cream"
+    OTHER = "other", "Other"

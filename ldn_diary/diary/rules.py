@@ -1,0 +1,234 @@
+"""What a diary may hold, in one place (docs/clinical-rules.md §1).
+
+The entry form, the services and the CSV import all check values against these functions, so a
+limit and the words that explain it are written once. Each check takes typed values (the form
+and the CSV parser turn text into them first) and returns problems as {field: message}; the
+caller decides how to show them (a form error, a ``ValidationError``, "line 7: ...").
+No database access here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import cast
+
+from django.utils.dateformat import format as date_format
+
+from .choices import DoseTaken, Dreams, Formulation, SideEffect, TimeOfDay
+from .dosing import DOSE_HELP, format_mg, is_dose_ug
+
+SCORE_FIELDS = ("pain", "fatigue", "sleep", "mood")
+SCORE_LABELS = {"pain": "Pain", "fatigue": "Fatigue", "sleep": "Sleep quality", "mood": "Mood"}
+# How each checked field is named in messages about it (the CSV import uses its column names).
+FIELD_LABELS = {**SCORE_LABELS, "dreams": "Dreams", "dose_taken": "Dose taken"}
+SCORE_MIN, SCORE_MAX = 0, 10
+SCORE_VALUES = range(SCORE_MIN, SCORE_MAX + 1)
+# A patient may fill in or change the last 14 days by hand *(design)*; older days are imported.
+BACKFILL_DAYS = 14
+NOTE_MAX = 2000
+OTHER_TEXT_MAX = 200
+DOSE_NOTE_MAX = 500
+PLAN_INTERVAL_DAYS = range(1, 91)
+
+SCORE_RULE = f"must be a whole number from {SCORE_MIN} to {SCORE_MAX}"
+DREAMS_HELP = "Choose how you dreamt: none, normal, vivid or nightmares."
+DOSE_TAKEN_HELP = "Choose whether you took your dose: yes, partly or no."
+INTERVAL_HELP = (
+    f"Enter the days between steps as a whole number from {PLAN_INTERVAL_DAYS.start} to "
+    f"{PLAN_INTERVAL_DAYS.stop - 1}."
+)
+
+
+def score_prompt(label: str) -> str:
+    """What the entry form says when a score is missing: the patient taps, not types."""
+    return f"Choose a number from {SCORE_MIN} to {SCORE_MAX} for {label.lower()}."
+
+
+def day_label(date: dt.date) -> str:
+    """ "Tuesday 24 Nov": the form patients see in every message about a day."""
+    return date_format(date, "l j M")
+
+
+def is_score(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value in SCORE_VALUES
+
+
+def too_long(what: str, limit: int, text: str) -> str:
+    return f"Keep {what} to {limit} characters (it has {len(text)})"
+
+
+def backfill_window(today: dt.date) -> tuple[dt.date, dt.date]:
+    """The days a patient may still fill in or change by hand: today and BACKFILL_DAYS back."""
+    return today - dt.timedelta(days=BACKFILL_DAYS), today
+
+
+# --- One day's entry ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntryValues:
+    """An entry's values once checked: side effects in canonical order, text stripped."""
+
+    pain: int
+    fatigue: int
+    sleep: int
+    mood: int
+    dreams: str
+    side_effects: list[str]
+    side_effect_other: str
+    dose_taken: str
+    note: str
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def normalise_side_effects(codes: Iterable[str], other: str) -> tuple[list[str], str, str | None]:
+    """Known codes in a fixed order, "other" ticked when its text is given; and a problem.
+
+    The problem names the first unknown code, or None.
+    """
+    chosen = set(codes)
+    unknown = sorted(chosen - set(SideEffect.values))
+    other = (other or "").strip()
+    if other:
+        chosen.add(SideEffect.OTHER)
+    problem = None
+    if unknown:
+        problem = f"Unknown side effect {unknown[0]!r}. Choose from: {', '.join(SideEffect.labels)}."
+    return [c.value for c in SideEffect if c in chosen], other, problem
+
+
+def check_entry(
+    *,
+    pain: object,
+    fatigue: object,
+    sleep: object,
+    mood: object,
+    dreams: str,
+    side_effects: Iterable[str],
+    side_effect_other: str,
+    dose_taken: str,
+    note: str,
+    name: Callable[[str], str] = FIELD_LABELS.__getitem__,
+) -> tuple[EntryValues | None, dict[str, str]]:
+    """The entry's values, checked, or None and every problem as {field: message}.
+
+    ``name`` gives a field's name in messages: its label ("Pain") by default; the CSV import
+    passes its column names ("pain").
+    """
+    problems: dict[str, str] = {}
+    scores = {"pain": pain, "fatigue": fatigue, "sleep": sleep, "mood": mood}
+    for field, value in scores.items():
+        if not is_score(value):
+            problems[field] = f"{name(field)} {SCORE_RULE}; got {value!r}."
+    for field, value, allowed in (
+        ("dreams", dreams, Dreams.values),
+        ("dose_taken", dose_taken, DoseTaken.values),
+    ):
+        if value not in allowed:
+            problems[field] = f"{name(field)} must be one of {', '.join(allowed)}; got {value!r}."
+    codes, other, unknown = normalise_side_effects(side_effects, side_effect_other)
+    if unknown:
+        problems["side_effects"] = unknown
+    if len(other) > OTHER_TEXT_MAX:
+        problems["side_effect_other"] = (
+            f"{too_long('“other”', OTHER_TEXT_MAX, other)}; put the rest in the note."
+        )
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        problems["note"] = f"{too_long('the note', NOTE_MAX, note)}."
+    if problems:
+        return None, problems
+    values = EntryValues(
+        pain=cast(int, pain),  # each checked by is_score above
+        fatigue=cast(int, fatigue),
+        sleep=cast(int, sleep),
+        mood=cast(int, mood),
+        dreams=dreams,
+        side_effects=codes,
+        side_effect_other=other,
+        dose_taken=dose_taken,
+        note=note,
+    )
+    return values, {}
+
+
+def entry_date_problem(date: dt.date, today: dt.date) -> str | None:
+    """An entry written by hand: today or up to BACKFILL_DAYS back."""
+    if date > today:
+        return (
+            f"{day_label(date)} is in the future. You can log today ({day_label(today)}) and up "
+            f"to {BACKFILL_DAYS} days back."
+        )
+    earliest, _ = backfill_window(today)
+    if date < earliest:
+        return (
+            f"{day_label(date)} is more than {BACKFILL_DAYS} days ago. You can fill in days back "
+            f"to {day_label(earliest)}; to add older days, import a CSV file from the History "
+            "page."
+        )
+    return None
+
+
+def import_date_problem(date: dt.date, today: dt.date) -> str | None:
+    """A day from a file: any past day (importing an old diary is the point), never the future."""
+    if date > today:
+        return f"{date.isoformat()} is in the future (today is {today.isoformat()})"
+    return None
+
+
+# --- Doses and the titration plan -----------------------------------------------------------------
+
+
+def dose_problem(dose_ug: object, *, allow_zero: bool = True) -> str | None:
+    return None if is_dose_ug(dose_ug, allow_zero=allow_zero) else DOSE_HELP
+
+
+def dose_date_problem(date: dt.date, today: dt.date) -> str | None:
+    if date > today:
+        return (
+            f"{day_label(date)} is in the future. Record a change on or after the day you start "
+            "it; a titration plan shows when a step is due."
+        )
+    return None
+
+
+def dose_choice_problems(*, time_of_day: str, formulation: str, note: str = "") -> dict[str, str]:
+    """A dose change's other fields: when it is taken, its form and its note."""
+    problems = {}
+    if time_of_day not in TimeOfDay.values:
+        problems["time_of_day"] = "Choose when you take it: bedtime or morning."
+    if formulation not in Formulation.values:
+        problems["formulation"] = (
+            "Choose the form: capsule, liquid, sublingual, cream or other (say which in the note)."
+        )
+    note = (note or "").strip()
+    if len(note) > DOSE_NOTE_MAX:
+        problems["note"] = f"{too_long('the note', DOSE_NOTE_MAX, note)}."
+    return problems
+
+
+def plan_problems(
+    *, start_ug: object, step_ug: object, interval_days: object, target_ug: object
+) -> dict[str, str]:
+    """A titration plan's problems, by form field."""
+    problems: dict[str, str] = {}
+    for field, value in (("start_mg", start_ug), ("step_mg", step_ug), ("target_mg", target_ug)):
+        if not is_dose_ug(value, allow_zero=False):
+            problems[field] = DOSE_HELP
+    if not (
+        isinstance(interval_days, int)
+        and not isinstance(interval_days, bool)
+        and interval_days in PLAN_INTERVAL_DAYS
+    ):
+        problems["interval_days"] = INTERVAL_HELP
+    start, target = cast(int, start_ug), cast(int, target_ug)  # checked above when no problems
+    if not problems and target < start:
+        problems["target_mg"] = (
+            f"The target ({format_mg(target)} mg) is below the start dose "
+            f"({format_mg(start)} mg). Enter a target at or above the start."
+        )
+    return problems
