@@ -235,7 +235,23 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# One cache for every process: Redis in a deployment (CACHE_URL), shared by all gunicorn workers
+# so a roster computed once serves everyone and rate limits count every request. With no
+# CACHE_URL (a laptop, the tests) each process keeps its own in memory. Everything the app
+# caches goes through ldn_diary.caching, which works on, uncached, while Redis is down; the short
+# timeouts keep a dead Redis from holding a request up.
+CACHE_URL = env.str("CACHE_URL", default="")
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "ldn",
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 LOGGING = {
     "version": 1,

@@ -3,15 +3,18 @@ that combine apps (ldn_diary.core) mounted under the names their app would give 
 
 from __future__ import annotations
 
+from types import ModuleType
+from typing import Any
+
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, include, path
 
 from ldn_diary.accounts import urls as accounts_urls
 from ldn_diary.core import views as pages
 from ldn_diary.diary import urls as diary_urls
 
 
-def _app(urls, *extra):  # type: ignore[no-untyped-def]
+def _app(urls: ModuleType, *extra: URLPattern) -> Any:
     """An app's URL module with extra pages, under the app's own namespace."""
     return include(([*urls.urlpatterns, *extra], urls.app_name))
 

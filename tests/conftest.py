@@ -162,6 +162,18 @@ def mona(db) -> User:
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    """Cached rosters and figures are keyed by data versions and ids, which repeat across tests
+    (SQLite reuses ids after a rollback), and rate-limit counters must start at zero: every test
+    starts from an empty cache."""
+    from ldn_diary import caching
+
+    caching.clear()
+    yield
+    caching.clear()
+
+
+@pytest.fixture(autouse=True)
 def _tasks_run_in_process():
     """Run Celery tasks eagerly in tests even when CI sets CELERY_BROKER_URL.
 

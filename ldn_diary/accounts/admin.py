@@ -11,6 +11,6 @@ class LdnUserAdmin(UserAdmin):
     list_display = ("username", "email", "role", "display_name", "is_active")
     list_filter = ("role", "is_active", "is_superuser")
     fieldsets = (
-        *UserAdmin.fieldsets,
+        *(UserAdmin.fieldsets or ()),
         ("LDN Diary", {"fields": ("role", "display_name", "time_zone")}),
     )

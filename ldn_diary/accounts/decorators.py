@@ -5,11 +5,11 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 
 from .selectors import get_own_patient
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def patient_view(view: View) -> View:
@@ -19,7 +19,7 @@ def patient_view(view: View) -> View:
     """
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         patient = get_own_patient(request.user)  # type: ignore[arg-type]
         return view(request, patient, *args, **kwargs)
 

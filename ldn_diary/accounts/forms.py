@@ -3,7 +3,7 @@ from __future__ import annotations
 import zoneinfo
 
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import UserCreationForm, UsernameField
 
 from .models import User
 
@@ -17,9 +17,10 @@ class SignupForm(UserCreationForm):
 
     email = forms.EmailField(help_text="Used only to reset your password.")
 
-    class Meta(UserCreationForm.Meta):
+    class Meta:
         model = User
         fields = ("email", "username", "display_name")
+        field_classes = {"username": UsernameField}
         help_texts = {"display_name": "What the app calls you. Optional."}
 
     def clean_email(self) -> str:

@@ -8,7 +8,7 @@ here, and the roster's help text (templates/clinic/roster.html, "How flags work"
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence  # noqa: F401
 from dataclasses import dataclass
 
 # Adherence is measured over the 14 full days before today (today is usually not logged yet
@@ -140,33 +140,13 @@ def review_flag(point: int | None) -> Flag | None:
     return Flag(REVIEW, f"Week {point // 7} review (therapy day {point}); no note since")
 
 
+def adherence_window(today: dt.date) -> tuple[dt.date, dt.date]:
+    """The ADHERENCE_DAYS full days before ``today`` (first, last)."""
+    return today - dt.timedelta(days=ADHERENCE_DAYS), today - dt.timedelta(days=1)
+
+
 def dose_adherence(yes: int, partly: int, logged: int) -> float | None:
     """Share of logged days with the dose taken, a partly-taken dose counting half (0-1)."""
     if logged == 0:
         return None
     return (yes + 0.5 * partly) / logged
-
-
-def therapy_start_of(doses: Sequence[tuple[dt.date, int]]) -> dt.date | None:
-    """The first non-zero dose's date (docs/clinical-rules.md §1), from (date, µg) by date."""
-    for date, dose_ug in doses:
-        if dose_ug != 0:
-            return date
-    return None
-
-
-def current_dose(
-    doses: Sequence[tuple[dt.date, int]], today: dt.date
-) -> tuple[dt.date, int] | None:
-    """(since, µg) of the dose in force today; "since" is the start of the run at that dose.
-
-    Consecutive changes to the same dose (a re-entered change, a new formulation) do not restart
-    the count of days at it.
-    """
-    current: tuple[dt.date, int] | None = None
-    for date, dose_ug in doses:
-        if date > today:
-            break
-        if current is None or current[1] != dose_ug:
-            current = (date, dose_ug)
-    return current

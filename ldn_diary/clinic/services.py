@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import uuid as uuid_mod
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.http import Http404
 from django.utils import timezone
 
 from ldn_diary.accounts.models import Role, User
@@ -88,26 +86,19 @@ def invite_create(*, patient: User, now: dt.datetime | None = None) -> Invite:
 
 
 @transaction.atomic
-def invite_cancel(*, patient: User, invite_uuid: uuid_mod.UUID | str) -> Invite:
-    """The patient withdraws a code before anyone used it. Another patient's code is a 404."""
-    invite = _patients_invite(patient, invite_uuid)
+def invite_cancel(*, invite: Invite) -> Invite:
+    """The patient withdraws a code before anyone used it (fetched with
+    ``selectors.get_invite_for_patient``, which scopes it to them)."""
+    invite = Invite.objects.select_for_update().get(pk=invite.pk)
     if invite.used_at is None and invite.cancelled_at is None:
         invite.cancelled_at = timezone.now()
         invite.save(update_fields=["cancelled_at"])
         ConsentEvent.objects.create(
-            patient=patient, actor=patient, kind=ConsentKind.INVITE_CANCELLED, invite=invite
+            patient_id=invite.patient_id,
+            actor_id=invite.patient_id,
+            kind=ConsentKind.INVITE_CANCELLED,
+            invite=invite,
         )
-    return invite
-
-
-def _patients_invite(patient: User, invite_uuid: uuid_mod.UUID | str) -> Invite:
-    try:
-        key = uuid_mod.UUID(str(invite_uuid))
-    except ValueError as exc:
-        raise Http404("No such invite.") from exc
-    invite = Invite.objects.select_for_update().filter(patient=patient, uuid=key).first()
-    if invite is None:
-        raise Http404("No such invite.")
     return invite
 
 
@@ -157,12 +148,11 @@ def invite_redeem(
                 f"{INVITE_VALID_DAYS} days; ask the patient for a new one.",
                 code="expired",
             )
-        link = CareLink.objects.filter(
+        existing = CareLink.objects.filter(
             patient=invite.patient, clinician=clinician, revoked_at__isnull=True
         ).first()
-        created = link is None
-        if created:
-            link = CareLink.objects.create(patient=invite.patient, clinician=clinician)
+        created = existing is None
+        link = existing or CareLink.objects.create(patient=invite.patient, clinician=clinician)
         invite.used_at = now
         invite.used_by = clinician
         invite.link = link
@@ -180,27 +170,21 @@ def invite_redeem(
 
 
 @transaction.atomic
-def link_revoke(*, patient: User, link_uuid: uuid_mod.UUID | str) -> CareLink:
-    """The patient withdraws a clinician's access. Effective for the very next request.
+def link_revoke(*, link: CareLink) -> CareLink:
+    """The patient withdraws a clinician's access (``link`` fetched with
+    ``selectors.get_link_for_patient``). Effective for the very next request.
 
-    Access checks (``clinic.selectors.patients_of``) read ``revoked_at`` on every
-    request, so nothing is cached that could outlive this. Revoking twice is a no-op; another
-    patient's link is a 404.
+    Access checks (``clinic.selectors.patients_of``) read ``revoked_at`` on every request, so
+    nothing is cached that could outlive this. Revoking twice is a no-op.
     """
-    try:
-        key = uuid_mod.UUID(str(link_uuid))
-    except ValueError as exc:
-        raise Http404("No such link.") from exc
-    link = CareLink.objects.select_for_update().filter(patient=patient, uuid=key).first()
-    if link is None:
-        raise Http404("No such link.")
+    link = CareLink.objects.select_for_update().get(pk=link.pk)
     if link.revoked_at is None:
         link.revoked_at = timezone.now()
         link.save(update_fields=["revoked_at"])
         ConsentEvent.objects.create(
-            patient=patient,
+            patient_id=link.patient_id,
             clinician_id=link.clinician_id,
-            actor=patient,
+            actor_id=link.patient_id,
             kind=ConsentKind.LINK_REVOKED,
             link=link,
         )

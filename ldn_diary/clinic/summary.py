@@ -7,7 +7,7 @@ no database access, so tests/clinic/test_summary.py checks the wording on hand-m
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, overload
 
 from django.utils.timesince import timesince
 
@@ -35,6 +35,10 @@ CLASS_WORDS = {
 }
 
 
+@overload
+def parse_date(value: str | dt.date) -> dt.date: ...
+@overload
+def parse_date(value: None) -> None: ...
 def parse_date(value: str | dt.date | None) -> dt.date | None:
     if value is None or isinstance(value, dt.date):
         return value
@@ -126,7 +130,7 @@ def response_sentence(summary: dict[str, Any] | None) -> str:
 def response_details(summary: dict[str, Any] | None) -> list[str]:
     """Supporting sentences under the headline: the means and interval, and the composite."""
     window = assessed_window(summary)
-    if window is None:
+    if window is None or summary is None:
         return []
     pain = window["symptoms"]["pain"]
     base = summary["baseline"]["pain"]

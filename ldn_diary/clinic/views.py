@@ -15,10 +15,9 @@ import uuid as uuid_mod
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -27,9 +26,11 @@ from django.utils.html import json_script
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ldn_diary import caching
+from ldn_diary.accounts.http import AuthenticatedRequest
 from ldn_diary.accounts.models import User
 
-from . import rules, selectors, services
+from . import presentation, rules, selectors, services
 from .charts import CompactJSONEncoder
 from .forms import FollowUpForm, LinkForm, NoteForm
 from .models import INVITE_VALID_DAYS
@@ -41,13 +42,13 @@ REDEEM_MAX_FAILURES = 10
 REDEEM_WINDOW = 15 * 60
 
 
-def _clinician(request: HttpRequest) -> User:
+def _clinician(request: AuthenticatedRequest) -> User:
     if not request.user.is_clinician:
         raise PermissionDenied("This page is for clinicians.")
     return request.user
 
 
-def _patient_for(request: HttpRequest, patient_uuid: uuid_mod.UUID) -> User:
+def _patient_for(request: AuthenticatedRequest, patient_uuid: uuid_mod.UUID) -> User:
     """The patient named in the URL, if this clinician is linked to them now; else 404.
 
     Non-clinicians get the same 404 (not a 403): a patient opening their own dashboard URL must
@@ -58,7 +59,7 @@ def _patient_for(request: HttpRequest, patient_uuid: uuid_mod.UUID) -> User:
     return selectors.get_patient_for_clinician(request.user, patient_uuid)
 
 
-def _patient(request: HttpRequest) -> User:
+def _patient(request: AuthenticatedRequest) -> User:
     if not request.user.is_patient:
         raise Http404("Only patients share their diary.")
     return request.user
@@ -69,7 +70,7 @@ def _patient(request: HttpRequest) -> User:
 
 @login_required
 @require_GET
-def roster(request: HttpRequest) -> HttpResponse:
+def roster(request: AuthenticatedRequest) -> HttpResponse:
     """The roster page, or (for htmx) just its table.
 
     The table is the expensive part (every linked patient's numbers, fifty rendered rows), so it
@@ -78,14 +79,14 @@ def roster(request: HttpRequest) -> HttpResponse:
     roster shows changes (see selectors.roster_version).
     """
     clinician = _clinician(request)
-    sort = request.GET.get("sort", selectors.DEFAULT_SORT)
-    if sort.lstrip("-") not in selectors.SORTS:
-        sort = selectors.DEFAULT_SORT
+    sort = request.GET.get("sort", presentation.DEFAULT_SORT)
+    if sort.lstrip("-") not in presentation.SORTS:
+        sort = presentation.DEFAULT_SORT
     flag = request.GET.get("flag", "")
     if flag not in rules.FLAG_LABELS:
         flag = ""
     response = request.GET.get("response", "")
-    if response not in selectors.RESPONSE_LABELS:
+    if response not in presentation.RESPONSE_LABELS:
         response = ""
     search = request.GET.get("q", "")[:80]
     page_number = request.GET.get("page", "1")[:6]
@@ -94,9 +95,9 @@ def roster(request: HttpRequest) -> HttpResponse:
     # The table's links are built from the request's query string, so all of it is in the key.
     query = hashlib.sha256(request.GET.urlencode().encode()).hexdigest()[:24]
     table_key = f"{version}:table:{query}"
-    table_html = cache.get(table_key) if total else ""
+    table_html = caching.get(table_key) if total else ""
     if table_html is None:
-        result = selectors.roster_rows(
+        result = presentation.roster(
             clinician,
             today=today,
             search=search,
@@ -109,7 +110,8 @@ def roster(request: HttpRequest) -> HttpResponse:
         table_context = {
             "roster": result,
             "page": page,
-            "headers": _sort_headers(sort),
+            "headers": presentation.sort_headers(sort),
+            "thresholds": presentation.THRESHOLDS,
             "sort": sort,
             "flag": flag,
             "filtered": bool(flag or response or search),
@@ -121,7 +123,7 @@ def roster(request: HttpRequest) -> HttpResponse:
         table_html = render_to_string(
             "clinic/roster.html#roster-table", table_context, request=request
         )
-        cache.set(table_key, table_html, selectors.ROSTER_CACHE_SECONDS)
+        caching.set(table_key, table_html, presentation.CACHE_SECONDS)
     context = {
         "total": total,
         "table_html": mark_safe(table_html),  # noqa: S308 - our own template's output
@@ -129,7 +131,8 @@ def roster(request: HttpRequest) -> HttpResponse:
         "response": response,
         "q": search,
         "flag_choices": [(code, rules.FLAG_LABELS[code]) for code in rules.FLAG_ORDER],
-        "response_choices": list(selectors.RESPONSE_LABELS.items()),
+        "response_choices": list(presentation.RESPONSE_LABELS.items()),
+        "thresholds": presentation.THRESHOLDS,
     }
     # A history-restore request (back button after the cache was evicted) needs the full page.
     if request.htmx and not request.htmx.history_restore_request:
@@ -147,30 +150,12 @@ def roster(request: HttpRequest) -> HttpResponse:
     return response_obj
 
 
-def _sort_headers(sort: str) -> dict[str, dict[str, object]]:
-    """Each sortable column's label, its next sort (toggling the current one) and aria-sort."""
-    headers = {}
-    descending = sort.startswith("-")
-    for key, (label, descending_first) in selectors.SORTS.items():
-        current = sort.lstrip("-") == key
-        if current:
-            next_sort = key if descending else f"-{key}"
-        else:
-            next_sort = f"-{key}" if descending_first else key
-        headers[key] = {
-            "label": label,
-            "sort": next_sort,
-            "aria": ("descending" if descending else "ascending") if current else None,
-        }
-    return headers
-
-
 # --- Clinician: linking ---------------------------------------------------------------------------
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def link(request: HttpRequest, code: str = "") -> HttpResponse:
+def link(request: AuthenticatedRequest, code: str = "") -> HttpResponse:
     """Enter a patient's invite code (or open their link, which fills it in) to gain access.
 
     Opening the link never redeems by itself: a GET must not change anything, so the clinician
@@ -180,7 +165,7 @@ def link(request: HttpRequest, code: str = "") -> HttpResponse:
     form = LinkForm(request.POST or None, initial={"code": code})
     if request.method == "POST" and form.is_valid():
         failures_key = f"clinic:redeem-failures:{clinician.pk}"
-        if cache.get(failures_key, 0) >= REDEEM_MAX_FAILURES:
+        if caching.peek(failures_key) >= REDEEM_MAX_FAILURES:
             form.add_error(
                 "code", "Too many codes that did not work. Wait 15 minutes, then try again."
             )
@@ -190,8 +175,7 @@ def link(request: HttpRequest, code: str = "") -> HttpResponse:
                     clinician=clinician, code=form.cleaned_data["code"]
                 )
             except ValidationError as exc:
-                cache.add(failures_key, 0, REDEEM_WINDOW)
-                cache.incr(failures_key)
+                caching.incr(failures_key, REDEEM_WINDOW)
                 form.add_error("code", exc.messages[0])
             else:
                 patient = care_link.patient
@@ -214,24 +198,25 @@ def _figure_script(figure: dict, element_id: str) -> str:
 
 @login_required
 @require_GET
-def patient(request: HttpRequest, patient_uuid: uuid_mod.UUID) -> HttpResponse:
+def patient(request: AuthenticatedRequest, patient_uuid: uuid_mod.UUID) -> HttpResponse:
     person = _patient_for(request, patient_uuid)
-    dash = selectors.patient_dashboard(request.user, person)
+    dash = presentation.patient_dashboard(request.user, person)
     # The chart and the tables depend only on the patient's data: cached as HTML under the
-    # same data-derived key as the figure (selectors.patient_dashboard).
-    body_key = f"{dash.cache_key}:html"
-    body_html = cache.get(body_key)
-    if body_html is None:
-        body_html = render_to_string(
+    # same data-derived key as the figure (presentation.patient_dashboard).
+    body_html = caching.get_or_compute(
+        f"{dash.cache_key}:html",
+        lambda: render_to_string(
             "clinic/patient.html#patient-body",
             {
                 "dash": dash,
                 "patient": person,
                 "figure_script": _figure_script(dash.figure, "timeline-figure"),
+                "thresholds": presentation.THRESHOLDS,
             },
             request=request,
-        )
-        cache.set(body_key, body_html, selectors.ROSTER_CACHE_SECONDS)
+        ),
+        presentation.CACHE_SECONDS,
+    )
     context = {
         "dash": dash,
         "patient": person,
@@ -239,29 +224,31 @@ def patient(request: HttpRequest, patient_uuid: uuid_mod.UUID) -> HttpResponse:
         "notes": dash.notes,
         "note_form": NoteForm(),
         "followup_form": FollowUpForm(initial={"due_on": dash.followup}),
+        "thresholds": presentation.THRESHOLDS,
     }
     return render(request, "clinic/patient.html", context)
 
 
 @login_required
 @require_GET
-def brief(request: HttpRequest, patient_uuid: uuid_mod.UUID) -> HttpResponse:
+def brief(request: AuthenticatedRequest, patient_uuid: uuid_mod.UUID) -> HttpResponse:
     person = _patient_for(request, patient_uuid)
-    dash = selectors.patient_dashboard(request.user, person, compact=True)
+    dash = presentation.patient_dashboard(request.user, person, compact=True)
     context = {
         "dash": dash,
         "patient": person,
         "figure_script": _figure_script(dash.figure, "brief-figure"),
-        "phases": dash.phases[-selectors.BRIEF_MAX_PHASES :],
-        "hidden_phases": max(0, len(dash.phases) - selectors.BRIEF_MAX_PHASES),
+        "phases": dash.phases[-presentation.BRIEF_MAX_PHASES :],
+        "hidden_phases": max(0, len(dash.phases) - presentation.BRIEF_MAX_PHASES),
         "latest_note": dash.notes[0] if dash.notes else None,
+        "thresholds": presentation.THRESHOLDS,
     }
     return render(request, "clinic/brief.html", context)
 
 
 @login_required
 @require_POST
-def note_add(request: HttpRequest, patient_uuid: uuid_mod.UUID) -> HttpResponse:
+def note_add(request: AuthenticatedRequest, patient_uuid: uuid_mod.UUID) -> HttpResponse:
     person = _patient_for(request, patient_uuid)
     form = NoteForm(request.POST)
     if form.is_valid():
@@ -280,7 +267,7 @@ def note_add(request: HttpRequest, patient_uuid: uuid_mod.UUID) -> HttpResponse:
             {"patient": person, "notes": notes, "note_form": fresh},
         )
     if form.errors:
-        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
     else:
         messages.success(request, "Note saved.")
     return redirect(reverse("clinic:patient", args=[person.uuid]) + "#notes")
@@ -288,7 +275,7 @@ def note_add(request: HttpRequest, patient_uuid: uuid_mod.UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def followup_set(request: HttpRequest, patient_uuid: uuid_mod.UUID) -> HttpResponse:
+def followup_set(request: AuthenticatedRequest, patient_uuid: uuid_mod.UUID) -> HttpResponse:
     person = _patient_for(request, patient_uuid)
     form = FollowUpForm(request.POST)
     if form.is_valid():
@@ -308,7 +295,7 @@ def followup_set(request: HttpRequest, patient_uuid: uuid_mod.UUID) -> HttpRespo
 
 @login_required
 @require_POST
-def invite_create(request: HttpRequest) -> HttpResponse:
+def invite_create(request: AuthenticatedRequest) -> HttpResponse:
     me = _patient(request)
     try:
         invite = services.invite_create(patient=me)
@@ -325,18 +312,18 @@ def invite_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def invite_cancel(request: HttpRequest, invite_uuid: uuid_mod.UUID) -> HttpResponse:
+def invite_cancel(request: AuthenticatedRequest, invite_uuid: uuid_mod.UUID) -> HttpResponse:
     me = _patient(request)
-    invite = services.invite_cancel(patient=me, invite_uuid=invite_uuid)
+    invite = services.invite_cancel(invite=selectors.get_invite_for_patient(me, invite_uuid))
     messages.success(request, f"Code {invite.display_code} cancelled; nobody can use it now.")
     return redirect(reverse("accounts:profile") + "#sharing")
 
 
 @login_required
 @require_POST
-def link_revoke(request: HttpRequest, link_uuid: uuid_mod.UUID) -> HttpResponse:
+def link_revoke(request: AuthenticatedRequest, link_uuid: uuid_mod.UUID) -> HttpResponse:
     me = _patient(request)
-    care_link = services.link_revoke(patient=me, link_uuid=link_uuid)
+    care_link = services.link_revoke(link=selectors.get_link_for_patient(me, link_uuid))
     messages.success(
         request, f"{care_link.clinician} can no longer see your diary. This took effect now."
     )

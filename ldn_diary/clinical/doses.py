@@ -126,9 +126,7 @@ def dose_in_force(changes: Sequence[tuple[dt.date, int]], day: dt.date) -> int |
     return index if index >= 0 else None
 
 
-def run_start(
-    changes: Sequence[tuple[dt.date, int]], day: dt.date
-) -> tuple[dt.date, int] | None:
+def run_start(changes: Sequence[tuple[dt.date, int]], day: dt.date) -> tuple[dt.date, int] | None:
     """(first day, µg) of the run at the dose in force on ``day``, or None before any dose."""
     index = dose_in_force(changes, day)
     if index is None:

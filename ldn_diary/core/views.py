@@ -20,8 +20,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from ldn_diary.accounts.decorators import patient_view
 from ldn_diary.accounts.forms import ProfileForm
+from ldn_diary.accounts.http import AuthenticatedRequest
 from ldn_diary.accounts.models import Role, User
 from ldn_diary.clinic.selectors import consent_context
+from ldn_diary.clinical.constants import ROLLING_DAYS, ROLLING_MIN_DAYS
 from ldn_diary.diary import selectors as diary
 from ldn_diary.diary.calendar import month_weeks
 from ldn_diary.diary.rules import BACKFILL_DAYS
@@ -107,7 +109,7 @@ def _add_months(month: dt.date, n: int) -> dt.date:
 
 @require_GET
 @patient_view
-def history(request: HttpRequest, patient: User) -> HttpResponse:
+def history(request: AuthenticatedRequest, patient: User) -> HttpResponse:
     today = patient.local_today()
     month = _month_from(request.GET.get("month"), today)
     logged = diary.logged_days(patient)
@@ -145,6 +147,9 @@ def history(request: HttpRequest, patient: User) -> HttpResponse:
         "last_logged": max(logged) if logged else None,
         "recent_logged": recent_logged,
         "chart_days": CHART_DAYS,
+        "chart_weeks": CHART_DAYS // 7,
+        "rolling_days": ROLLING_DAYS,
+        "rolling_min_days": ROLLING_MIN_DAYS,
         "has_entries": bool(logged),
         "figure": figure,
         "trends": trends,
@@ -158,8 +163,8 @@ def history(request: HttpRequest, patient: User) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def profile(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def profile(request: AuthenticatedRequest) -> HttpResponse:
+    user = request.user
     form = ProfileForm(request.POST or None, instance=user)
     if request.method == "POST" and form.is_valid():
         form.save()

@@ -208,7 +208,9 @@ def _parse_row(values: list[str], line: int, today: dt.date, out: ParsedDiary) -
         name=str,
     )
     problems.extend(
-        entry_problems[field] for field in COLUMNS + ("side_effect_other",) if field in entry_problems
+        entry_problems[field]
+        for field in COLUMNS + ("side_effect_other",)
+        if field in entry_problems
     )
     for problem in problems:
         out.error(f"line {line}: {problem}")

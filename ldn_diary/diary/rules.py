@@ -97,7 +97,9 @@ def normalise_side_effects(codes: Iterable[str], other: str) -> tuple[list[str],
         chosen.add(SideEffect.OTHER)
     problem = None
     if unknown:
-        problem = f"Unknown side effect {unknown[0]!r}. Choose from: {', '.join(SideEffect.labels)}."
+        problem = (
+            f"Unknown side effect {unknown[0]!r}. Choose from: {', '.join(SideEffect.labels)}."
+        )
     return [c.value for c in SideEffect if c in chosen], other, problem
 
 

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ldn_diary.accounts.decorators import patient_view
+from ldn_diary.accounts.http import AuthenticatedRequest
 from ldn_diary.accounts.models import User
 
 from . import selectors, services
@@ -33,8 +35,8 @@ from .forms import (
     PlanConfirmForm,
     PlanForm,
 )
-from .models import DiaryEntry, DoseTaken, SideEffect
-from .rules import backfill_window, day_label
+from .models import DiaryEntry, DoseTaken, Formulation, SideEffect, TimeOfDay
+from .rules import BACKFILL_DAYS, backfill_window, day_label
 from .services import StaleEntryError
 
 ENTRY_TEMPLATE = "diary/today.html"
@@ -70,7 +72,7 @@ def _entry_context(
     *,
     form: EntryForm | None = None,
     entry: DiaryEntry | None = None,
-    **extra: object,
+    **extra: Any,
 ) -> dict[str, object]:
     timeline = selectors.dose_timeline(patient)
     dose_that_day = selectors.dose_at(timeline, date)
@@ -95,11 +97,12 @@ def _entry_context(
         "status": status,
         "next_mg": format_mg(status.next_ug) if status and status.next_ug else "",
         "missed": selectors.days_to_fill_in(patient, today),
+        "backfill_days": BACKFILL_DAYS,
         **extra,
     }
 
 
-def _requested_day(request: HttpRequest, today: dt.date) -> dt.date | None:
+def _requested_day(request: AuthenticatedRequest, today: dt.date) -> dt.date | None:
     raw = request.GET.get("date")
     if not raw:
         return today
@@ -122,7 +125,7 @@ def _requested_day(request: HttpRequest, today: dt.date) -> dt.date | None:
 
 @require_GET
 @patient_view
-def today(request: HttpRequest, patient: User) -> HttpResponse:
+def today(request: AuthenticatedRequest, patient: User) -> HttpResponse:
     """The daily entry: today, or with ?date=YYYY-MM-DD a day within the backfill window."""
     now = request.user.local_today()
     date = _requested_day(request, now)
@@ -133,12 +136,12 @@ def today(request: HttpRequest, patient: User) -> HttpResponse:
 
 @require_POST
 @patient_view
-def entry_save(request: HttpRequest, patient: User) -> HttpResponse:
+def entry_save(request: AuthenticatedRequest, patient: User) -> HttpResponse:
     """Save a day. htmx gets the form fragment back with the outcome; without JavaScript a
     success redirects (POST/redirect/GET) and an error re-renders the page."""
     now = request.user.local_today()
     form = EntryForm(request.POST)
-    extra: dict[str, object] = {}
+    extra: dict[str, Any] = {}
     date = now
     if form.is_valid():
         data = form.cleaned_data
@@ -215,7 +218,7 @@ def _day_url(date: dt.date, today: dt.date) -> str:
 
 
 def _doses_page(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     patient: User,
     *,
     add_form: DoseChangeForm | None = None,
@@ -253,7 +256,7 @@ def _doses_page(
                 "target_mg": format_mg(plan.target_ug),
             }
         plan_form = PlanForm(initial=initial)
-    defaults = {"effective_date": today}
+    defaults: dict[str, object] = {"effective_date": today}
     if current is not None:
         defaults.update(time_of_day=current.time_of_day, formulation=current.formulation)
     context = {
@@ -280,13 +283,13 @@ def _doses_page(
 
 @require_GET
 @patient_view
-def doses(request: HttpRequest, patient: User) -> HttpResponse:
+def doses(request: AuthenticatedRequest, patient: User) -> HttpResponse:
     return _doses_page(request, patient)
 
 
 @require_POST
 @patient_view
-def dose_add(request: HttpRequest, patient: User) -> HttpResponse:
+def dose_add(request: AuthenticatedRequest, patient: User) -> HttpResponse:
     form = DoseChangeForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
@@ -313,9 +316,11 @@ def dose_add(request: HttpRequest, patient: User) -> HttpResponse:
 
 @require_POST
 @patient_view
-def dose_stop(request: HttpRequest, patient: User) -> HttpResponse:
+def dose_stop(request: AuthenticatedRequest, patient: User) -> HttpResponse:
     form = DoseStopForm(request.POST)
     if form.is_valid():
+        # A stop keeps the time of day and form of the dose it stops.
+        before = selectors.dose_on(patient, form.cleaned_data["effective_date"])
         try:
             change = services.dose_change_add(
                 patient=patient,
@@ -323,7 +328,8 @@ def dose_stop(request: HttpRequest, patient: User) -> HttpResponse:
                 dose_ug=0,
                 note=form.cleaned_data["note"],
                 today=request.user.local_today(),
-                **_carry_over(patient, form.cleaned_data["effective_date"]),
+                time_of_day=before.time_of_day if before else TimeOfDay.BEDTIME,
+                formulation=before.formulation if before else Formulation.CAPSULE,
             )
         except ValidationError as exc:
             form.add_error(None, exc)
@@ -335,16 +341,9 @@ def dose_stop(request: HttpRequest, patient: User) -> HttpResponse:
     return _doses_page(request, patient, stop_form=form)
 
 
-def _carry_over(patient: User, date: dt.date) -> dict[str, str]:
-    before = selectors.dose_on(patient, date)
-    if before is None:
-        return {}
-    return {"time_of_day": before.time_of_day, "formulation": before.formulation}
-
-
 @require_http_methods(["GET", "POST"])
 @patient_view
-def dose_edit(request: HttpRequest, patient: User, code: uuid.UUID) -> HttpResponse:
+def dose_edit(request: AuthenticatedRequest, patient: User, code: uuid.UUID) -> HttpResponse:
     change = selectors.get_dose_change(patient, code)
     # A stop/pause is edited as such (its date and note); it never silently becomes a dose.
     is_stop = change.dose_ug == 0
@@ -387,7 +386,7 @@ def dose_edit(request: HttpRequest, patient: User, code: uuid.UUID) -> HttpRespo
 
 @require_http_methods(["GET", "POST"])
 @patient_view
-def dose_delete(request: HttpRequest, patient: User, code: uuid.UUID) -> HttpResponse:
+def dose_delete(request: AuthenticatedRequest, patient: User, code: uuid.UUID) -> HttpResponse:
     change = selectors.get_dose_change(patient, code)
     if request.method == "POST":
         mg, date = format_mg(change.dose_ug), change.effective_date
@@ -401,7 +400,7 @@ def dose_delete(request: HttpRequest, patient: User, code: uuid.UUID) -> HttpRes
 
 @require_POST
 @patient_view
-def plan_set(request: HttpRequest, patient: User) -> HttpResponse:
+def plan_set(request: AuthenticatedRequest, patient: User) -> HttpResponse:
     form = PlanForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
@@ -423,7 +422,7 @@ def plan_set(request: HttpRequest, patient: User) -> HttpResponse:
 
 @require_POST
 @patient_view
-def plan_clear(request: HttpRequest, patient: User) -> HttpResponse:
+def plan_clear(request: AuthenticatedRequest, patient: User) -> HttpResponse:
     services.plan_clear(patient=patient)
     messages.success(request, "Titration plan removed. Your dose history is unchanged.")
     return redirect("diary:doses")
@@ -431,13 +430,13 @@ def plan_clear(request: HttpRequest, patient: User) -> HttpResponse:
 
 @require_POST
 @patient_view
-def plan_confirm(request: HttpRequest, patient: User) -> HttpResponse:
+def plan_confirm(request: AuthenticatedRequest, patient: User) -> HttpResponse:
     form = PlanConfirmForm(request.POST)
     back = "diary:today" if request.POST.get("back") == "today" else "diary:doses"
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return redirect(back)
     try:
         change = services.plan_confirm_step(
@@ -462,7 +461,7 @@ def plan_confirm(request: HttpRequest, patient: User) -> HttpResponse:
 
 @require_GET
 @patient_view
-def export(request: HttpRequest, patient: User) -> StreamingHttpResponse:
+def export(request: AuthenticatedRequest, patient: User) -> StreamingHttpResponse:
     timeline = selectors.dose_timeline(patient)
     entries = DiaryEntry.objects.filter(patient=patient).order_by("date").iterator(chunk_size=500)
     response = StreamingHttpResponse(
@@ -477,7 +476,7 @@ def export(request: HttpRequest, patient: User) -> StreamingHttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @patient_view
-def import_upload(request: HttpRequest, patient: User) -> HttpResponse:
+def import_upload(request: AuthenticatedRequest, patient: User) -> HttpResponse:
     """Upload a file. A valid one is kept server-side in the session and previewed; the preview
     page never sends the data back, so what is confirmed is what was checked here."""
     form = ImportForm(request.POST or None, request.FILES or None)
@@ -504,14 +503,14 @@ def import_upload(request: HttpRequest, patient: User) -> HttpResponse:
     )
 
 
-def _stashed(request: HttpRequest) -> dict | None:
+def _stashed(request: AuthenticatedRequest) -> dict | None:
     stash = request.session.get(IMPORT_SESSION_KEY)
     return stash if isinstance(stash, dict) and "text" in stash else None
 
 
 @require_GET
 @patient_view
-def import_preview(request: HttpRequest, patient: User) -> HttpResponse:
+def import_preview(request: AuthenticatedRequest, patient: User) -> HttpResponse:
     stash = _stashed(request)
     if stash is None:
         messages.info(request, "Choose a file to import first.")
@@ -544,7 +543,7 @@ def import_preview(request: HttpRequest, patient: User) -> HttpResponse:
 
 @require_POST
 @patient_view
-def import_confirm(request: HttpRequest, patient: User) -> HttpResponse:
+def import_confirm(request: AuthenticatedRequest, patient: User) -> HttpResponse:
     stash = _stashed(request)
     form = ImportConfirmForm(request.POST)
     if stash is None or not form.is_valid() or str(form.cleaned_data["token"]) != stash["token"]:
@@ -566,7 +565,7 @@ def import_confirm(request: HttpRequest, patient: User) -> HttpResponse:
 
 @require_POST
 @patient_view
-def import_cancel(request: HttpRequest, patient: User) -> HttpResponse:
+def import_cancel(request: AuthenticatedRequest, patient: User) -> HttpResponse:
     request.session.pop(IMPORT_SESSION_KEY, None)
     messages.info(request, "Import cancelled. Nothing was changed.")
     return redirect("diary:history")

@@ -18,7 +18,7 @@ from django.utils import timezone
 from ldn_diary.accounts.models import User
 from ldn_diary.clinical.constants import ENGINE_VERSION
 
-from .models import QUEUE_TIMEOUT, ResponseSummary, TrendDay, TrendState
+from .models import QUEUE_TIMEOUT, TrendDay
 
 CURRENT = "current"
 STALE = "stale"
@@ -50,25 +50,37 @@ class TrendSummary:
 
 
 def trend_summary_for(patient: User) -> TrendSummary:
-    """The stored summary with its status (two single-row queries by primary key)."""
-    row = (
-        TrendState.objects.filter(patient_id=patient.pk).values("data_version", "queued_at").first()
-    ) or {"data_version": 0, "queued_at": None}
-    summary = (
-        ResponseSummary.objects.filter(patient_id=patient.pk)
-        .only("data", "computed_at", "data_version", "engine_version")
+    """The stored summary with its status, in one query (both rows are keyed by the patient)."""
+    found = (
+        User.objects.filter(pk=patient.pk)
+        .values(
+            "trend_state__data_version",
+            "trend_state__queued_at",
+            "response_summary__data",
+            "response_summary__computed_at",
+            "response_summary__data_version",
+            "response_summary__engine_version",
+        )
         .first()
     )
+    row: dict[str, Any] = dict(found) if found else {}
+    latest = row.get("trend_state__data_version") or 0
+    # computed_at is never NULL on a stored summary: NULL here means there is none.
+    has_summary = row.get("response_summary__computed_at") is not None
     status = summary_status(
-        summary_version=summary.data_version if summary else None,
-        engine_version=summary.engine_version if summary else None,
-        latest_version=row["data_version"],
-        queued_at=row["queued_at"],
+        summary_version=row["response_summary__data_version"] if has_summary else None,
+        engine_version=row["response_summary__engine_version"] if has_summary else None,
+        latest_version=latest,
+        queued_at=row.get("trend_state__queued_at"),
     )
-    if summary is None:
-        return TrendSummary(status, None, None, None, row["data_version"])
+    if not has_summary:
+        return TrendSummary(status, None, None, None, latest)
     return TrendSummary(
-        status, summary.data, summary.computed_at, summary.data_version, row["data_version"]
+        status,
+        row["response_summary__data"],
+        row["response_summary__computed_at"],
+        row["response_summary__data_version"],
+        latest,
     )
 
 

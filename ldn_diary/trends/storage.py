@@ -213,6 +213,7 @@ class OrmStorage:
         cells_by_column = []
         for name in names:
             values, null = columns[name]
+            cells: list[Any]
             if name == "date":
                 cells = [dt.date.fromordinal(d) for d in values.tolist()]
             else:

@@ -80,17 +80,6 @@ def linked_patient(clinician: User, username: str, display_name: str = "") -> Us
     return patient
 
 
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    """The roster and figures are cached under data-derived keys; ids repeat across tests
-    (SQLite reuses them after a rollback), so every test starts from an empty cache."""
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def today(carol) -> dt.date:
     """The roster's reference day: Carol's local date."""

@@ -8,7 +8,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from ldn_diary.clinic import charts, selectors
+from ldn_diary.clinic import charts, presentation
 
 from .conftest import days_ago, recompute, write_diary
 
@@ -32,7 +32,7 @@ def figure(alice, carol):
         skip=lambda n: n % 11 == 5,
     )
     recompute(alice)
-    return selectors.patient_dashboard(carol, alice).figure
+    return presentation.patient_dashboard(carol, alice).figure
 
 
 def points(trace) -> list[tuple[int, float]]:
@@ -138,7 +138,7 @@ def test_a_long_busy_diary_stays_under_30_kb(alice, carol):
         dose_taken=lambda n: ("yes", "no", "partly")[n % 3],
     )
     recompute(alice)
-    figure = selectors.patient_dashboard(carol, alice).figure
+    figure = presentation.patient_dashboard(carol, alice).figure
     assert charts.json_size(figure) < 30 * 1024
 
 
@@ -146,7 +146,7 @@ def test_without_a_valid_baseline_no_threshold_lines_are_drawn(alice, carol):
     today = carol.local_today()
     write_diary(alice, start=days_ago(today, 40), last=40, skip=lambda n: n < -5)
     recompute(alice)
-    figure = selectors.patient_dashboard(carol, alice).figure
+    figure = presentation.patient_dashboard(carol, alice).figure
     assert set(shapes(figure)) == {"Response window (weeks 4-12)"}
     assert "No valid baseline" in figure["layout"]["annotations"][0]["text"]
 
@@ -160,7 +160,7 @@ def test_an_ultra_low_titration_gets_a_log_dose_axis(alice, carol):
         dose_ug=lambda n: (1, 10, 100, 1000)[min(n // 14, 3)],
     )
     recompute(alice)
-    axis = selectors.patient_dashboard(carol, alice).figure["layout"]["yaxis2"]
+    axis = presentation.patient_dashboard(carol, alice).figure["layout"]["yaxis2"]
     assert axis["type"] == "log" and axis["tickvals"] == [0.001, 0.01, 0.1, 1.0]
 
 

@@ -13,7 +13,7 @@ import datetime as dt
 import pytest
 
 from ldn_diary.accounts.models import Role
-from ldn_diary.clinic import selectors
+from ldn_diary.clinic import presentation
 from ldn_diary.clinic.services import link_grant
 
 from ..conftest import INSTANT_CASES, make_user
@@ -45,7 +45,7 @@ def test_roster_windows_count_back_from_the_clinicians_own_today(db, zone, local
     write_diary(quiet6, start=days_ago(local, 40), last=34, today=local)
     recompute(steady, quiet7, quiet6)
 
-    rows = {r.name: r for r in selectors.roster_rows(clinician).rows}
+    rows = {r.name: r for r in presentation.roster(clinician).rows}
     s = rows["Steady"]
     assert s.today == local and s.therapy_days == 27 and s.last_entry == local
     # Days -14 .. -1 before today: 14 logged (today itself is not counted), 13.0 of 14 taken.
@@ -66,8 +66,8 @@ def test_the_dashboard_agrees_with_the_roster(db, zone, local):
     link_grant(patient=p, clinician=clinician)
     write_diary(p, start=days_ago(local, 30), last=30, skip=lambda n: n % 5 == 3, today=local)
     recompute(p)
-    (row,) = selectors.roster_rows(clinician).rows
-    dash = selectors.patient_dashboard(clinician, p)
+    (row,) = presentation.roster(clinician).rows
+    dash = presentation.patient_dashboard(clinician, p)
     assert dash.today == local
     assert (dash.logged_14, dash.dose_adherence_14) == (row.logged_14, row.dose_adherence)
     assert dash.therapy_day == row.therapy_days == 30

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ldn_diary.clinic.models import INVITE_ALPHABET, CareLink, ConsentEvent, ConsentKind, Invite
+from ldn_diary.clinic.selectors import get_invite_for_patient, get_link_for_patient
 from ldn_diary.clinic.selectors import patients_of as patients_visible_to
 from ldn_diary.clinic.services import (
     InviteError,
@@ -110,7 +111,7 @@ def test_only_a_patient_can_create_a_code(dave):
 
 def test_a_cancelled_code_cannot_be_used(alice, dave):
     invite = invite_create(patient=alice)
-    invite_cancel(patient=alice, invite_uuid=invite.uuid)
+    invite_cancel(invite=invite)
     with pytest.raises(InviteError) as excinfo:
         invite_redeem(clinician=dave, code=invite.code)
     assert error_code(excinfo) == "cancelled"
@@ -128,7 +129,7 @@ def test_redeeming_when_already_linked_keeps_the_one_link(alice, carol):
 
 def test_revoking_ends_access_at_once_and_a_new_code_restores_it(alice, carol):
     link = CareLink.objects.get(patient=alice, clinician=carol)
-    link_revoke(patient=alice, link_uuid=link.uuid)
+    link_revoke(link=link)
     assert alice not in patients_visible_to(carol)
     link.refresh_from_db()
     assert link.revoked_at is not None
@@ -145,9 +146,9 @@ def test_a_patient_cannot_revoke_or_cancel_someone_elses(alice, bob, carol):
     link = CareLink.objects.get(patient=alice, clinician=carol)
     invite = invite_create(patient=alice)
     with pytest.raises(Http404):
-        link_revoke(patient=bob, link_uuid=link.uuid)
+        get_link_for_patient(bob, link.uuid)
     with pytest.raises(Http404):
-        invite_cancel(patient=bob, invite_uuid=invite.uuid)
+        get_invite_for_patient(bob, invite.uuid)
     assert alice in patients_visible_to(carol)
     assert Invite.objects.get(pk=invite.pk).state() == "open"
 

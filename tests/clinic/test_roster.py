@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from ldn_diary.clinic import selectors
+from ldn_diary.clinic import presentation
 from ldn_diary.clinic.services import note_add
 from ldn_diary.diary.services import plan_set
 
@@ -72,7 +72,7 @@ def cohort(carol, today):
 
 
 def rows_by_name(carol, **kw):
-    return {r.name: r for r in selectors.roster_rows(carol, **kw).rows}
+    return {r.name: r for r in presentation.roster(carol, **kw).rows}
 
 
 def codes(row):
@@ -82,7 +82,7 @@ def codes(row):
 def test_columns_of_a_responder(carol, today, cohort):
     ivy = rows_by_name(carol)["Ivy"]
     assert ivy.therapy_weeks == 10 and ivy.therapy_days == 75
-    assert (ivy.dose_ug, ivy.days_at_dose) == (4500, 33)
+    assert (ivy.dose_ug, ivy.days_at_dose) == (4500, 34)  # day 42 to day 75, both counted
     assert ivy.next_ug is None and ivy.at_target
     assert ivy.last_entry == today and ivy.days_since_entry == 0
     # The 14 days before today, all logged; 2 missed and 2 partial doses: (10 + 2 * 0.5) / 14.
@@ -166,7 +166,7 @@ def test_stale_results_are_marked_not_shown_as_current(carol, today, cohort):
 
 
 def names(carol, **kw):
-    return [r.name for r in selectors.roster_rows(carol, **kw).rows]
+    return [r.name for r in presentation.roster(carol, **kw).rows]
 
 
 def test_sorts(carol, cohort):
@@ -177,7 +177,7 @@ def test_sorts(carol, cohort):
     assert names(carol, sort="last_entry")[0] == "Sid"  # longest silence first
     assert names(carol, sort="-flags")[0] in {"Wes", "Nia"}  # most severe flag first
     assert names(carol, sort="-flags")[-1] not in {"Wes", "Nia", "Sid", "Rev"}
-    adherence = [r.logged_14 for r in selectors.roster_rows(carol, sort="adherence").rows]
+    adherence = [r.logged_14 for r in presentation.roster(carol, sort="adherence").rows]
     assert adherence == sorted(adherence)
 
 
@@ -187,7 +187,7 @@ def test_filters(carol, cohort):
     assert names(carol, response="substantial") == ["Ivy"]
     assert names(carol, response="no_baseline") == ["Nob"]
     assert names(carol, search="RI") == ["Rita"]
-    roster = selectors.roster_rows(carol, flag="worsening")
+    roster = presentation.roster(carol, flag="worsening")
     assert roster.total == 9 and roster.flag_counts["worsening"] == 1
 
 
@@ -272,5 +272,5 @@ def test_the_cached_roster_follows_every_change_it_shows(client, carol, today, c
 
     link = CareLink.objects.get(patient=cohort["nia"], clinician=carol, revoked_at__isnull=True)
     assert "Nia" in row_of("Nia")
-    link_revoke(patient=cohort["nia"], link_uuid=link.uuid)
+    link_revoke(link=link)
     assert "Nia" not in client.get(url).content.decode()

@@ -87,17 +87,3 @@ def test_no_review_without_therapy():
 def test_dose_adherence_counts_partly_as_half():
     assert rules.dose_adherence(10, 2, 14) == pytest.approx(11 / 14)
     assert rules.dose_adherence(0, 0, 0) is None
-
-
-def test_current_dose_and_its_run_start_ignore_repeated_changes():
-    doses = [
-        (d(60), 1500),
-        (d(40), 3000),
-        (d(30), 3000),
-        (d(10), 4500),
-        (T + dt.timedelta(days=3), 6000),
-    ]
-    assert rules.current_dose(doses, T) == (d(10), 4500)
-    assert rules.current_dose(doses, d(35)) == (d(40), 3000)
-    assert rules.current_dose(doses, d(61)) is None
-    assert rules.therapy_start_of([(d(70), 0), (d(60), 1500)]) == d(60)

@@ -9,9 +9,9 @@ import pytest
 from django.db.models import F
 from django.urls import reverse
 
-from ldn_diary.trends.charts import history_figure
 from ldn_diary.diary.selectors import current_streak, dose_timeline, entries_between
 from ldn_diary.diary.services import dose_change_add
+from ldn_diary.trends.charts import history_figure
 from ldn_diary.trends.selectors import trend_days_for
 from ldn_diary.trends.services import trends_recompute_patients
 

@@ -49,7 +49,7 @@ def test_a_recomputed_patient_is_current(alice, django_assert_num_queries):
     diary(alice, 10)
     trends_recompute_patients(patient_ids=[alice.pk])
 
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         summary = trend_summary_for(alice)
 
     assert summary.status == CURRENT

@@ -1,0 +1,45 @@
+"""Architecture rules import-linter cannot express (its contracts are in pyproject.toml and run
+in .ci/run): services answer in domain terms and never in HTTP."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = sorted((ROOT / "ldn_diary").glob("*/services.py"))
+
+
+def _imported_names(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return names
+
+
+def test_there_are_services_to_check():
+    assert len(SERVICES) >= 4
+
+
+@pytest.mark.parametrize("path", SERVICES, ids=lambda p: p.parent.name)
+def test_services_do_not_raise_http_errors(path):
+    """ "Not found or not yours" is a 404 decided by the fetch helpers (selectors) and views."""
+    imported = _imported_names(path)
+    http = {n for n in imported if n.startswith(("django.http", "django.shortcuts"))}
+    assert not http, f"{path.relative_to(ROOT)} imports {sorted(http)}"
+    assert "Http404" not in path.read_text()
+
+
+def test_only_ldn_diary_caching_touches_the_cache():
+    """Caching goes through one module, which keeps the app working while the cache is down."""
+    users = []
+    for path in sorted((ROOT / "ldn_diary").rglob("*.py")):
+        if any(n.startswith("django.core.cache") for n in _imported_names(path)):
+            users.append(str(path.relative_to(ROOT)))
+    assert users == ["ldn_diary/caching.py"]
