@@ -1,14 +1,15 @@
 """The roster's rules, as pure functions of plain values (no database access).
 
-``selectors.roster_rows`` fetches the numbers in a few aggregate queries and calls these per
-patient; the tests call them directly with hand-made values. Every threshold is a named constant
-here, and the roster's help text (templates/clinic/roster.html, "How flags work") quotes them.
+``selectors.roster_facts`` fetches the numbers in a few aggregate queries and
+``presentation`` calls these per patient; the tests call them directly with hand-made values.
+Every threshold is a named constant here, and the pages quote them through
+``presentation.THRESHOLDS`` (docs/clinical-rules.md §6).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence  # noqa: F401
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 # Adherence is measured over the 14 full days before today (today is usually not logged yet
