@@ -1,8 +1,8 @@
 """Scores of the periodic questionnaires: FIQR, PGIC and the 2016 ACR fibromyalgia criteria.
 
 The rules, with their sources and the choices that are ours, are docs/clinical-rules.md §4.
-Everything here is a pure function of the answers, so the questionnaires app only stores answers
-and calls these; nothing imports Django.
+Everything here is a pure function of the answers: whatever stores the answers calls these to
+score them, and nothing here imports Django.
 
 The constants live in this module rather than in constants.py because they belong to the
 instruments (item texts, body areas, regions), not to the diary's trend and response rules.
@@ -432,7 +432,7 @@ def acr2016(
     `painful_areas`: names from BODY_AREAS (duplicates count once).  `fatigue`,
     `waking_unrefreshed`, `cognitive`: severity 0-3 over the past week.  `headaches`,
     `lower_abdominal` (pain or cramps), `depression`: present in the past 6 months, a bool or
-    0/1.  `months`: how long symptoms have been present at a similar level.  Raises ValueError,
+    0/1.  `months`: how long symptoms have been generally present.  Raises ValueError,
     naming the field, for anything out of range.
     """
     areas = _painful_areas(painful_areas)
