@@ -60,6 +60,9 @@ HAC_LAG_EXPONENT = 2.0 / 9.0
 
 # --- Symptoms ------------------------------------------------------------------------------------
 
+# Every symptom is rated on a 0-10 numeric rating scale.
+SCORE_MAX = 10
+
 # Column order of CohortInput.entry_values and of every (..., 4) array the engine returns.
 SYMPTOMS = ("pain", "fatigue", "sleep", "mood")
 
@@ -78,4 +81,4 @@ MICROGRAMS_PER_MG = 1000
 
 # Stored with every computed result by the trends app. Bump it whenever this package changes what
 # it computes: stored results from an older version are then reported as stale and recomputed.
-ENGINE_VERSION = "2026.1"
+ENGINE_VERSION = "2026.2"

@@ -50,6 +50,7 @@ from .constants import (
     PHASE_WINDOW_DAYS,
     ROLLING_DAYS,
     ROLLING_MIN_DAYS,
+    SCORE_MAX,
     SYMPTOMS,
     TWO_POINT,
     WEEK_WINDOWS,
@@ -64,6 +65,8 @@ _N_SYMPTOMS = len(SYMPTOMS)
 # +1 where an increase is an improvement (sleep, mood), -1 where a decrease is (pain, fatigue).
 # Multiplying by this orients every change so that positive means better.
 _ORIENT = np.array([-1.0 if HIGHER_IS_WORSE[s] else 1.0 for s in SYMPTOMS])
+# Symptoms measured upwards (sleep, mood): their problem scale is SCORE_MAX - score.
+_BETTER_UP = np.array([not HIGHER_IS_WORSE[s] for s in SYMPTOMS])
 
 _DAY_BITS = doses.DAY_BITS
 _MAX_DAY = (1 << _DAY_BITS) - 1
@@ -232,17 +235,22 @@ def _change(
 ) -> tuple[FloatArray, FloatArray]:
     """Change (points, %) of the mean total/n from the baseline mean base_total/base_n.
 
-    Oriented so positive = better (pain: baseline - value; sleep: value - baseline), and written
-    on sums, e.g. for pain points = (base_total * n - total * base_n) / (base_n * n) and
-    pct = 100 * (same numerator) / (base_total * n): integer scores give an exact numerator and
-    denominator and one rounding, so exactly 30 % comes out as 30.0 and the >= boundaries of the
-    IMMPACT classes hold.  The % is NaN for a zero baseline (docs/clinical-rules.md §2: the
-    change in points only).
+    Oriented so positive = better (pain: baseline - value; sleep: value - baseline). The % is
+    of the baseline on the *problem scale* (docs/clinical-rules.md §2): the score itself for
+    pain and fatigue, SCORE_MAX - score for sleep and mood, so sleep 3 -> 6 counts like pain
+    7 -> 4 (42.9 %) and a small rise from a low sleep baseline is not inflated. Written on
+    sums: for pain points = (base_total * n - total * base_n) / (base_n * n) and pct = 100 *
+    (same numerator) / (problem_total * n), where problem_total is base_total for pain and
+    SCORE_MAX * base_n - base_total for sleep. Integer scores give an exact numerator and
+    denominator and one rounding, so exactly 30 % comes out as 30.0 and the >= boundaries of
+    the IMMPACT classes hold. The % is NaN for a baseline with no problem (pain 0, sleep 10):
+    the change in points only.
     """
     with np.errstate(invalid="ignore", divide="ignore"):
         numer = _ORIENT * (total * base_n - base_total * n)
         points = np.where(ok, numer / (base_n * n), np.nan)
-        pct = np.where(ok & (base_total != 0), 100.0 * numer / (base_total * n), np.nan)
+        problem_total = np.where(_BETTER_UP, SCORE_MAX * base_n - base_total, base_total)
+        pct = np.where(ok & (problem_total != 0), 100.0 * numer / (problem_total * n), np.nan)
     return points, pct
 
 

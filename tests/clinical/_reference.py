@@ -55,6 +55,17 @@ def improvement(k: int, before: Fraction, after: Fraction) -> Fraction:
     return before - after if WORSE_WHEN_HIGHER[k] else after - before
 
 
+def problem(k: int, score: Fraction) -> Fraction:
+    """The problem scale: the score for pain and fatigue, 10 - score for sleep and mood."""
+    return score if WORSE_WHEN_HIGHER[k] else 10 - score
+
+
+def percent_better(k: int, before: Fraction, after: Fraction) -> Fraction | None:
+    """100 x (p_before - p_after) / p_before on the problem scale; None for p_before = 0."""
+    p_before, p_after = problem(k, before), problem(k, after)
+    return None if p_before == 0 else 100 * (p_before - p_after) / p_before
+
+
 def long_run_variance(series: list[float | None]) -> float:
     present = [v for v in series if v is not None]
     n = len(present)
@@ -117,8 +128,8 @@ def assess(
         if w_mean is not None and baseline["valid"] and b_mean is not None:
             points = improvement(k, b_mean, w_mean)
             d["change_points"] = float(points)
-            if b_mean != 0:
-                pct = 100 * points / b_mean
+            pct = percent_better(k, b_mean, w_mean)
+            if pct is not None:
                 d["change_pct"] = float(pct)
             if valid:
                 d["class"] = None if pct is None else imm_class(pct)
@@ -189,8 +200,8 @@ def reference(entries: Entries, doses: Doses) -> tuple[list[dict[str, Any]], dic
                 rolling = mean(week) if len(week) >= 4 else None
                 b = baseline["_exact"][k]
                 change = None
-                if rolling is not None and baseline["valid"] and b is not None and b != 0:
-                    change = 100 * improvement(k, b, rolling) / b
+                if rolling is not None and baseline["valid"] and b is not None:
+                    change = percent_better(k, b, rolling)
                 row["rolling"].append(as_float(rolling))
                 row["rolling_n"].append(len(week))
                 row["change_pct"].append(as_float(change))

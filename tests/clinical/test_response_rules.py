@@ -96,8 +96,9 @@ def test_sleep_and_mood_improve_upwards():
     assert got == {
         "pain": (3.0, 50.0, "substantial", 1.0),
         "fatigue": (0.0, 0.0, "none", 0.0),
-        "sleep": (2.0, 50.0, "substantial", 1.0),
-        "mood": (-3.0, -50.0, "none", -1.0),
+        # On the problem scale (10 - score): sleep 6 -> 4 is 2/6 better, mood 4 -> 7 is 3/4 worse.
+        "sleep": (2.0, 100 * 2 / 6, "moderate", 1.0),
+        "mood": (-3.0, -75.0, "none", -1.0),
     }
     assert s["sleep"]["two_point"] is True and s["mood"]["two_point"] is False
 
@@ -183,3 +184,26 @@ def test_tau_u_corrects_for_an_improving_baseline():
     # Tau-U = (98 - 49) / (14 * 14) = 0.25, half of the uncorrected 0.5.
     entries = merge(daily(range(0, 7), pain=6), daily(range(7, 14), pain=5), daily(WEEK4, pain=5))
     assert week4(entries)["symptoms"]["pain"]["tau_u"] == 0.25
+
+
+def test_sleep_3_to_6_counts_like_pain_7_to_4():
+    """The problem scale: sleep 3 -> 6 is the problem 7 -> 4, the same 42.9 % as pain 7 -> 4,
+    not the +100 % a percent of the raw sleep score would claim."""
+    entries = merge(
+        daily(range(0, 14), pain=7, fatigue=5, sleep=3, mood=5),
+        daily(WEEK4, pain=4, fatigue=5, sleep=6, mood=5),
+    )
+    s = week4(entries)["symptoms"]
+    assert s["pain"]["change_pct"] == pytest.approx(300 / 7)
+    assert s["sleep"]["change_pct"] == s["pain"]["change_pct"]
+    assert s["sleep"]["class"] == s["pain"]["class"] == "moderate"
+
+
+def test_a_sleep_baseline_with_no_problem_gets_points_only():
+    entries = merge(
+        daily(range(0, 14), pain=6, fatigue=5, sleep=10, mood=5),
+        daily(WEEK4, pain=6, fatigue=5, sleep=8, mood=5),
+    )
+    sleep = week4(entries)["symptoms"]["sleep"]
+    assert sleep["change_points"] == -2.0
+    assert sleep["change_pct"] is None and sleep["class"] is None

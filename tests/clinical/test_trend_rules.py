@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from ldn_diary.clinical import constants as c
 
@@ -128,7 +129,9 @@ def test_daily_change_from_baseline_is_oriented_positive_is_better():
     )
     result = run(entries, DOSES)
     i = row_of(result, 29)
-    assert result.day_change_pct[i].tolist() == [50.0, 0.0, 50.0, -50.0]
+    # Sleep 4 -> 6 is the problem 6 -> 4 (33.3 % better); mood 6 -> 3 the problem 4 -> 7 (75 %
+    # worse): percentages of the problem scale, 10 - score, for symptoms measured upwards.
+    assert result.day_change_pct[i].tolist() == pytest.approx([50.0, 0.0, 100 * 2 / 6, -75.0])
     # Before therapy the rolling mean equals the baseline: no change.
     assert result.day_change_pct[row_of(result, 10)].tolist() == [0.0, 0.0, 0.0, 0.0]
     # The first three days have no rolling mean, hence no change either.

@@ -114,8 +114,10 @@ def test_response_report_json_matches_the_hand_computed_response(alice_on_ldn):
     assert fatigue["mean"] == pytest.approx(60 / 14)
     assert fatigue["change_pct"] == pytest.approx(100 * (6 - 60 / 14) / 6)
     assert (fatigue["class"], fatigue["two_point"]) == ("minimal", False)
-    # Sleep 4 -> 6 (higher is better): +50 %, no day-to-day variation, so the CI is [2, 2].
-    assert (sleep["change_pct"], sleep["class"], sleep["two_point"]) == (50.0, "substantial", True)
+    # Sleep 4 -> 6 (higher is better) is the problem 6 -> 4: 33.3 % better, 2 points; no
+    # day-to-day variation, so the CI is [2, 2].
+    assert sleep["change_pct"] == pytest.approx(100 * 2 / 6)
+    assert (sleep["class"], sleep["two_point"]) == ("moderate", True)
     assert (sleep["ci_low"], sleep["ci_high"], sleep["reliable"]) == (2.0, 2.0, True)
     # Mood unchanged: no class above none, and a CI of [0, 0] does not exclude 0.
     assert (mood["change_pct"], mood["class"], mood["reliable"]) == (0.0, "none", False)

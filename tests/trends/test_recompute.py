@@ -121,8 +121,12 @@ def test_rolling_means_and_changes_match_pandas(alice):
         np.testing.assert_allclose(
             rows[f"{symptom}_r7"].astype(float), rolling[symptom], rtol=1e-12, equal_nan=True
         )
-        sign = -1 if worse_up else 1
-        expected = 100 * sign * (rolling[symptom] - base[symptom]) / base[symptom]
+        # Percent of the baseline on the problem scale: the score, or 10 - score for symptoms
+        # measured upwards (sleep, mood).
+        problem = (lambda x: x) if worse_up else (lambda x: 10 - x)  # noqa: E731
+        expected = 100 * (problem(base[symptom]) - problem(rolling[symptom])) / problem(
+            base[symptom]
+        )
         np.testing.assert_allclose(
             rows[f"{symptom}_pct"].astype(float), expected, rtol=1e-9, atol=1e-9, equal_nan=True
         )
