@@ -66,9 +66,9 @@ def change_tone(pct: float | None) -> str:
     """ "good" for a change at or past the responder threshold, "bad" at or past worsening."""
     if pct is None:
         return ""
-    if pct >= clinical.IMMPACT_MODERATE_PCT:
+    if pct >= clinical.IMMPACT_MODERATE_PCT - clinical.COMPARE_EPS:
         return "good"
-    if pct <= rules.WORSENING_PCT:
+    if rules.worsening_flag(pct) is not None:
         return "bad"
     return ""
 

@@ -12,6 +12,9 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from ldn_diary.clinical.constants import COMPARE_EPS
+from ldn_diary.clinical.stats import shown_percent
+
 # Adherence is measured over the 14 full days before today (today is usually not logged yet
 # when a clinician looks in the morning, and counting it would cap everyone at 13/14).
 ADHERENCE_DAYS = 14
@@ -63,9 +66,9 @@ class Flag:
 
 
 def worsening_flag(pain_pct: float | None) -> Flag | None:
-    if pain_pct is None or pain_pct > WORSENING_PCT:
+    if pain_pct is None or pain_pct > WORSENING_PCT + COMPARE_EPS:
         return None
-    return Flag(WORSENING, f"Pain 7-day mean {-pain_pct:.0f} % worse than baseline")
+    return Flag(WORSENING, f"Pain 7-day mean {-shown_percent(pain_pct)} % worse than baseline")
 
 
 def silent_flag(last_entry: dt.date | None, today: dt.date) -> Flag | None:

@@ -20,6 +20,7 @@ from ldn_diary.clinical.constants import (
     WINDOW_DAYS,
     WINDOW_MIN_DAYS,
 )
+from ldn_diary.clinical.stats import shown_percent
 from ldn_diary.diary.dosing import format_mg
 
 from .rules import SILENT_DAYS
@@ -50,11 +51,11 @@ def _short(d: dt.date) -> str:
 
 
 def pct_words(pct: float) -> str:
-    """34.2 -> "down 34 %" for pain (positive = better = lower pain)."""
-    rounded = round(abs(pct))
-    if rounded == 0:
+    """34.2 -> "down 34 %" for pain (positive = better = lower pain); 29.7 -> "down 29 %"."""
+    shown = shown_percent(pct)
+    if shown == 0:
         return "unchanged (0 %)"
-    return f"{'down' if pct > 0 else 'up'} {rounded} %"
+    return f"{'down' if shown > 0 else 'up'} {abs(shown)} %"
 
 
 def window_doses(summary: dict[str, Any], start: dt.date, end: dt.date) -> list[int]:

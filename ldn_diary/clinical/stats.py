@@ -27,6 +27,7 @@ from .constants import (
 
 __all__ = (
     "class_codes",
+    "shown_percent",
     "classify_pct",
     "hac_lag",
     "hac_long_run_variance",
@@ -155,6 +156,15 @@ def class_codes(pct: FloatArray) -> npt.NDArray[np.int8]:
         + (pct >= IMMPACT_SUBSTANTIAL_PCT - COMPARE_EPS).astype(np.int8)
     )
     return np.where(np.isnan(pct), 0, code).astype(np.int8)
+
+
+def shown_percent(pct: float) -> int:
+    """A percent change as a page shows it: a whole number truncated toward zero, so it never
+    contradicts its class (29.7 % shows as 29 %, minimal, never as 30 %). The same COMPARE_EPS
+    as the classes keeps a float that is 30 in exact arithmetic at 30 (docs/clinical-rules.md §2).
+    """
+    nudged = pct + COMPARE_EPS if pct >= 0 else pct - COMPARE_EPS
+    return int(np.trunc(nudged))
 
 
 def classify_pct(pct: float | None) -> str | None:

@@ -242,3 +242,13 @@ def test_the_sentence_from_the_real_engine(alice, carol):
         "Pain down 34 % from baseline at week 8 on 4.5 mg — moderate responder; "
         "CI excludes no change."
     )
+
+
+def test_the_headline_truncates_so_it_never_contradicts_the_class():
+    """29.7 % is minimal: it reads "down 29 %", never "down 30 % … below the 30 % threshold"."""
+    from ldn_diary.clinic.templatetags.clinic_tags import signed_pct
+
+    assert words.pct_words(29.7) == "down 29 %"
+    assert words.pct_words(30.0) == "down 30 %"
+    assert words.pct_words(-0.4) == "unchanged (0 %)"
+    assert signed_pct(29.7) == "+29 %" and signed_pct(-30.4) == "−30 %"

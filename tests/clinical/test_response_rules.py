@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats as scipy_stats
 
 from ldn_diary.clinical import stats
@@ -207,3 +209,22 @@ def test_a_sleep_baseline_with_no_problem_gets_points_only():
     sleep = week4(entries)["symptoms"]["sleep"]
     assert sleep["change_points"] == -2.0
     assert sleep["change_pct"] is None and sleep["class"] is None
+
+
+@pytest.mark.parametrize(
+    ("pct", "shown"),
+    [(29.7, 29), (30.0, 30), (29.999999999999996, 30), (50.4, 50), (9.99, 9), (-29.7, -29),
+     (-30.0, -30), (-30.4, -30), (0.4, 0), (-0.4, 0)],
+)  # fmt: skip
+def test_a_shown_percent_is_truncated_toward_zero(pct, shown):
+    assert stats.shown_percent(pct) == shown
+
+
+@given(st.floats(min_value=-100, max_value=100, allow_nan=False))
+def test_a_shown_percent_never_contradicts_its_class(pct):
+    shown = stats.shown_percent(pct)
+    cls = stats.classify_pct(pct)
+    thresholds = {"none": (-1000, 10), "minimal": (10, 30), "moderate": (30, 50)}
+    thresholds["substantial"] = (50, 1000)
+    low, high = thresholds[cls]
+    assert low <= shown < high or (cls == "none" and shown < 10), (pct, shown, cls)

@@ -124,8 +124,8 @@ def test_rolling_means_and_changes_match_pandas(alice):
         # Percent of the baseline on the problem scale: the score, or 10 - score for symptoms
         # measured upwards (sleep, mood).
         problem = (lambda x: x) if worse_up else (lambda x: 10 - x)  # noqa: E731
-        expected = 100 * (problem(base[symptom]) - problem(rolling[symptom])) / problem(
-            base[symptom]
+        expected = (
+            100 * (problem(base[symptom]) - problem(rolling[symptom])) / problem(base[symptom])
         )
         np.testing.assert_allclose(
             rows[f"{symptom}_pct"].astype(float), expected, rtol=1e-9, atol=1e-9, equal_nan=True

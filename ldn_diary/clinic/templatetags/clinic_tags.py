@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import template
 
+from ldn_diary.clinical.stats import shown_percent
 from ldn_diary.diary.dosing import format_mg
 
 register = template.Library()
@@ -28,10 +29,10 @@ def signed_pct(value: float | None) -> str:
     """Change from baseline, positive = better: 34.2 -> "+34 %", -5 -> "−5 %"."""
     if value is None:
         return "—"
-    rounded = round(value)
-    if rounded == 0:
+    shown = shown_percent(value)
+    if shown == 0:
         return "0 %"
-    return f"{'+' if rounded > 0 else '−'}{abs(rounded)} %"
+    return f"{'+' if shown > 0 else '−'}{abs(shown)} %"
 
 
 @register.filter
