@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from ldn_diary.accounts.models import Role, User
 from ldn_diary.clinical.constants import ENGINE_VERSION, WEEK_WINDOWS
+from ldn_diary.diary.choices import DOSE_ANSWERS
 from ldn_diary.diary.models import DiaryEntry, DoseChange, DoseTaken, TitrationPlan
 from ldn_diary.trends.models import ResponseSummary, TrendState
 from ldn_diary.trends.selectors import (
@@ -152,16 +153,18 @@ class EntryStats:
 
     last_entry: dt.date | None
     logged_14: int  # entries in the ADHERENCE_DAYS full days before today
+    answered_14: int  # ... of those, days with LDN where the patient said whether they took it
     taken_yes: int  # ... of those, the dose taken
     taken_partly: int  # ... of those, partly taken
     logged_21: int  # entries in the last PERSIST_DAYS days, today included
 
     @property
     def dose_adherence(self) -> float | None:
-        return rules.dose_adherence(self.taken_yes, self.taken_partly, self.logged_14)
+        """Days without LDN ("not applicable") never count as missed (§3)."""
+        return rules.dose_adherence(self.taken_yes, self.taken_partly, self.answered_14)
 
 
-NO_ENTRIES = EntryStats(None, 0, 0, 0, 0)
+NO_ENTRIES = EntryStats(None, 0, 0, 0, 0, 0)
 
 
 def entry_stats(patient_ids: list[int], today: dt.date) -> dict[int, EntryStats]:
@@ -175,6 +178,7 @@ def entry_stats(patient_ids: list[int], today: dt.date) -> dict[int, EntryStats]
         .annotate(
             last=Max("date"),
             logged=Count("pk", filter=in_adherence),
+            answered=Count("pk", filter=in_adherence & Q(dose_taken__in=DOSE_ANSWERS)),
             yes=Count("pk", filter=in_adherence & Q(dose_taken=DoseTaken.YES)),
             partly=Count("pk", filter=in_adherence & Q(dose_taken=DoseTaken.PARTLY)),
             logged_21=Count("pk", filter=Q(date__gte=persist_start, date__lte=today)),
@@ -182,7 +186,9 @@ def entry_stats(patient_ids: list[int], today: dt.date) -> dict[int, EntryStats]
         .order_by()
     )
     return {
-        c["patient_id"]: EntryStats(c["last"], c["logged"], c["yes"], c["partly"], c["logged_21"])
+        c["patient_id"]: EntryStats(
+            c["last"], c["logged"], c["answered"], c["yes"], c["partly"], c["logged_21"]
+        )
         for c in counts
     }
 

@@ -144,7 +144,7 @@ def build_patient(index: int, profile: Profile, *, today: dt.date, seed: int) ->
                 side_effects.append("headache")
             if profile.persistent_nausea and n >= 3 and rng.random() < 0.7:
                 side_effects.append("nausea")
-            taken = "yes"
+            taken = "na"  # not asked before the first dose
             if n >= 0:
                 r = rng.random()
                 taken = "no" if r < 0.04 else "partly" if r < 0.07 else "yes"

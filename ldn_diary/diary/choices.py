@@ -25,6 +25,13 @@ class DoseTaken(models.TextChoices):
     YES = "yes", "Yes"
     PARTLY = "partly", "Partly"
     NO = "no", "No"
+    # Stored on days without LDN (before the first dose, or paused at 0 mg), when the question
+    # is not asked: adherence leaves these days out (docs/clinical-rules.md §1 and §3).
+    NOT_APPLICABLE = "na", "Not asked (no LDN that day)"
+
+
+# The answers a patient can give on a day on LDN.
+DOSE_ANSWERS = (DoseTaken.YES, DoseTaken.PARTLY, DoseTaken.NO)
 
 
 class TimeOfDay(models.TextChoices):

@@ -10,7 +10,9 @@ line that is exactly ``COLUMNS``, then one line per day.
 - ``side_effects``: codes separated by ``;`` from vivid_dreams, insomnia, headache, nausea, anxiety,
   other; ``other`` may carry free text as ``other:text``, and must then come last (the text runs to
   the end of the field, so it may itself contain ``;``). Empty means none.
-- ``dose_taken``: yes, partly or no.
+- ``dose_taken``: yes, partly or no on a day with LDN; empty on a day without (before the first
+  dose, or paused at 0 mg), where ``no`` is accepted too; empty on a day with LDN means not
+  answered.
 - ``dose_mg``: the LDN dose on that day in mg, a plain decimal with at most 3 decimals
   (0.001-50), ``0`` for stopped/paused, empty for "no LDN yet" (only before the first dose).
 - ``note``: free text, up to 2000 characters.
@@ -29,7 +31,7 @@ from django.core.exceptions import ValidationError
 
 from . import rules
 from .dosing import format_mg, parse_dose_mg
-from .models import SCORE_FIELDS, DiaryEntry, DoseChange, SideEffect
+from .models import SCORE_FIELDS, DiaryEntry, DoseChange, DoseTaken, SideEffect
 from .selectors import dose_at
 
 COLUMNS = (
@@ -76,8 +78,8 @@ class DiaryRow:
     dose_ug: int | None
     note: str
 
-    @property
-    def values(self) -> rules.EntryValues:
+    def values(self, *, on_therapy: bool) -> rules.EntryValues:
+        """The row's entry values for a day with (``on_therapy``) or without LDN."""
         checked, problems = rules.check_entry(
             pain=self.pain,
             fatigue=self.fatigue,
@@ -88,6 +90,8 @@ class DiaryRow:
             side_effect_other=self.side_effect_other,
             dose_taken=self.dose_taken,
             note=self.note,
+            on_therapy=on_therapy,
+            answer_required=False,
             name=str,
         )
         if checked is None:
@@ -198,13 +202,17 @@ def _parse_row(values: list[str], line: int, today: dt.date, out: ParsedDiary) -
                 f"(e.g. 4.5), 0 for stopped or paused, or empty before your first dose; "
                 f"got {raw_dose!r}"
             )
+    # Whether the day has LDN is settled against the whole diary by the import itself
+    # (services.import_plan); here an answer only has to be one of the allowed words.
+    dose_taken = cells["dose_taken"].strip().lower()
     checked, entry_problems = rules.check_entry(
         **typed,
         dreams=cells["dreams"].strip().lower(),
         side_effects=side_effects,
         side_effect_other=other,
-        dose_taken=cells["dose_taken"].strip().lower(),
+        dose_taken=dose_taken,
         note=cells["note"],
+        answer_required=False,
         name=str,
     )
     problems.extend(
@@ -226,7 +234,8 @@ def _parse_row(values: list[str], line: int, today: dt.date, out: ParsedDiary) -
         dreams=checked.dreams,
         side_effects=tuple(checked.side_effects),
         side_effect_other=checked.side_effect_other,
-        dose_taken=checked.dose_taken,
+        # As written ("" for none): the import decides it against the diary's doses.
+        dose_taken="" if checked.dose_taken == DoseTaken.NOT_APPLICABLE else checked.dose_taken,
         dose_ug=dose_ug,
         note=checked.note,
     )
@@ -334,7 +343,7 @@ def entry_to_cells(entry: DiaryEntry, dose_ug: int | None) -> list[str]:
         str(entry.mood),
         entry.dreams,
         encode_side_effects(entry.side_effects, entry.side_effect_other),
-        entry.dose_taken,
+        "" if entry.dose_taken == DoseTaken.NOT_APPLICABLE else entry.dose_taken,
         format_mg(dose_ug),
         entry.note,
     ]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from django import forms
 
+from .choices import DOSE_ANSWERS
 from .csvio import MAX_IMPORT_BYTES
 from .dosing import DOSE_HELP, parse_dose_mg
-from .models import DoseTaken, Dreams, Formulation, SideEffect, TimeOfDay
+from .models import Dreams, Formulation, SideEffect, TimeOfDay
 from .rules import (
     DOSE_NOTE_MAX,
     DOSE_TAKEN_HELP,
@@ -68,12 +69,14 @@ class EntryForm(forms.Form):
         required=False,
         widget=forms.TextInput(attrs={"maxlength": OTHER_TEXT_MAX}),
     )
+    # Asked only on days with LDN (the page leaves it out otherwise): the service decides,
+    # from the dose history, whether an answer is needed (rules.check_entry).
     dose_taken = forms.ChoiceField(
         label="Dose taken",
-        choices=DoseTaken.choices,
+        choices=[(c.value, c.label) for c in DOSE_ANSWERS],
         widget=forms.RadioSelect,
-        initial=DoseTaken.YES,
-        error_messages={"required": DOSE_TAKEN_HELP, "invalid_choice": DOSE_TAKEN_HELP},
+        required=False,
+        error_messages={"invalid_choice": DOSE_TAKEN_HELP},
     )
     note = forms.CharField(
         label="Note (optional)",

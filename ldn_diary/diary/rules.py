@@ -16,7 +16,7 @@ from typing import cast
 
 from django.utils.dateformat import format as date_format
 
-from .choices import DoseTaken, Dreams, Formulation, SideEffect, TimeOfDay
+from .choices import DOSE_ANSWERS, DoseTaken, Dreams, Formulation, SideEffect, TimeOfDay
 from .dosing import DOSE_HELP, format_mg, is_dose_ug
 
 SCORE_FIELDS = ("pain", "fatigue", "sleep", "mood")
@@ -114,10 +114,17 @@ def check_entry(
     side_effect_other: str,
     dose_taken: str,
     note: str,
+    on_therapy: bool = True,
+    answer_required: bool = True,
     name: Callable[[str], str] = FIELD_LABELS.__getitem__,
 ) -> tuple[EntryValues | None, dict[str, str]]:
     """The entry's values, checked, or None and every problem as {field: message}.
 
+    ``on_therapy``: the day has a non-zero LDN dose in force. Only then is "did you take your
+    dose?" asked (yes, partly or no); on any other day the answer is stored as "not applicable"
+    whatever was sent, so a day without LDN never counts as a missed dose. With
+    ``answer_required`` False (a file), an empty answer on a day with LDN is stored as not
+    answered ("not applicable") rather than refused.
     ``name`` gives a field's name in messages: its label ("Pain") by default; the CSV import
     passes its column names ("pain").
     """
@@ -126,12 +133,19 @@ def check_entry(
     for field, value in scores.items():
         if not is_score(value):
             problems[field] = f"{name(field)} {SCORE_RULE}; got {value!r}."
-    for field, value, allowed in (
-        ("dreams", dreams, Dreams.values),
-        ("dose_taken", dose_taken, DoseTaken.values),
-    ):
-        if value not in allowed:
-            problems[field] = f"{name(field)} must be one of {', '.join(allowed)}; got {value!r}."
+    if dreams not in Dreams.values:
+        problems["dreams"] = (
+            f"{name('dreams')} must be one of {', '.join(Dreams.values)}; got {dreams!r}."
+        )
+    unanswered = dose_taken in ("", DoseTaken.NOT_APPLICABLE)
+    if not on_therapy or (unanswered and not answer_required):
+        dose_taken = DoseTaken.NOT_APPLICABLE
+    elif unanswered:
+        problems["dose_taken"] = DOSE_TAKEN_HELP
+    elif dose_taken not in DOSE_ANSWERS:
+        problems["dose_taken"] = (
+            f"{name('dose_taken')} must be one of {', '.join(DOSE_ANSWERS)}; got {dose_taken!r}."
+        )
     codes, other, unknown = normalise_side_effects(side_effects, side_effect_other)
     if unknown:
         problems["side_effects"] = unknown

@@ -73,6 +73,12 @@ def dose_at(timeline: Sequence[DoseChange], date: dt.date) -> DoseChange | None:
     return None if index is None else timeline[index]
 
 
+def on_ldn(timeline: Sequence[DoseChange], date: dt.date) -> bool:
+    """A non-zero dose is in force that day: the days "did you take your dose?" is asked."""
+    change = dose_at(timeline, date)
+    return change is not None and change.dose_ug > 0
+
+
 def steps(timeline: Sequence[DoseChange]) -> list[tuple[dt.date, int]]:
     """The (date, µg) pairs the dose rules in ``ldn_diary.clinical.doses`` take."""
     return [(c.effective_date, c.dose_ug) for c in timeline]

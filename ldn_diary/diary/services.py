@@ -11,13 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import uuid as uuid_mod
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from ldn_diary.accounts.models import User
+from ldn_diary.clinical import doses
 
 from . import rules
 from .csvio import DiaryRow
@@ -32,7 +34,7 @@ from .models import (
     TitrationPlan,
 )
 from .rules import day_label
-from .selectors import dose_at, dose_on, dose_timeline, titration_status
+from .selectors import dose_at, dose_on, dose_timeline, on_ldn, titration_status
 from .signals import send_diary_changed
 
 ENTRY_FIELDS = (
@@ -110,6 +112,7 @@ def entry_save(
     if problem:
         raise ValidationError({"date": problem}, code="date")
     values = _entry_values(
+        on_therapy=on_ldn(dose_timeline(patient), date),
         pain=pain,
         fatigue=fatigue,
         sleep=sleep,
@@ -199,8 +202,28 @@ def _dose_save(change: DoseChange, patient: User) -> DoseChange:
         raise ValidationError(
             {"effective_date": "There is already a dose change on that day; edit that one."}
         ) from exc
+    _sync_not_asked(patient)
     send_diary_changed(patient_id=patient.pk)
     return change
+
+
+def _sync_not_asked(patient: User) -> None:
+    """After the dose history changed, days that are now without LDN store "not applicable".
+
+    Whether the dose was taken is only a question on days with LDN (rules.check_entry): an
+    answer kept on a day that a corrected dose history puts before the first dose, or in a
+    pause, would count as a missed dose. A day that newly has LDN keeps "not applicable" (not
+    answered) until the patient answers it.
+    """
+    timeline = dose_timeline(patient)
+    answered = DiaryEntry.objects.filter(patient=patient).exclude(
+        dose_taken=DoseTaken.NOT_APPLICABLE
+    )
+    off = [pk for pk, date in answered.values_list("pk", "date") if not on_ldn(timeline, date)]
+    if off:
+        DiaryEntry.objects.filter(pk__in=off).update(
+            dose_taken=DoseTaken.NOT_APPLICABLE, version=F("version") + 1
+        )
 
 
 def _check_choices(time_of_day: str, formulation: str, note: str) -> None:
@@ -267,9 +290,10 @@ def dose_change_edit(
 
 @transaction.atomic
 def dose_change_delete(*, dose_change: DoseChange) -> None:
-    patient_id = dose_change.patient_id
+    patient = dose_change.patient
     dose_change.delete()
-    send_diary_changed(patient_id=patient_id)
+    _sync_not_asked(patient)
+    send_diary_changed(patient_id=patient.pk)
 
 
 # --- Titration plan -----------------------------------------------------------------------------
@@ -371,11 +395,10 @@ class ImportPlan:
     changed: list[tuple[DiaryRow, DiaryEntry]]  # existing days the file replaces
     unchanged: list[DiaryRow]  # existing days already identical to the file
     dose_changes: list[tuple[dt.date, int, DoseChange | None]]  # (date, µg, same-day change)
-
-
-def _row_values(row: DiaryRow) -> dict[str, object]:
-    """A parsed row's entry values (the parser already checked them with the same rules)."""
-    return row.values.as_dict()
+    # Each row's entry values, decided against the diary's doses after the import.
+    values: dict[dt.date, dict[str, object]] = field(default_factory=dict)
+    # Problems only the whole diary can show ("line 7: ..."); the import refuses a plan with any.
+    problems: list[str] = field(default_factory=list)
 
 
 def import_plan(patient: User, rows: list[DiaryRow], *, lock: bool = False) -> ImportPlan:
@@ -386,6 +409,9 @@ def import_plan(patient: User, rows: list[DiaryRow], *, lock: bool = False) -> I
     adds on earlier rows. Into an empty diary that is exactly "where dose_mg differs from the
     previous row's (the first dose too)"; into a diary with doses, it guarantees that every
     imported day afterwards shows the file's dose. An empty dose_mg records nothing.
+
+    Whether each day had LDN, and so whether its dose_taken is an answer or "not applicable",
+    is read off the dose history as it will be after the import.
     """
     entries = DiaryEntry.objects.filter(patient=patient)
     changes = DoseChange.objects.filter(patient=patient).order_by("effective_date")
@@ -396,14 +422,6 @@ def import_plan(patient: User, rows: list[DiaryRow], *, lock: bool = False) -> I
         in_range = entries.filter(date__gte=rows[0].date, date__lte=rows[-1].date)
         existing = {e.date: e for e in in_range}
     plan = ImportPlan(rows=rows, new=[], changed=[], unchanged=[], dose_changes=[])
-    for row in rows:
-        entry = existing.get(row.date)
-        if entry is None:
-            plan.new.append(row)
-        elif all(getattr(entry, k) == v for k, v in _row_values(row).items()):
-            plan.unchanged.append(row)
-        else:
-            plan.changed.append((row, entry))
 
     timeline = list(changes)
     by_date = {c.effective_date: c for c in timeline}
@@ -419,6 +437,28 @@ def import_plan(patient: User, rows: list[DiaryRow], *, lock: bool = False) -> I
         if in_force != row.dose_ug:
             plan.dose_changes.append((row.date, row.dose_ug, by_date.get(row.date)))
             last_new = (row.date, row.dose_ug)
+
+    after = {c.effective_date: c.dose_ug for c in timeline}
+    after.update({date: dose_ug for date, dose_ug, _ in plan.dose_changes})
+    history = sorted(after.items())
+    for row in rows:
+        index = doses.dose_in_force(history, row.date)
+        on_therapy = index is not None and history[index][1] > 0
+        if not on_therapy and row.dose_taken in (DoseTaken.YES, DoseTaken.PARTLY):
+            plan.problems.append(
+                f"line {row.line}: dose_taken is {row.dose_taken!r} on {row.date.isoformat()}, "
+                "a day without LDN (before the first dose or paused); leave it empty"
+            )
+            continue
+        values = row.values(on_therapy=on_therapy).as_dict()
+        plan.values[row.date] = values
+        entry = existing.get(row.date)
+        if entry is None:
+            plan.new.append(row)
+        elif all(getattr(entry, k) == v for k, v in values.items()):
+            plan.unchanged.append(row)
+        else:
+            plan.changed.append((row, entry))
     return plan
 
 
@@ -457,15 +497,17 @@ def diary_import(
     now = timezone.now()
     with transaction.atomic():
         plan = import_plan(patient, rows, lock=True)
+        if plan.problems:
+            raise ValidationError([*plan.problems, "Nothing was imported."])
         new_entries = []
         for row in plan.new:
-            entry = DiaryEntry(patient=patient, date=row.date, **_row_values(row))
+            entry = DiaryEntry(patient=patient, date=row.date, **plan.values[row.date])
             entry.full_clean(exclude=["patient"], validate_unique=False, validate_constraints=False)
             new_entries.append(entry)
         DiaryEntry.objects.bulk_create(new_entries, batch_size=500)
         updated = []
         for row, entry in plan.changed:
-            for name, value in _row_values(row).items():
+            for name, value in plan.values[row.date].items():
                 setattr(entry, name, value)
             entry.version += 1
             entry.last_request_key = None
@@ -495,6 +537,9 @@ def diary_import(
             )
         DoseChange.objects.bulk_create(new_changes, batch_size=500)
         DoseChange.objects.bulk_update(replaced, ["dose_ug"], batch_size=500)
+        if plan.dose_changes:
+            # Days outside the file may have gained or lost LDN with these changes.
+            _sync_not_asked(patient)
         if new_entries or updated or plan.dose_changes:
             send_diary_changed(patient_id=patient.pk)
     return ImportResult(

@@ -48,13 +48,14 @@ IMPORT_SESSION_KEY = "diary_import"
 def _form_for(entry: DiaryEntry | None, date: dt.date, dose_taken_default: str) -> EntryForm:
     """An unbound form showing what is saved for the day, with a fresh idempotency key."""
     initial: dict[str, object] = {"date": date, "request_key": uuid.uuid4()}
-    if entry is None:
-        initial["dose_taken"] = dose_taken_default
-    else:
+    if entry is not None:
         initial.update(
             {name: getattr(entry, name) for name in services.ENTRY_FIELDS},
             version=entry.version,
         )
+    if entry is None or entry.dose_taken == DoseTaken.NOT_APPLICABLE:
+        # Not answered yet (or not asked on a day without LDN): propose the usual answer.
+        initial["dose_taken"] = dose_taken_default
     return EntryForm(initial=initial)
 
 
@@ -80,7 +81,7 @@ def _entry_context(
     if form is None:
         if entry is None:
             entry = selectors.entry_for_day(patient, date)
-        form = _form_for(entry, date, DoseTaken.YES if on_ldn else DoseTaken.NO)
+        form = _form_for(entry, date, DoseTaken.YES if on_ldn else "")
     dose_today = selectors.dose_at(timeline, today)
     status = selectors.titration_status(selectors.plan_for(patient), dose_today, today)
     earliest, _ = backfill_window(today)
@@ -93,6 +94,7 @@ def _entry_context(
         "prev_day": date - dt.timedelta(days=1) if date > earliest else None,
         "next_day": date + dt.timedelta(days=1) if date < today else None,
         "dose": dose_that_day,
+        "on_ldn": on_ldn,
         "dose_mg": format_mg(dose_that_day.dose_ug) if dose_that_day else "",
         "status": status,
         "next_mg": format_mg(status.next_ug) if status and status.next_ug else "",
@@ -201,7 +203,9 @@ def _unsaved_summary(data: dict) -> str:
     effects = [labels[c] for c in data["side_effects"] if c != SideEffect.OTHER]
     if data["side_effect_other"]:
         effects.append(data["side_effect_other"])
-    parts = [scores, f"dreams {data['dreams']}", f"dose taken {data['dose_taken']}"]
+    parts = [scores, f"dreams {data['dreams']}"]
+    if data["dose_taken"]:
+        parts.append(f"dose taken {data['dose_taken']}")
     if effects:
         parts.append("side effects " + ", ".join(effects))
     if data["note"]:
@@ -490,14 +494,17 @@ def import_upload(request: AuthenticatedRequest, patient: User) -> HttpResponse:
             problems = [str(exc)]
         else:
             parsed = parse_diary_csv(text, today=request.user.local_today())
+            problems, more = parsed.errors, parsed.more_errors
             if parsed.ok:
+                # What only the whole diary can tell (a dose taken on a day without LDN).
+                problems = services.import_plan(patient, parsed.rows).problems
+            if not problems:
                 request.session[IMPORT_SESSION_KEY] = {
                     "token": str(uuid.uuid4()),
                     "name": upload.name[:120],
                     "text": text,
                 }
                 return redirect("diary:import_preview")
-            problems, more = parsed.errors, parsed.more_errors
     return render(
         request, "diary/import.html", {"form": form, "problems": problems, "more_problems": more}
     )
@@ -524,6 +531,10 @@ def import_preview(request: AuthenticatedRequest, patient: User) -> HttpResponse
             {"form": ImportForm(), "problems": parsed.errors, "more_problems": parsed.more_errors},
         )
     plan = services.import_plan(patient, parsed.rows)
+    if plan.problems:  # the doses changed since the upload
+        return render(
+            request, "diary/import.html", {"form": ImportForm(), "problems": plan.problems}
+        )
     return render(
         request,
         "diary/import_preview.html",
@@ -557,7 +568,10 @@ def import_confirm(request: AuthenticatedRequest, patient: User) -> HttpResponse
     parsed = parse_diary_csv(stash["text"], today=today)
     if not parsed.ok:
         return redirect("diary:import_preview")
-    result = services.diary_import(patient=patient, rows=parsed.rows, today=today)
+    try:
+        result = services.diary_import(patient=patient, rows=parsed.rows, today=today)
+    except ValidationError:
+        return redirect("diary:import_preview")  # it says what changed since the preview
     del request.session[IMPORT_SESSION_KEY]
     messages.success(request, f"Imported {result.summary()}")
     return redirect("diary:history")

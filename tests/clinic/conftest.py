@@ -62,7 +62,7 @@ def write_diary(
                 dreams=_at(dreams, n),
                 side_effects=tuple(_at(side_effects, n)),
                 side_effect_other="",
-                dose_taken=_at(dose_taken, n) if n >= 0 else "yes",
+                dose_taken=_at(dose_taken, n) if n >= 0 else "",  # not asked before LDN
                 dose_ug=dose,
                 note="",
             )

@@ -28,8 +28,9 @@ class DiaryRowFactory(factory.Factory):
     dreams = "normal"
     side_effects = ()
     side_effect_other = ""
-    dose_taken = "yes"
     dose_ug = None
+    # Asked only on days with LDN; empty (not applicable) before the first dose.
+    dose_taken = factory.LazyAttribute(lambda row: "yes" if row.dose_ug else "")
     note = ""
 
 

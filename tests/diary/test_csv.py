@@ -229,7 +229,7 @@ def test_import_writes_old_days_replaces_existing_and_records_dose_changes(alice
         f"{(old + dt.timedelta(days=2)).isoformat()},5,6,4,5,none,,yes,1.5,",
         f"{(old + dt.timedelta(days=9)).isoformat()},5,6,4,5,none,,yes,3,",
         f"{(today - dt.timedelta(days=1)).isoformat()},6,7,3,5,normal,,yes,3,",
-        f"{today.isoformat()},8,6,4,5,none,,yes,0,",
+        f"{today.isoformat()},8,6,4,5,none,,,0,",
     )
     parsed = parse_diary_csv(text, today=today)
     result = diary_import(patient=alice, rows=parsed.rows, today=today)
@@ -244,6 +244,8 @@ def test_import_writes_old_days_replaces_existing_and_records_dose_changes(alice
     ]
     replaced = DiaryEntry.objects.get(patient=alice, date=today)
     assert replaced.pain == 8 and replaced.version == 2 and replaced.last_request_key is None
+    # Paused at 0 mg, and before the first dose: "did you take it?" is not applicable.
+    assert replaced.dose_taken == DiaryEntry.objects.get(date=old).dose_taken == "na"
     assert not DiaryEntry.objects.get(date=old).backfilled
 
 
@@ -307,3 +309,55 @@ def test_the_command_refuses_an_unknown_patient_a_clinician_and_a_missing_file(
     with pytest.raises(CommandError, match="Cannot read"):
         call_command("import_diary", "--patient", "alice", str(tmp_path / "missing.csv"))
     assert not DiaryEntry.objects.exists()
+
+
+def test_days_without_ldn_export_an_empty_dose_taken_and_import_empty_or_no(
+    client, alice, bob, today
+):
+    save_entry(alice, today - dt.timedelta(days=3), dose_taken="no")  # before any dose: not asked
+    dose_change_add(patient=alice, effective_date=today - dt.timedelta(days=1), dose_ug=1500)
+    save_entry(alice, today, dose_taken="partly")
+    assert (
+        DiaryEntry.objects.get(patient=alice, date=today - dt.timedelta(days=3)).dose_taken == "na"
+    )
+    client.force_login(alice)
+    lines = export(client).decode().splitlines()
+    assert [line.split(",")[7] for line in lines[1:]] == ["", "partly"]
+
+    before = (today - dt.timedelta(days=5)).isoformat()
+    text = csv_text(f"{before},5,6,4,5,none,,,,", f"{today.isoformat()},5,6,4,5,none,,no,,")
+    parsed = parse_diary_csv(text, today=today)
+    assert parsed.ok, parsed.errors
+    diary_import(patient=bob, rows=parsed.rows, today=today)
+    assert set(DiaryEntry.objects.filter(patient=bob).values_list("dose_taken", flat=True)) == {
+        "na"
+    }
+
+
+def test_import_refuses_a_dose_taken_on_a_day_without_ldn(alice, today):
+    text = csv_text(f"{today.isoformat()},5,6,4,5,none,,yes,,")
+    parsed = parse_diary_csv(text, today=today)
+    assert parsed.ok  # the file alone is well formed; the diary's doses decide
+    with pytest.raises(Exception, match="line 2: dose_taken is 'yes' on .* a day without LDN"):
+        diary_import(patient=alice, rows=parsed.rows, today=today)
+    assert not DiaryEntry.objects.exists()
+
+
+def test_a_corrected_first_dose_leaves_earlier_answers_not_applicable(alice, today):
+    first = dose_change_add(
+        patient=alice, effective_date=today - dt.timedelta(days=5), dose_ug=1500
+    )
+    for n in range(5):
+        save_entry(alice, today - dt.timedelta(days=n), dose_taken="no")
+    from ldn_diary.diary.services import dose_change_edit
+
+    # The first dose was really two days ago: the three days before it had no LDN.
+    dose_change_edit(
+        dose_change=first,
+        effective_date=today - dt.timedelta(days=2),
+        dose_ug=1500,
+        time_of_day=first.time_of_day,
+        formulation=first.formulation,
+    )
+    taken = dict(DiaryEntry.objects.filter(patient=alice).values_list("date", "dose_taken"))
+    assert [taken[today - dt.timedelta(days=n)] for n in range(5)] == ["no", "no", "no", "na", "na"]

@@ -143,10 +143,23 @@ def test_the_page_shows_the_dose_and_a_due_step(alice_client, alice, today):
     assert "Planned step: 3 mg" in body and "I started 3 mg today" in body
 
 
-def test_dose_taken_defaults_to_no_before_any_ldn(alice_client, alice, today):
-    assert alice_client.get(TODAY_URL).context["form"].initial["dose_taken"] == "no"
+def test_dose_taken_is_not_asked_before_any_ldn(alice_client, alice, today):
+    page = alice_client.get(TODAY_URL)
+    assert not page.context["on_ldn"] and 'name="dose_taken"' not in page.content.decode()
+    alice_client.post(SAVE_URL, {k: v for k, v in entry_post(today).items() if k != "dose_taken"})
+    assert DiaryEntry.objects.get(patient=alice, date=today).dose_taken == "na"
     dose_change_add(patient=alice, effective_date=today, dose_ug=1500)
-    assert alice_client.get(TODAY_URL).context["form"].initial["dose_taken"] == "yes"
+    page = alice_client.get(TODAY_URL)
+    assert page.context["form"].initial["dose_taken"] == "yes"  # proposed, since not answered
+    assert 'name="dose_taken"' in page.content.decode()
+
+
+def test_on_a_day_with_ldn_the_dose_question_must_be_answered(alice_client, alice, today):
+    dose_change_add(patient=alice, effective_date=today, dose_ug=1500)
+    data = {k: v for k, v in entry_post(today).items() if k != "dose_taken"}
+    body = alice_client.post(SAVE_URL, data).content.decode()
+    assert "Choose whether you took your dose: yes, partly or no." in body
+    assert not DiaryEntry.objects.exists()
 
 
 @pytest.mark.parametrize("entries", [10, 100])

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from ldn_diary.diary.models import DiaryEntry
-from ldn_diary.diary.services import StaleEntryError, entry_save
+from ldn_diary.diary.services import StaleEntryError, dose_change_add, entry_save
 from ldn_diary.trends.models import TrendState
 
 from .conftest import entry_kwargs, save_entry
@@ -124,6 +124,8 @@ def test_it_uses_the_patients_own_date(alice):
     ],
 )
 def test_it_names_each_invalid_value(alice, today, field, value, message):
+    # On LDN, so whether the dose was taken is asked (and checked) too.
+    dose_change_add(patient=alice, effective_date=today, dose_ug=1500)
     with pytest.raises(ValidationError) as refused:
         save_entry(alice, today, **{field: value})
     assert refused.value.message_dict[field][0].startswith(message)

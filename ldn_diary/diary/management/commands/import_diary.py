@@ -51,8 +51,12 @@ class Command(BaseCommand):
                 f"{file} has {total} problem{'s' if total != 1 else ''}; nothing was imported. "
                 "Fix the lines listed above and run the command again."
             )
+        plan = import_plan(user, parsed.rows)
+        if plan.problems:
+            for problem in plan.problems:
+                self.stderr.write(f"{file}: {problem}")
+            raise CommandError(f"{file} does not fit the diary's doses; nothing was imported.")
         if dry_run:
-            plan = import_plan(user, parsed.rows)
             self.stdout.write(
                 f"{file} is valid: {len(parsed.rows)} days ({len(plan.new)} new, "
                 f"{len(plan.changed)} would be replaced, {len(plan.unchanged)} unchanged), "
