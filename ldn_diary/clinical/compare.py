@@ -3,16 +3,19 @@
 The model: within each window the daily scores are a window mean plus AR(1) noise, with one
 lag-1 autocorrelation rho and one variance shared by both windows, and the two windows independent
 of each other.  Missing days keep their calendar slot, so a value two days after the previous one
-is correlated rho^2 with it, not rho: autocorrelation is a property of calendar lags.
+is correlated rho^2 with it, not rho: autocorrelation is a property of calendar lags.  The windows
+the engine compares lie at least a week after the baseline (week windows start two weeks after
+it, a dose-phase window skips its phase's first 7 days), so their correlation is small, and
+positive: ignoring it can only widen the interval.
 
 For each comparison:
 
 1. rho is estimated by restricted maximum likelihood (REML: the likelihood of the within-window
-   contrasts, which does not pay for the two estimated means the way plain ML does), searched on
-   a grid over [0, AUTOCORR_MAX] and refined by one parabolic step;
+   contrasts, which is not biased by the two estimated means the way plain ML is), searched on a
+   grid over [0, AUTOCORR_MAX] and refined by two parabolic steps;
 2. the estimate is bias-corrected, rho~ = rho_REML * N / (N - 4) (Cheang & Reinsel 2000: REML's
    bias is about -2 rho / m for a series of m values with its own mean; N values in two windows),
-   and clipped to [0, AUTOCORR_MAX];
+   and kept within [AUTOCORR_MIN, AUTOCORR_MAX] (constants.py says why);
 3. the noise variance sigma^2 is the REML estimate at rho~: the residual sum of squares of the
    generalised least squares (GLS) fit, whitened by the AR(1) transform, over N - 2;
 4. the change is the difference of the two plain window means (the same numbers the rest of the
@@ -27,7 +30,8 @@ variance is badly biased low, and more so the more autocorrelated the diary.  Th
 bench/calibration.py, which bench/README.md reports, shows the error rates this method gets.
 
 Everything is vectorised over comparisons (rows); `compare_windows` is `compare_windows_batch`
-with one row.
+with one row.  A row's results are bit-identical whatever other rows share its batch, which the
+engine's stored fingerprints rely on (see `_Segment.whitened_grid`).
 """
 
 from __future__ import annotations
@@ -61,7 +65,7 @@ __all__ = (
 NOT_ASSESSABLE, WITHIN, BEYOND = 0, 1, 2
 
 # Grid of the REML search; AUTOCORR_MAX is a multiple of the step, so it is a grid point.
-_CHUNK = 1024
+_CHUNK = 2048
 
 _GRID = np.linspace(0.0, AUTOCORR_MAX, round(AUTOCORR_MAX / AUTOCORR_GRID_STEP) + 1)
 
@@ -220,11 +224,6 @@ def _varies(y: FloatArray) -> BoolArray:
     return result
 
 
-# The six sums over pairs of consecutive logged days that the AR(1) likelihood needs, in the
-# order of _Segment.pairs.
-_COUNT, _SUM_Y, _SUM_PREV, _SUM_YY, _SUM_PREV_SQ, _SUM_Y_PREV = range(6)
-
-
 @dataclass
 class _Segment:
     """One window of R rows, reduced to what the AR(1) likelihood and variance need.
@@ -233,8 +232,8 @@ class _Segment:
     ...: the first value stays as it is, and each later one becomes (y_i - r y_{i-1}) /
     sqrt(1 - r^2) with r = rho^(t_i - t_{i-1}), which leaves independent terms of equal variance.
     Its sums depend on the data only through the first value and, for each gap g = t_i - t_{i-1},
-    six sums over the consecutive pairs with that gap; so the likelihood at any rho costs O(G)
-    per row instead of O(T), and at a grid of rho shared by all rows it is a matrix product.
+    six sums over the consecutive pairs with that gap, so the likelihood at any rho costs O(G)
+    per row instead of O(T).
     """
 
     present: BoolArray  # (R, T)
@@ -247,75 +246,75 @@ class _Segment:
     def of(cls, y: FloatArray, present: BoolArray, mean: FloatArray) -> _Segment:
         rows, days = y.shape
         # Centring on the window's own mean changes nothing in the likelihood (the mean is
-        # estimated anyway) and keeps the sums of squares well conditioned.
+        # estimated anyway) and keeps the sums of squares well conditioned.  Missing days are 0.
         centred = np.where(present, y - mean[:, None], 0.0)
+        first = centred[np.arange(rows), np.argmax(present, axis=1)]
+        # Gap 1, by far the most common: consecutive calendar days, summed over slices.
+        both = (present[:, 1:] & present[:, :-1]).astype(np.float64)
+        cur, prev = centred[:, 1:], centred[:, :-1]
+        cur_b, prev_b = cur * both, prev * both
+        adjacent = (both, cur_b, prev_b, cur * cur_b, prev * prev_b, cur * prev)
+        # Longer gaps (a missing day between two values): few pairs, summed by bincount.
         slot = np.arange(days)
         last_seen = np.maximum.accumulate(np.where(present, slot, -1), axis=1)
         previous = np.full((rows, days), -1, dtype=np.int64)
         previous[:, 1:] = last_seen[:, :-1]
-        is_pair = present & (previous >= 0)
-        row_of, day_of = np.nonzero(is_pair)
-        gap = day_of - previous[row_of, day_of]
-        cur = centred[row_of, day_of]
-        prev = centred[row_of, previous[row_of, day_of]]
-        max_gap = int(gap.max()) if len(gap) else 0
-        key = row_of * max_gap + gap - 1
-        size = rows * max_gap
-        pairs = np.stack(
-            [
-                np.bincount(key, minlength=size).astype(np.float64),
-                np.bincount(key, weights=cur, minlength=size),
-                np.bincount(key, weights=prev, minlength=size),
-                np.bincount(key, weights=cur * cur, minlength=size),
-                np.bincount(key, weights=prev * prev, minlength=size),
-                np.bincount(key, weights=cur * prev, minlength=size),
-            ]
-        ).reshape(6, rows, max_gap)
-        first = centred[np.arange(rows), np.argmax(present, axis=1)]
+        row_of, day_of = np.nonzero(present & (previous >= 0) & (previous < slot - 1))
+        before = previous[row_of, day_of]
+        gap = day_of - before
+        max_gap = int(gap.max()) if len(gap) else (1 if days > 1 else 0)
+        pairs = np.zeros((6, rows, max_gap))
+        if max_gap:
+            for k, term in enumerate(adjacent):
+                pairs[k, :, 0] = term.sum(axis=1)
+        if len(gap):
+            key = row_of * max_gap + gap - 1
+            size = rows * max_gap
+            y_i, y_prev = centred[row_of, day_of], centred[row_of, before]
+            for k, weights in enumerate(
+                (None, y_i, y_prev, y_i * y_i, y_prev * y_prev, y_i * y_prev)
+            ):
+                # Each row's bins are filled in day order whatever other rows there are.
+                pairs[k] += np.bincount(key, weights=weights, minlength=size).reshape(rows, max_gap)
         return cls(present=present, n=present.sum(axis=1), first=first, pairs=pairs)
 
-    def gaps(self) -> FloatArray:
-        return np.arange(1, self.pairs.shape[2] + 1, dtype=np.float64)
-
-    def whitened_grid(self, rho: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """X'V^-1 X, X'V^-1 y and y'V^-1 y, each (R, K), for K values of rho shared by all rows.
+    def whitened_grid(
+        self, rho: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """X'V^-1 X, X'V^-1 y, y'V^-1 y and log det V, each (R, K), for rho (K,) shared by all
+        rows, or each (R, 1) for rho (R, 1), one per row.
 
         V is the AR(1) correlation matrix of the logged days and X the column of ones.
         """
-        r = rho[None, :] ** self.gaps()[:, None]  # (G, K)
-        one_plus = 1.0 + r
-        one_minus_sq = 1.0 - r * r
-        ones = np.ones((1, len(rho)))
-        p = self.pairs
         column = self.first[:, None]
-        xx = np.hstack([np.ones_like(column), p[_COUNT]]) @ np.vstack([ones, (1 - r) / one_plus])
-        xy = np.hstack([column, p[_SUM_Y], p[_SUM_PREV]]) @ np.vstack(
-            [ones, 1.0 / one_plus, -r / one_plus]
-        )
-        yy = np.hstack([column * column, p[_SUM_YY], p[_SUM_Y_PREV], p[_SUM_PREV_SQ]]) @ np.vstack(
-            [ones, 1.0 / one_minus_sq, -2.0 * r / one_minus_sq, r * r / one_minus_sq]
-        )
-        return xx, xy, yy
-
-    def log_det_grid(self, rho: FloatArray) -> FloatArray:
-        """log det V, (R, K): the sum over pairs of log(1 - rho^(2g))."""
-        r = rho[None, :] ** self.gaps()[:, None]
-        result: FloatArray = self.pairs[_COUNT] @ np.log(1.0 - r * r)
-        return result
+        shape = np.broadcast_shapes(column.shape, rho.shape)
+        xx = np.ones(shape)
+        xy = np.broadcast_to(column, shape).copy()
+        yy = np.broadcast_to(column * column, shape).copy()
+        log_det = np.zeros(shape)
+        cnt, s_y, s_prev, s_yy, s_pp, s_yp = (p[:, :, None] for p in self.pairs)
+        # Gap by gap, in a fixed order and elementwise, never by a matrix product or a reduction
+        # over the gap axis: a row's sums then come out bit-identical whatever other rows share
+        # its batch (gaps another row has add exact zeros here), as the engine's fingerprints need.
+        for g in range(self.pairs.shape[2]):
+            r = rho ** (g + 1)
+            one_plus = 1.0 + r
+            one_minus_sq = 1.0 - r * r
+            xx += cnt[:, g] * ((1.0 - r) / one_plus)
+            xy += s_y[:, g] * (1.0 / one_plus)
+            xy -= s_prev[:, g] * (r / one_plus)
+            yy += s_yy[:, g] * (1.0 / one_minus_sq)
+            yy -= s_yp[:, g] * (2.0 * r / one_minus_sq)
+            yy += s_pp[:, g] * (r * r / one_minus_sq)
+            log_det += cnt[:, g] * np.log(one_minus_sq)
+        return xx, xy, yy, log_det
 
     def whitened_rows(
         self, rho: FloatArray
     ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-        """X'V^-1 X, X'V^-1 y, y'V^-1 y and log det V, each (R,), for one rho per row."""
-        r = rho[:, None] ** self.gaps()[None, :]  # (R, G)
-        one_plus = 1.0 + r
-        one_minus_sq = 1.0 - r * r
-        cnt, s_y, s_prev, s_yy, s_pp, s_yp = self.pairs
-        xx = 1.0 + (cnt * (1.0 - r) / one_plus).sum(axis=1)
-        xy = self.first + ((s_y - r * s_prev) / one_plus).sum(axis=1)
-        yy = self.first**2 + ((s_yy - 2.0 * r * s_yp + r * r * s_pp) / one_minus_sq).sum(axis=1)
-        log_det = (cnt * np.log(one_minus_sq)).sum(axis=1)
-        return xx, xy, yy, log_det
+        """The same four sums, each (R,), for one rho per row."""
+        xx, xy, yy, log_det = self.whitened_grid(rho[:, None])
+        return xx[:, 0], xy[:, 0], yy[:, 0], log_det[:, 0]
 
     def correlation_sum(self, rho: FloatArray) -> FloatArray:
         """S = sum over logged days i, j of rho^|t_i - t_j|, so that Var(mean) = sigma^2 S / n^2.
@@ -339,14 +338,13 @@ def _reml_grid(seg_b: _Segment, seg_w: _Segment, rho: FloatArray) -> FloatArray:
     the two window indicators and RSS the whitened residual sum of squares of the GLS fit; the
     windows are independent, so each term is a sum over the two.
     """
-    xx_b, xy_b, yy_b = seg_b.whitened_grid(rho)
-    xx_w, xy_w, yy_w = seg_w.whitened_grid(rho)
+    xx_b, xy_b, yy_b, ld_b = seg_b.whitened_grid(rho)
+    xx_w, xy_w, yy_w, ld_w = seg_w.whitened_grid(rho)
     # RSS >= 0 in exact arithmetic; the clip only removes rounding noise.
     rss = np.maximum(yy_b - xy_b * xy_b / xx_b, 0.0) + np.maximum(yy_w - xy_w * xy_w / xx_w, 0.0)
     df = (seg_b.n + seg_w.n - 2).astype(np.float64)[:, None]
-    log_det = seg_b.log_det_grid(rho) + seg_w.log_det_grid(rho)
     with np.errstate(divide="ignore"):
-        loglik: FloatArray = -0.5 * (df * np.log(rss) + log_det + np.log(xx_b * xx_w))
+        loglik: FloatArray = -0.5 * (df * np.log(rss) + ld_b + ld_w + np.log(xx_b * xx_w))
     return loglik
 
 
