@@ -64,9 +64,11 @@ __all__ = (
 # Tri-state codes of WindowComparisons.beyond, the same convention as the engine's stored codes.
 NOT_ASSESSABLE, WITHIN, BEYOND = 0, 1, 2
 
-# Grid of the REML search; AUTOCORR_MAX is a multiple of the step, so it is a grid point.
+# Rows per chunk of compare_windows_batch: every step is a handful of elementwise passes over
+# (rows, grid) arrays, several times faster while a chunk's arrays stay in the CPU cache.
 _CHUNK = 2048
 
+# Grid of the REML search; AUTOCORR_MAX is a multiple of the step, so it is a grid point.
 _GRID = np.linspace(0.0, AUTOCORR_MAX, round(AUTOCORR_MAX / AUTOCORR_GRID_STEP) + 1)
 
 
@@ -111,7 +113,8 @@ def compare_windows(
 ) -> Comparison:
     """Change from `baseline` to `window` and whether it is beyond day-to-day variation.
 
-    Each input has one slot per calendar day in order, NaN for a day without a value.  The change
+    Each input has one slot per calendar day in order, NaN (or None) for a day without a value;
+    any length, 0 included.  The change
     is baseline mean - window mean (window - baseline with `higher_is_better`, e.g. sleep and
     mood), so positive is better.  `beyond_noise` and the interval are None when the change is
     not assessable: fewer than COMPARE_MIN_VALUES values in either window, or no day-to-day
@@ -144,8 +147,10 @@ def compare_windows_batch(
     `higher_is_better` is one bool for all rows or an (R,) bool array.  The engine's
     (R, 4, 14) symptom windows go in as (4R, 14) rows with `higher_is_better` tiled per symptom.
     """
-    base = np.asarray(baseline, dtype=np.float64)
-    win = np.asarray(window, dtype=np.float64)
+    # Contiguous, so that every row's reductions run the same way whatever the batch (a strided
+    # view, e.g. one symptom of the engine's (R, 4, 14) array, could sum in another order).
+    base = np.ascontiguousarray(baseline, dtype=np.float64)
+    win = np.ascontiguousarray(window, dtype=np.float64)
     if base.ndim != 2 or win.ndim != 2 or base.shape[0] != win.shape[0]:
         raise ValueError("baseline and window must be (R, T1) and (R, T2) arrays")
     if np.isinf(base).any() or np.isinf(win).any():
@@ -168,8 +173,6 @@ def compare_windows_batch(
     todo = np.flatnonzero(enough & varies)
     if len(todo):
         half = np.empty(len(todo))
-        # In chunks: every step is a handful of elementwise passes over (rows, grid) arrays,
-        # which run several times faster while a chunk's arrays stay in the CPU cache.
         for lo in range(0, len(todo), _CHUNK):
             part = todo[lo : lo + _CHUNK]
             half[lo : lo + _CHUNK] = _half_width(
@@ -186,8 +189,9 @@ def compare_windows_batch(
 def fit_autocorrelation(baseline: FloatArray, window: FloatArray) -> FloatArray:
     """The bias-corrected autocorrelation rho~ the interval uses, per row (steps 1-2 above).
 
-    Rows need at least one value in each window and COMPARE_MIN_VALUES in all; the tests check
-    this against an independent dense-matrix REML.
+    Meaningful for the rows compare_windows_batch assesses (at least COMPARE_MIN_VALUES values in
+    each window, not all constant).  For diagnostics and the tests, which check it against an
+    independent dense-matrix REML.
     """
     base = np.asarray(baseline, dtype=np.float64)
     win = np.asarray(window, dtype=np.float64)

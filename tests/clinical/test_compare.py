@@ -465,3 +465,14 @@ def test_the_engines_window_arrays_go_straight_in(monkeypatch):
                 higher_is_better=not HIGHER_IS_WORSE[symptom],
             )
             assert_row_equals(out, 4 * r + k, single)
+
+
+def test_a_strided_view_gives_the_same_bits_as_a_copy():
+    # One symptom of an (R, 4, 14) array is a strided view; its rows must not sum differently.
+    baseline, window = simulated(np.random.default_rng(8), 400, 0.4, improvement=1.0)
+    stacked_b = np.repeat(baseline[:, None, :], 4, axis=1)
+    stacked_w = np.repeat(window[:, None, :], 4, axis=1)
+    from_view = compare_windows_batch(stacked_b[:, 2, :], stacked_w[:, 2, :])
+    from_copy = compare_windows_batch(baseline.copy(), window.copy())
+    for name in from_view._fields:
+        np.testing.assert_array_equal(getattr(from_view, name), getattr(from_copy, name))
