@@ -1,15 +1,18 @@
 """Pure-Python clinical maths for LDN Diary (docs/clinical-rules.md §1-4); no Django imports.
 
 The public API is `compute_cohort` (vectorised over patients) and `compute_patient` (one patient,
-same engine), with their `CohortInput` / `CohortResult` containers, and the questionnaire scores
-`fiqr_score`, `fiqr_mcid_met`, `pgic_responder` and `acr2016` with their item lists.  Constants
-live in `ldn_diary.clinical.constants` (the questionnaires' own in
-`ldn_diary.clinical.questionnaires`), the statistics in `ldn_diary.clinical.stats`.
+same engine), with their `CohortInput` / `CohortResult` containers; `compare_windows` (is one
+patient's change beyond day-to-day variation?) with its vectorised form `compare_windows_batch`;
+the dose-history rules in `ldn_diary.clinical.doses`; and the questionnaire scores `fiqr_score`,
+`fiqr_mcid_met`, `pgic_responder` and `acr2016` with their item lists. Constants live in
+`ldn_diary.clinical.constants` (the questionnaires' own in `ldn_diary.clinical.questionnaires`),
+the statistics in `ldn_diary.clinical.stats` and `ldn_diary.clinical.compare`.
 """
 
 from __future__ import annotations
 
-from . import constants, questionnaires, stats
+from . import compare, constants, doses, questionnaires, stats
+from .compare import Comparison, WindowComparisons, compare_windows, compare_windows_batch
 from .engine import CohortInput, CohortResult, compute_cohort, compute_patient
 from .questionnaires import (
     ACR_EXCLUDED_FROM_REGIONS,
@@ -61,12 +64,18 @@ __all__ = (
     "Acr2016Result",
     "CohortInput",
     "CohortResult",
+    "Comparison",
     "FiqrItem",
     "FiqrScore",
+    "WindowComparisons",
     "acr2016",
+    "compare",
+    "compare_windows",
+    "compare_windows_batch",
     "compute_cohort",
     "compute_patient",
     "constants",
+    "doses",
     "fiqr_mcid_met",
     "fiqr_score",
     "pgic_responder",

@@ -58,6 +58,25 @@ HAC_LAG_FACTOR = 4.0
 HAC_LAG_SCALE = 100.0
 HAC_LAG_EXPONENT = 2.0 / 9.0
 
+# "Beyond day-to-day variation?" (compare.compare_windows): the 95 % interval (CI_QUANTILE) of the
+# change under AR(1) errors with a REML, bias-corrected lag-1 autocorrelation.
+# Each window needs at least this many values; below it the change is "not assessable".
+COMPARE_MIN_VALUES = 5
+# The REML autocorrelation is searched on a grid of this step over [0, AUTOCORR_MAX] and refined
+# by two parabolic steps.
+AUTOCORR_GRID_STEP = 0.05
+# The bias-corrected autocorrelation the interval uses is kept within [AUTOCORR_MIN, AUTOCORR_MAX].
+# The floor: daily ratings are positively autocorrelated (lag-1 about 0.3-0.6 in diary studies),
+# and an estimate near zero from a few weeks of data is mostly sampling noise; assuming at least
+# 0.1 keeps such chance estimates from narrowing the interval (bench/README.md shows the effect).
+# The ceiling: the AR(1) model degenerates at 1, and near it the interval is already very wide.
+AUTOCORR_MIN = 0.1
+AUTOCORR_MAX = 0.95
+# Cheang & Reinsel (2000): REML's lag-1 estimate is low by about 2 rho / m for a series of m
+# values with its own mean; with 2 windows and N values in all, rho = rho_REML * N / (N - 4).
+AUTOCORR_BIAS_SEGMENTS = 2
+AUTOCORR_BIAS_FACTOR = 2.0
+
 # --- Symptoms ------------------------------------------------------------------------------------
 
 # Every symptom is rated on a 0-10 numeric rating scale.
