@@ -9,5 +9,6 @@ urlpatterns = [
     path("diary/", include("ldn_diary.diary.urls")),
     path("trends/", include("ldn_diary.trends.urls")),
     path("clinic/", include("ldn_diary.clinic.urls")),
+    path("groups/", include("ldn_diary.community.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -13,6 +13,7 @@ from ldn_diary.accounts.models import Role
 ROLE_HOME: dict[str, str] = {
     Role.PATIENT: "diary:today",
     Role.CLINICIAN: "clinic:roster",
+    Role.MODERATOR: "community:home",
 }
 
 
