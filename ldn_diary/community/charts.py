@@ -2,7 +2,7 @@
 
 The page embeds them as JSON (json_script) and static/js/community.js draws them with the
 vendored plotly.js basic bundle (bar and scatter traces only). A hidden cell gets no bar, just
-its mark ("<11", or a dash when withheld) at the foot of the axis, so a chart never shows more
+its mark ("<11", or a dash when withheld) at the foot of its slot, so a chart never shows more
 than its table.
 """
 
@@ -31,7 +31,7 @@ def _table(results: dict[str, Any], name: str) -> dict[str, Any] | None:
     return None
 
 
-def _layout(title: str, y_title: str) -> dict[str, Any]:
+def _layout(title: str, y_title: str, top: int) -> dict[str, Any]:
     return {
         "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
         "height": 340,
@@ -42,7 +42,8 @@ def _layout(title: str, y_title: str) -> dict[str, Any]:
         "plot_bgcolor": "#fff",
         "yaxis": {
             "title": {"text": y_title},
-            "rangemode": "tozero",
+            # At least 0..11, so that a "<11" mark reads against the axis it is under.
+            "range": [0, max(12, round(top * 1.2))],
             "gridcolor": "#e6e9ee",
             "zeroline": True,
             "zerolinecolor": "#8b95a5",
@@ -53,37 +54,21 @@ def _layout(title: str, y_title: str) -> dict[str, Any]:
     }
 
 
-def _bar(x: list[str], values: list[Any], name: str, colour: str) -> list[go.Bar | go.Scatter]:
-    """A bar per shown number, and the marks of hidden ones as text at zero."""
-    shown = [v if isinstance(v, int) else None for v in values]
+def _bar(x: list[str], values: list[Any], name: str, colour: str) -> go.Bar:
+    """A bar per shown number; a hidden one is a bar of no height carrying its mark, so the
+    mark sits at the foot of its own slot, also when bars are grouped."""
+    shown = [v if isinstance(v, int) else 0 for v in values]
     marks = [_DASH if v is None else str(v) for v in values]
-    traces: list[go.Bar | go.Scatter] = [
-        go.Bar(
-            x=x,
-            y=shown,
-            name=name,
-            marker={"color": colour},
-            text=[str(v) if v is not None else "" for v in shown],
-            textposition="outside",
-            cliponaxis=False,
-            hovertemplate=f"%{{x}}: %{{y}} ({name.lower()})<extra></extra>",
-        )
-    ]
-    hidden = [(xi, m) for xi, v, m in zip(x, shown, marks, strict=True) if v is None]
-    if hidden:
-        traces.append(
-            go.Scatter(
-                x=[xi for xi, _ in hidden],
-                y=[0] * len(hidden),
-                mode="text",
-                text=[m for _, m in hidden],
-                textposition="top center",
-                textfont={"color": colour, "size": 12},
-                showlegend=False,
-                hoverinfo="skip",
-            )
-        )
-    return traces
+    return go.Bar(
+        x=x,
+        y=shown,
+        name=name,
+        marker={"color": colour},
+        text=marks,
+        textposition="outside",
+        cliponaxis=False,
+        hovertemplate=f"%{{x}}: %{{text}} ({name.lower()})<extra></extra>",
+    )
 
 
 def dose_band_figure(results: dict[str, Any]) -> dict[str, Any] | None:
@@ -100,7 +85,9 @@ def dose_band_figure(results: dict[str, Any]) -> dict[str, Any] | None:
         )
     )
     fig.update_layout(
-        **_layout("Members by current dose", "Members"), showlegend=False, template=None
+        **_layout("Members by current dose", "Members", _top(rows, ["members"])),
+        showlegend=False,
+        template=None,
     )
     return _json(fig)
 
@@ -113,15 +100,22 @@ def response_figure(results: dict[str, Any]) -> dict[str, Any] | None:
     fig = go.Figure()
     labels = {c["key"]: c["label"] for c in table["columns"]}
     for key in ("substantial", "moderate", "below", "not_assessed"):
-        for trace in _bar(
-            weeks, [r["cells"].get(key) for r in table["rows"]], labels[key], COLOURS[key]
-        ):
-            trace.update(offsetgroup=key, legendgroup=key)
-            fig.add_trace(trace)
+        fig.add_trace(
+            _bar(weeks, [r["cells"].get(key) for r in table["rows"]], labels[key], COLOURS[key])
+        )
     fig.update_layout(
-        **_layout("Pain response by week of treatment", "Members"), barmode="group", template=None
+        **_layout(
+            "Pain response by week of treatment", "Members", _top(table["rows"], list(COLOURS))
+        ),
+        barmode="group",
+        template=None,
     )
     return _json(fig)
+
+
+def _top(rows: list[dict[str, Any]], keys: list[str]) -> int:
+    values = [r["cells"].get(k) for r in rows for k in keys]
+    return max([v for v in values if isinstance(v, int)] + [0])
 
 
 def figures(results: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

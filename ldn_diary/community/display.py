@@ -44,7 +44,7 @@ class DisplayTable:
     title: str
     withheld: str | None
     columns: list[str]
-    rows: list[tuple[str, list[str]]]
+    rows: list[tuple[str, list[tuple[str, str]]]]  # (row label, [(column label, text)])
     margin: float | None
 
 
@@ -76,7 +76,10 @@ def tables(results: dict[str, Any]) -> list[DisplayTable]:
                 rows=[
                     (
                         row["label"],
-                        [cell_text(row["cells"].get(c["key"]), c["kind"]) for c in columns],
+                        [
+                            (c["label"], cell_text(row["cells"].get(c["key"]), c["kind"]))
+                            for c in columns
+                        ],
                     )
                     for row in table["rows"]
                 ],

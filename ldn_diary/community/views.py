@@ -31,7 +31,6 @@ from django_htmx.middleware import HtmxDetails
 from ldn_diary.accounts.models import User
 
 from . import charts, display, selectors, services
-from .display import public_url
 from .forms import GroupForm, JoinForm, ReleaseForm
 from .models import Release
 
@@ -210,7 +209,12 @@ def release(
     rel = selectors.get_release_for_moderator(_user(request), group_uuid, release_uuid)
     context = _release_context(rel)
     context["group"] = rel.group
-    context["public_url"] = public_url(rel) if rel.is_public else ""
+    # The link as this server is reached (the command, with no request, uses SITE_URL).
+    context["public_url"] = (
+        request.build_absolute_uri(reverse("community:public", args=[rel.public_token]))
+        if rel.is_public
+        else ""
+    )
     return render(request, "community/release.html", context)
 
 

@@ -72,10 +72,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {table.withheld}")
                 continue
             for label, values in table.rows:
-                pairs = ", ".join(
-                    f"{column}: {value}"
-                    for column, value in zip(table.columns, values, strict=True)
-                )
+                pairs = ", ".join(f"{column}: {value}" for column, value in values)
                 self.stdout.write(f"  {label}: {pairs}")
         if release.is_public:
             self.stdout.write(self.style.SUCCESS(f"\nPublished: {public_url(release)}"))
