@@ -137,7 +137,9 @@ def group(request: HtmxHttpRequest, group_uuid: uuid_mod.UUID) -> HttpResponse:
             {"group": group, "releases": releases, "computing": computing},
         )
     context = _group_context(request, group)
-    context["release_form"] = ReleaseForm(initial={"epsilon": group.epsilon_per_release})
+    context["release_form"] = ReleaseForm(
+        initial={"epsilon": services.eps(min(group.epsilon_per_release, group.epsilon_left))}
+    )
     return render(request, "community/group.html", context)
 
 

@@ -313,3 +313,12 @@ def test_the_command_refuses_a_bad_epsilon(group):
         call_command("release_aggregates", "leeds", "--epsilon", "lots", stdout=io.StringIO())
     with pytest.raises(ValidationError):
         services.parse_epsilon("0")
+
+
+def test_a_spent_budget_leaves_no_compute_button(client, mona, group):
+    client.force_login(mona)
+    url = reverse("community:group", args=[group.uuid])
+    assert "Compute a release" in client.get(url).content.decode()
+    compute(group, epsilon=Decimal("4"))
+    html = client.get(url).content.decode()
+    assert "Compute a release" not in html and "The budget is spent" in html
