@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "ldn_diary.diary",
     "ldn_diary.trends",
     "ldn_diary.clinic",
+    "ldn_diary.community",
 ]
 
 MIDDLEWARE = [

@@ -34,6 +34,7 @@ from ldn_diary.trends.selectors import trend_days_for, trend_summary_for
 ROLE_HOME: dict[str, str] = {
     Role.PATIENT: "diary:today",
     Role.CLINICIAN: "clinic:roster",
+    Role.MODERATOR: "community:home",
 }
 
 

@@ -206,7 +206,10 @@ def _parse_row(values: list[str], line: int, today: dt.date, out: ParsedDiary) -
     # (services.import_plan); here an answer only has to be one of the allowed words.
     dose_taken = cells["dose_taken"].strip().lower()
     checked, entry_problems = rules.check_entry(
-        **typed,
+        pain=typed["pain"],
+        fatigue=typed["fatigue"],
+        sleep=typed["sleep"],
+        mood=typed["mood"],
         dreams=cells["dreams"].strip().lower(),
         side_effects=side_effects,
         side_effect_other=other,

@@ -13,4 +13,4 @@ def test_each_role_lands_on_its_home(client, alice, carol, mona):
     client.force_login(carol)
     assert client.get("/")["Location"] == "/clinic/"
     client.force_login(mona)
-    assert client.get("/").status_code == 200
+    assert client.get("/")["Location"] == "/groups/"

@@ -12,7 +12,7 @@ def mark_days_without_ldn(apps, schema_editor):
     adherence no longer counts them as missed doses."""
     DiaryEntry = apps.get_model("diary", "DiaryEntry")
     DoseChange = apps.get_model("diary", "DoseChange")
-    doses = {}
+    doses: dict[int, list[tuple[object, int]]] = {}
     for patient_id, date, dose_ug in DoseChange.objects.order_by(
         "patient_id", "effective_date"
     ).values_list("patient_id", "effective_date", "dose_ug"):

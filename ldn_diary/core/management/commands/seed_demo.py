@@ -11,6 +11,8 @@ from django.utils import timezone
 from ldn_diary.accounts.models import Role, User
 from ldn_diary.accounts.services import user_create
 from ldn_diary.clinic.services import link_grant
+from ldn_diary.community.demo import GROUP_SLUG as DEMO_GROUP
+from ldn_diary.community.demo import demo_public_url, seed_demo_group
 from ldn_diary.core import demo
 from ldn_diary.diary.models import DiaryEntry, DoseChange, TitrationPlan
 from ldn_diary.trends.services import trends_mark_dirty, trends_recompute_patients
@@ -40,6 +42,8 @@ class Command(BaseCommand):
         patients = self._build()
         # Computed here, in-process, so the dashboards are current the moment the server starts.
         trends_recompute_patients(patient_ids=[p.pk for p in patients])
+        # The support group's release reads those stored trends, so it comes after them.
+        seed_demo_group(moderator=User.objects.get(username=demo.MODERATOR), patients=patients)
         self.stdout.write(self.style.SUCCESS(f"Created {len(patients)} demo patients."))
         self._print_logins()
 
@@ -93,11 +97,14 @@ class Command(BaseCommand):
             "\nDemo logins (password for all: {pw})\n"
             "  patient:    {p1}  (a responder; more: {prefix}01 … {prefix}30)\n"
             "  clinician:  {c}\n"
-            "  moderator:  {m}\n".format(
+            "  moderator:  {m}  (support group {g})\n"
+            "\nThe demo group's published release (no login needed):\n  {url}\n".format(
                 pw=demo.DEMO_PASSWORD,
                 p1=f"{demo.PATIENT_PREFIX}01",
                 prefix=demo.PATIENT_PREFIX,
                 c=demo.CLINICIAN,
                 m=demo.MODERATOR,
+                g=DEMO_GROUP,
+                url=demo_public_url() or "(none)",
             )
         )
