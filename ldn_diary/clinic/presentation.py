@@ -57,6 +57,7 @@ THRESHOLDS = {
     "minimal_pct": round(clinical.IMMPACT_MINIMAL_PCT),
     "moderate_pct": round(clinical.IMMPACT_MODERATE_PCT),
     "substantial_pct": round(clinical.IMMPACT_SUBSTANTIAL_PCT),
+    "low_adherence_pct": round(100 * clinical.LOW_ADHERENCE),
     "first_week": clinical.WEEK_WINDOWS[0],
     "last_week": clinical.WEEK_WINDOWS[-1],
 }
@@ -343,13 +344,17 @@ class SymptomCell:
     mean: float | None
     change_pct: float | None
     cls: str | None
-    reliable: bool | None
     ci_low: float | None
     ci_high: float | None
+    beyond_noise: bool | None = None
 
     @property
     def tone(self) -> str:
         return RESPONSE_TONES.get(self.cls or "", "")
+
+    @property
+    def noise_words(self) -> str:
+        return words.noise_words(self.beyond_noise)
 
 
 @dataclass
@@ -363,6 +368,8 @@ class ResultRow:
     pain: SymptomCell
     others: dict[str, SymptomCell]
     note: str = ""
+    adherence: float | None = None  # share of answered days with the dose taken (0-1)
+    low_adherence: bool | None = None
 
 
 @dataclass
@@ -414,6 +421,10 @@ class Dashboard:
         raise AttributeError(name)
 
     @property
+    def change_caveat(self) -> str:
+        return words.CHANGE_CAVEAT
+
+    @property
     def therapy_day(self) -> int | None:
         start = self.core.therapy_start
         return None if start is None else (self.today - start).days
@@ -446,7 +457,7 @@ def _cell(symptoms: dict[str, Any], name: str) -> SymptomCell:
         mean=s.get("mean"),
         change_pct=s.get("change_pct"),
         cls=s.get("class"),
-        reliable=s.get("reliable"),
+        beyond_noise=s.get("beyond_noise"),
         ci_low=s.get("ci_low"),
         ci_high=s.get("ci_high"),
     )
@@ -476,6 +487,8 @@ def result_rows(summary: dict[str, Any] | None) -> tuple[list[ResultRow], list[R
                 pain=_cell(p["symptoms"], "pain"),
                 others={s: _cell(p["symptoms"], s) for s in SYMPTOMS[1:]},
                 note=f"phase of {p['phase_days']} days",
+                adherence=p.get("adherence"),
+                low_adherence=p.get("low_adherence"),
             )
         )
     windows = []
@@ -490,6 +503,8 @@ def result_rows(summary: dict[str, Any] | None) -> tuple[list[ResultRow], list[R
                 valid=w["valid"],
                 pain=_cell(w["symptoms"], "pain"),
                 others={s: _cell(w["symptoms"], s) for s in SYMPTOMS[1:]},
+                adherence=w.get("adherence"),
+                low_adherence=w.get("low_adherence"),
             )
         )
     return phases, windows

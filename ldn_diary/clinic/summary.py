@@ -11,6 +11,7 @@ from typing import Any, overload
 
 from django.utils.timesince import timesince
 
+from ldn_diary.clinical.compare import VERDICT_WORDS
 from ldn_diary.clinical.constants import (
     BASELINE_DAYS,
     BASELINE_MIN_DAYS,
@@ -85,9 +86,30 @@ def assessed_window(summary: dict[str, Any] | None) -> dict[str, Any] | None:
     return None
 
 
+# Beside every verdict on a patient's change (dashboard and brief): what else it can come from.
+CHANGE_CAVEAT = (
+    "A change while on LDN can also come from the placebo response, from a bad baseline period "
+    "settling, or from other treatments."
+)
+
+
+def noise_words(beyond: bool | None) -> str:
+    """The words for compare_windows' verdict (docs/clinical-rules.md §3), never "reliable"."""
+    return VERDICT_WORDS[beyond]
+
+
+def adherence_words(window: dict[str, Any]) -> str:
+    """ "; low adherence (dose taken on 62 % of days)" for a window under the threshold."""
+    if not window.get("low_adherence"):
+        return ""
+    share = shown_percent(100 * window["adherence"])
+    return f"; low adherence (dose taken on {share} % of days)"
+
+
 def response_sentence(summary: dict[str, Any] | None) -> str:
     """The headline, e.g. "Pain down 34 % from baseline at week 8 on 4.5 mg — moderate
-    responder; CI excludes no change." Says plainly why there is no class when there is none."""
+    responder; beyond day-to-day variation." Says plainly why there is no class when there is
+    none."""
     if summary is None:
         return "No results have been calculated yet."
     if summary.get("therapy_start") is None:
@@ -119,13 +141,11 @@ def response_sentence(summary: dict[str, Any] | None) -> str:
         verdict = "not a responder (pain worse)"
     else:
         verdict = CLASS_WORDS.get(pain["class"], "not classified")
-    if pain["reliable"] is True:
-        ci = "CI excludes no change"
-    elif pain["reliable"] is False:
-        ci = "CI includes no change"
-    else:
-        ci = "no confidence interval (too few days)"
-    return f"Pain {pct_words(pct)} from baseline at week {week}{doses} — {verdict}; {ci}."
+    noise = noise_words(pain["beyond_noise"])
+    return (
+        f"Pain {pct_words(pct)} from baseline at week {week}{doses} — {verdict}; "
+        f"{noise}{adherence_words(window)}."
+    )
 
 
 def response_details(summary: dict[str, Any] | None) -> list[str]:
@@ -150,7 +170,7 @@ def response_details(summary: dict[str, Any] | None) -> list[str]:
             else:
                 change = f"{abs(points):.1f} points {'better' if points > 0 else 'worse'}"
             text += (
-                f": {change} (95 % CI {pain['ci_low']:+.1f} to {pain['ci_high']:+.1f}, "
+                f": {change} (95 % interval {pain['ci_low']:+.1f} to {pain['ci_high']:+.1f}, "
                 "positive = better)"
             )
         out.append(text + ".")

@@ -54,6 +54,7 @@ from .constants import (
 from .stats import t_quantile
 
 __all__ = (
+    "VERDICT_WORDS",
     "Comparison",
     "WindowComparisons",
     "compare_windows",
@@ -70,6 +71,15 @@ _CHUNK = 2048
 
 # Grid of the REML search; AUTOCORR_MAX is a multiple of the step, so it is a grid point.
 _GRID = np.linspace(0.0, AUTOCORR_MAX, round(AUTOCORR_MAX / AUTOCORR_GRID_STEP) + 1)
+
+
+# How the product says the verdict, everywhere (docs/clinical-rules.md §3): never "reliable",
+# "significant" or anything causal.
+VERDICT_WORDS: dict[bool | None, str] = {
+    True: "beyond day-to-day variation",
+    False: "within day-to-day variation",
+    None: "not assessable against day-to-day variation",
+}
 
 
 class WindowComparisons(NamedTuple):

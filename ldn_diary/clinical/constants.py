@@ -77,6 +77,16 @@ AUTOCORR_MAX = 0.95
 AUTOCORR_BIAS_SEGMENTS = 2
 AUTOCORR_BIAS_FACTOR = 2.0
 
+# --- Adherence (docs/clinical-rules.md §3) --------------------------------------------------------
+
+# Whether the day's dose was taken, as the engine receives it (CohortInput.entry_taken): asked only
+# on days with LDN; "not asked" days (before the first dose, paused) are left out of adherence.
+TAKEN_NOT_ASKED, TAKEN_NO, TAKEN_PARTLY, TAKEN_YES = 0, 1, 2, 3
+# A window whose dose was taken on under 80 % of its answered days is marked "low adherence" beside
+# its class (design); the class is still computed. A partly taken dose counts half.
+LOW_ADHERENCE = 0.8
+PARTLY_TAKEN_WEIGHT = 0.5
+
 # --- Symptoms ------------------------------------------------------------------------------------
 
 # Every symptom is rated on a 0-10 numeric rating scale.
@@ -100,4 +110,4 @@ MICROGRAMS_PER_MG = 1000
 
 # Stored with every computed result by the trends app. Bump it whenever this package changes what
 # it computes: stored results from an older version are then reported as stale and recomputed.
-ENGINE_VERSION = "2026.2"
+ENGINE_VERSION = "2026.3"

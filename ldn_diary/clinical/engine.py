@@ -34,6 +34,7 @@ import numpy.typing as npt
 
 from . import doses, stats
 from .arrays import BoolArray, FloatArray, IntArray
+from .compare import compare_windows_batch
 from .constants import (
     BASELINE_DAYS,
     BASELINE_MIN_DAYS,
@@ -43,6 +44,7 @@ from .constants import (
     DAYS_PER_WEEK,
     HIGHER_IS_WORSE,
     IMMPACT_MODERATE_PCT,
+    LOW_ADHERENCE,
     MICROGRAMS_PER_MG,
     NO_DOSE,
     PHASE_MIN_DAYS,
@@ -52,6 +54,9 @@ from .constants import (
     ROLLING_MIN_DAYS,
     SCORE_MAX,
     SYMPTOMS,
+    TAKEN_NOT_ASKED,
+    TAKEN_PARTLY,
+    TAKEN_YES,
     TWO_POINT,
     WEEK_WINDOWS,
     WINDOW_DAYS,
@@ -100,6 +105,9 @@ class CohortInput:
     dose_patient: IntArray  # (M,)
     dose_day: IntArray  # (M,), effective date
     dose_ug: IntArray  # (M,), micrograms; 0 = stopped/paused
+    # (N,) whether each entry's dose was taken: TAKEN_NOT_ASKED (no LDN that day, or not
+    # answered), TAKEN_NO, TAKEN_PARTLY or TAKEN_YES. None: not known (nothing is answered).
+    entry_taken: IntArray | None = None
 
 
 @dataclass
@@ -125,7 +133,7 @@ class CohortResult:
 
 def _validated(
     inp: CohortInput,
-) -> tuple[int, IntArray, IntArray, FloatArray, IntArray, IntArray, IntArray]:
+) -> tuple[int, IntArray, IntArray, FloatArray, IntArray, IntArray, IntArray, IntArray]:
     n_patients = int(inp.n_patients)
     if n_patients < 0:
         raise ValueError("n_patients must be >= 0")
@@ -155,7 +163,15 @@ def _validated(
         )
     if np.any(np.diff((dp << _DAY_BITS) | dd) < 0):
         raise ValueError("dose changes must be sorted by (patient, day)")
-    return n_patients, ep, ed, ev, dp, dd, du
+    if inp.entry_taken is None:
+        et = np.zeros(len(ep), dtype=np.int64)
+    else:
+        et = np.asarray(inp.entry_taken, dtype=np.int64).reshape(-1)
+        if len(et) != len(ep):
+            raise ValueError("entry_taken must be (N,) like the entries")
+        if len(et) and (et.min() < TAKEN_NOT_ASKED or et.max() > TAKEN_YES):
+            raise ValueError("entry_taken codes must be TAKEN_NOT_ASKED..TAKEN_YES")
+    return n_patients, ep, ed, ev, dp, dd, du, et
 
 
 # --------------------------------------------------------------------------------------------------
@@ -166,6 +182,7 @@ def _validated(
 class _Grid:
     values: FloatArray  # (G + 1, 4); the last row is the all-NaN sentinel
     has_value: BoolArray  # (G + 1,) any symptom recorded that day ("logged" for validity rules)
+    taken: IntArray  # (G + 1,) the day's TAKEN_* code (TAKEN_NOT_ASKED without an entry)
     origin: IntArray  # (P,) grid row of patient p's day d is origin[p] + d
     first: IntArray  # (P,) first entry day (0 where no entries)
     last: IntArray  # (P,) last entry day (-1 where no entries, so no day is in range)
@@ -177,19 +194,26 @@ class _Grid:
 
     def gather(
         self, patient: IntArray, days: IntArray, mask: BoolArray
-    ) -> tuple[FloatArray, BoolArray]:
-        """Values (R, 4, T) and has-value flags (R, T) for days (R, T) of each row's patient."""
+    ) -> tuple[FloatArray, BoolArray, IntArray]:
+        """Values (R, 4, T), has-value flags (R, T) and TAKEN_* codes (R, T) for days (R, T) of
+        each row's patient."""
         first = self.first[patient][:, None]
         last = self.last[patient][:, None]
         ok = mask & (days >= first) & (days <= last)
         idx = np.where(ok, self.origin[patient][:, None] + days, self.sentinel)
         # Contiguous (R, 4, T) so every row's reductions run the same way whatever R is: a
         # patient's floats then come out bit-identical alone and inside any cohort.
-        return np.ascontiguousarray(self.values[idx].transpose(0, 2, 1)), self.has_value[idx]
+        values = np.ascontiguousarray(self.values[idx].transpose(0, 2, 1))
+        return values, self.has_value[idx], self.taken[idx]
 
 
 def _build_grid(
-    n_patients: int, ep: IntArray, ed: IntArray, ev: FloatArray, entry_count: IntArray
+    n_patients: int,
+    ep: IntArray,
+    ed: IntArray,
+    ev: FloatArray,
+    et: IntArray,
+    entry_count: IntArray,
 ) -> tuple[_Grid, IntArray, BoolArray]:
     lo = np.searchsorted(ep, np.arange(n_patients), side="left")
     has = entry_count > 0
@@ -206,7 +230,9 @@ def _build_grid(
     values = np.full((size + 1, _N_SYMPTOMS), np.nan)
     values[origin[ep] + ed] = ev
     has_value = ~np.isnan(values).all(axis=1)
-    return _Grid(values, has_value, origin, first, last, pad), span, has
+    taken = np.full(size + 1, TAKEN_NOT_ASKED, dtype=np.int64)
+    taken[origin[ep] + ed] = et
+    return _Grid(values, has_value, taken, origin, first, last, pad), span, has
 
 
 # --------------------------------------------------------------------------------------------------
@@ -272,7 +298,7 @@ class _Assessment:
     two_point: IntArray  # tri-state code
     ci_low: FloatArray
     ci_high: FloatArray
-    reliable: IntArray  # tri-state code
+    beyond_noise: IntArray  # tri-state code: beyond day-to-day variation?
     tau_u: FloatArray
     composite: IntArray  # (R,) tri-state code
 
@@ -284,23 +310,22 @@ class _Baseline:
     valid: BoolArray  # (P,)
     total: FloatArray  # (P, 4)
     n: IntArray  # (P, 4)
-    lrv: FloatArray  # (P, 4)
     trend: IntArray  # (P, 4) Tau-U S_A, only where valid
 
 
 def _baseline(grid: _Grid, start: IntArray) -> _Baseline:
     n_patients = len(start)
     days = start[:, None] - BASELINE_DAYS + np.arange(BASELINE_DAYS)
-    values, logged = grid.gather(np.arange(n_patients), days, (start >= 0)[:, None])
+    values, logged, _ = grid.gather(np.arange(n_patients), days, (start >= 0)[:, None])
     days_logged = logged.sum(axis=1)
     valid = (start >= 0) & (days_logged >= BASELINE_MIN_DAYS)
     present = ~np.isnan(values)
     total = np.where(present, values, 0.0).sum(axis=2)
-    lrv, n, _ = stats.hac_long_run_variance(values)
+    n = present.sum(axis=2)
     trend = np.zeros((n_patients, _N_SYMPTOMS), dtype=np.int64)
     if valid.any():
         trend[valid] = stats.tau_u_trend_sum(values[valid] * _ORIENT[:, None])
-    return _Baseline(values, days_logged, valid, total, n, lrv, trend)
+    return _Baseline(values, days_logged, valid, total, n, trend)
 
 
 def _assess(
@@ -309,7 +334,7 @@ def _assess(
     """Everything in a window's "symptoms" dict, for R windows (values (R, 4, 14)) at once."""
     present = ~np.isnan(values)
     total = np.where(present, values, 0.0).sum(axis=2)
-    lrv, n, _ = stats.hac_long_run_variance(values)
+    n = present.sum(axis=2)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(n > 0, total / n, np.nan)
 
@@ -324,14 +349,25 @@ def _assess(
     class_code = stats.class_codes(np.where(assessable, pct, np.nan))
     two_point = np.where(assessable, 1 + (points >= TWO_POINT - COMPARE_EPS), 0)
 
-    df = b_n + n - 2
-    with np.errstate(invalid="ignore", divide="ignore"):
-        se = np.sqrt(base.lrv[row_patient] / b_n + lrv / n)
-    half = stats.t_quantile(np.where(assessable, df, 0)) * se
-    has_ci = assessable & (df >= 1)
-    ci_low = np.where(has_ci, points - half, np.nan)
-    ci_high = np.where(has_ci, points + half, np.nan)
-    reliable = np.where(has_ci, 1 + ((ci_low > 0) | (ci_high < 0)), 0)
+    # Beyond day-to-day variation? The public compare_windows, on every (window, symptom) of
+    # the rows that can be assessed at all (docs/clinical-rules.md §3).
+    ci_low = np.full(points.shape, np.nan)
+    ci_high = np.full(points.shape, np.nan)
+    beyond = np.zeros(points.shape, dtype=np.int64)
+    rows_ok = np.flatnonzero(assessable.any(axis=1))
+    if len(rows_ok):
+        n_rows = len(rows_ok)
+        compared = compare_windows_batch(
+            base.values[row_patient[rows_ok]].reshape(n_rows * _N_SYMPTOMS, -1),
+            values[rows_ok].reshape(n_rows * _N_SYMPTOMS, -1),
+            higher_is_better=np.tile(_BETTER_UP, n_rows),
+        )
+        ci_low[rows_ok] = compared.ci_low.reshape(n_rows, _N_SYMPTOMS)
+        ci_high[rows_ok] = compared.ci_high.reshape(n_rows, _N_SYMPTOMS)
+        beyond[rows_ok] = compared.beyond.reshape(n_rows, _N_SYMPTOMS)
+    ci_low = np.where(assessable, ci_low, np.nan)
+    ci_high = np.where(assessable, ci_high, np.nan)
+    beyond = np.where(assessable, beyond, 0)
 
     tau = np.full(points.shape, np.nan)
     rows = np.flatnonzero(assessable.any(axis=1))
@@ -352,7 +388,7 @@ def _assess(
         two_point=two_point,
         ci_low=ci_low,
         ci_high=ci_high,
-        reliable=reliable,
+        beyond_noise=beyond,
         tau_u=tau,
         composite=_composite(class_code),
     )
@@ -408,7 +444,7 @@ def _symptom_dicts(a: _Assessment) -> list[dict[str, dict[str, Any]]]:
         _TRISTATE[a.two_point.reshape(-1)].tolist(),
         _floats(a.ci_low),
         _floats(a.ci_high),
-        _TRISTATE[a.reliable.reshape(-1)].tolist(),
+        _TRISTATE[a.beyond_noise.reshape(-1)].tolist(),
         _floats(a.tau_u),
         a.n.reshape(-1).tolist(),
         strict=True,
@@ -422,11 +458,11 @@ def _symptom_dicts(a: _Assessment) -> list[dict[str, dict[str, Any]]]:
             "two_point": two,
             "ci_low": lo,
             "ci_high": hi,
-            "reliable": rel,
+            "beyond_noise": beyond,
             "tau_u": tau,
             "n": n,
         }
-        for mean, points, pct, cls, two, lo, hi, rel, tau, n in columns
+        for mean, points, pct, cls, two, lo, hi, beyond, tau, n in columns
     ]
     pain, fatigue, sleep, mood = SYMPTOMS
     return [
@@ -441,9 +477,9 @@ def _symptom_dicts(a: _Assessment) -> list[dict[str, dict[str, Any]]]:
 
 def compute_cohort(inp: CohortInput) -> CohortResult:
     """Daily trends and per-patient response summaries for every patient in `inp`."""
-    n_patients, ep, ed, ev, dp, dd, du = _validated(inp)
+    n_patients, ep, ed, ev, dp, dd, du, et = _validated(inp)
     entry_count = np.bincount(ep, minlength=n_patients)
-    grid, span, has_entries = _build_grid(n_patients, ep, ed, ev, entry_count)
+    grid, span, has_entries = _build_grid(n_patients, ep, ed, ev, et, entry_count)
 
     # Daily rows: every calendar day from each patient's first to last entry.
     day_patient = np.repeat(np.arange(n_patients), span)
@@ -487,9 +523,18 @@ def compute_cohort(inp: CohortInput) -> CohortResult:
     row_len = np.concatenate((week_len, ph_len))
     row_start = np.concatenate((week_start, ph_win_start))
     offsets = np.arange(_WINDOW_SPAN)
-    values, logged = grid.gather(
+    values, logged, taken = grid.gather(
         row_patient, row_start[:, None] + offsets, offsets < row_len[:, None]
     )
+    # Adherence in each window: its answered days (days without LDN are never answered).
+    adherence = stats.dose_adherence(
+        (taken == TAKEN_YES).sum(axis=1),
+        (taken == TAKEN_PARTLY).sum(axis=1),
+        (taken != TAKEN_NOT_ASKED).sum(axis=1),
+    )
+    low_adherence = np.where(
+        np.isnan(adherence), 0, 1 + (adherence < LOW_ADHERENCE - COMPARE_EPS)
+    ).astype(np.int64)
     days_logged = logged.sum(axis=1)
     n_weeks = len(week_patient)
     window_valid = np.concatenate(
@@ -515,6 +560,8 @@ def compute_cohort(inp: CohortInput) -> CohortResult:
         days_logged=days_logged,
         window_valid=window_valid,
         assessment=assessment,
+        adherence=adherence,
+        low_adherence=low_adherence,
     )
     return CohortResult(
         day_patient=day_patient,
@@ -547,12 +594,16 @@ def _summaries(
     days_logged: IntArray,
     window_valid: BoolArray,
     assessment: _Assessment,
+    adherence: FloatArray,
+    low_adherence: IntArray,
 ) -> list[dict[str, Any]]:
     n_weeks = len(week_number)
     symptoms = _symptom_dicts(assessment)
     composite = _TRISTATE[assessment.composite].tolist()
     logged_list = days_logged.tolist()
     valid_list = window_valid.tolist()
+    adherence_list = _floats(adherence)
+    low_list = _TRISTATE[low_adherence].tolist()
 
     week_starts = _dates(week_start, np.ones(n_weeks, dtype=bool))
     week_ends = _dates(week_start + WINDOW_DAYS - 1, np.ones(n_weeks, dtype=bool))
@@ -564,6 +615,8 @@ def _summaries(
             "end": e,
             "days_logged": logged_list[i],
             "valid": valid_list[i],
+            "adherence": adherence_list[i],
+            "low_adherence": low_list[i],
             "composite_responder": composite[i],
             "symptoms": symptoms[i],
         }
@@ -594,6 +647,8 @@ def _summaries(
             "window_end": we,
             "days_logged": logged_list[i],
             "valid": valid_list[i],
+            "adherence": adherence_list[i],
+            "low_adherence": low_list[i],
             "composite_responder": composite[i],
             "symptoms": symptoms[i],
         }
@@ -669,20 +724,25 @@ def _summaries(
 
 
 def compute_patient(
-    entries: Iterable[tuple[date, float | None, float | None, float | None, float | None]],
+    entries: Iterable[tuple[Any, ...]],
     doses: Iterable[tuple[date, int]],
 ) -> CohortResult:
     """One patient's trends and summary: the cohort engine with P = 1.
 
-    Inputs may come in any order; they are sorted by date (stably, so among dose changes on one
-    date the last given is the one in effect).  Two entries on one date raise ValueError.
+    ``entries`` are (date, pain, fatigue, sleep, mood) with None for a score not recorded,
+    optionally followed by a TAKEN_* code. Inputs may come in any order; they are sorted by
+    date (stably, so among dose changes on one date the last given is the one in effect). Two
+    entries on one date raise ValueError.
     """
     entry_rows = sorted(entries, key=lambda row: row[0])
     dose_rows = sorted(doses, key=lambda row: row[0])
     values = np.array(
-        [[np.nan if v is None else float(v) for v in row[1:]] for row in entry_rows],
+        [[np.nan if v is None else float(v) for v in row[1:5]] for row in entry_rows],
         dtype=np.float64,
     ).reshape(-1, _N_SYMPTOMS)
+    taken = np.array(
+        [int(row[5]) if len(row) > 5 else TAKEN_NOT_ASKED for row in entry_rows], dtype=np.int64
+    )
     return compute_cohort(
         CohortInput(
             n_patients=1,
@@ -692,5 +752,6 @@ def compute_patient(
             dose_patient=np.zeros(len(dose_rows), dtype=np.int64),
             dose_day=np.array([row[0].toordinal() for row in dose_rows], dtype=np.int64),
             dose_ug=np.array([int(row[1]) for row in dose_rows], dtype=np.int64),
+            entry_taken=taken,
         )
     )

@@ -23,10 +23,12 @@ from .constants import (
     IMMPACT_MINIMAL_PCT,
     IMMPACT_MODERATE_PCT,
     IMMPACT_SUBSTANTIAL_PCT,
+    PARTLY_TAKEN_WEIGHT,
 )
 
 __all__ = (
     "class_codes",
+    "dose_adherence",
     "shown_percent",
     "classify_pct",
     "hac_lag",
@@ -156,6 +158,20 @@ def class_codes(pct: FloatArray) -> npt.NDArray[np.int8]:
         + (pct >= IMMPACT_SUBSTANTIAL_PCT - COMPARE_EPS).astype(np.int8)
     )
     return np.where(np.isnan(pct), 0, code).astype(np.int8)
+
+
+def dose_adherence(yes: FloatArray, partly: FloatArray, answered: FloatArray) -> FloatArray:
+    """Share of answered days with the dose taken, a partly taken dose counting half (0-1);
+    NaN where no day was answered. Days without LDN are never answered (docs/clinical-rules.md
+    §3), so they are not missed doses. Works on arrays (the engine) and on numbers (the roster).
+    """
+    answered_f = np.asarray(answered, dtype=np.float64)
+    taken = np.asarray(yes, dtype=np.float64) + PARTLY_TAKEN_WEIGHT * np.asarray(
+        partly, dtype=np.float64
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        result: FloatArray = np.where(answered_f > 0, taken / answered_f, np.nan)
+    return result
 
 
 def shown_percent(pct: float) -> int:

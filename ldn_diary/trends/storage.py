@@ -32,8 +32,15 @@ from django.db import connection
 from django.db.models import Case, DateTimeField, F, Value, When
 
 from ldn_diary.clinical import CohortInput, CohortResult
-from ldn_diary.clinical.constants import NO_DOSE, SYMPTOMS
-from ldn_diary.diary.models import DiaryEntry, DoseChange
+from ldn_diary.clinical.constants import (
+    NO_DOSE,
+    SYMPTOMS,
+    TAKEN_NO,
+    TAKEN_NOT_ASKED,
+    TAKEN_PARTLY,
+    TAKEN_YES,
+)
+from ldn_diary.diary.models import DiaryEntry, DoseChange, DoseTaken
 
 from .models import ResponseSummary, TrendDay, TrendState
 
@@ -73,6 +80,7 @@ def cohort_input(
     dose_patient: np.ndarray,
     dose_day: np.ndarray,
     dose_ug: np.ndarray,
+    entry_taken: np.ndarray,
 ) -> CohortInput:
     """The engine's input from rows sorted by (patient id, date); ``ids`` sorted ascending."""
     return CohortInput(
@@ -83,7 +91,17 @@ def cohort_input(
         dose_patient=np.searchsorted(ids, dose_patient).astype(np.int64),
         dose_day=dose_day.astype(np.int64),
         dose_ug=dose_ug.astype(np.int64),
+        entry_taken=entry_taken.astype(np.int64),
     )
+
+
+# Each entry's dose_taken as the engine's TAKEN_* code.
+TAKEN_CODES = {
+    DoseTaken.YES: TAKEN_YES,
+    DoseTaken.PARTLY: TAKEN_PARTLY,
+    DoseTaken.NO: TAKEN_NO,
+    DoseTaken.NOT_APPLICABLE: TAKEN_NOT_ASKED,
+}
 
 
 # Compact separators: 10 % less JSON for PostgreSQL to parse into jsonb. NaN never reaches here
@@ -188,7 +206,7 @@ class OrmStorage:
         entries = list(
             DiaryEntry.objects.filter(patient_id__in=id_list)
             .order_by("patient_id", "date")
-            .values_list("patient_id", "date", *SYMPTOMS)
+            .values_list("patient_id", "date", *SYMPTOMS, "dose_taken")
         )
         doses = list(
             DoseChange.objects.filter(patient_id__in=id_list)
@@ -199,10 +217,11 @@ class OrmStorage:
             ids,
             np.array([row[0] for row in entries], dtype=np.int64),
             np.array([row[1].toordinal() for row in entries], dtype=np.int64),
-            np.array([row[2:] for row in entries], dtype=np.float64),
+            np.array([row[2:6] for row in entries], dtype=np.float64),
             np.array([row[0] for row in doses], dtype=np.int64),
             np.array([row[1].toordinal() for row in doses], dtype=np.int64),
             np.array([row[2] for row in doses], dtype=np.int64),
+            np.array([TAKEN_CODES[row[6]] for row in entries], dtype=np.int64),
         )
 
     def replace_days(self, ids: np.ndarray, result: CohortResult) -> int:
@@ -405,12 +424,14 @@ class PostgresStorage:
     def read(self, ids: np.ndarray) -> CohortInput:
         id_list = ids.tolist()
         scores = ", ".join(f"{_qn(s)}::int2" for s in SYMPTOMS)
+        taken = " ".join(f"WHEN '{answer}' THEN {code}" for answer, code in TAKEN_CODES.items())
         entries = self._copy_out(
-            f"SELECT patient_id::int8, ({_qn('date')} - DATE '2000-01-01')::int4, {scores} "
+            f"SELECT patient_id::int8, ({_qn('date')} - DATE '2000-01-01')::int4, {scores}, "
+            f"(CASE dose_taken {taken} ELSE {TAKEN_NOT_ASKED} END)::int2 "
             f"FROM {_qn(DiaryEntry._meta.db_table)} WHERE patient_id = ANY(%s::int8[]) "
             f"ORDER BY patient_id, {_qn('date')}",
             id_list,
-            [("patient", ">i8"), ("day", ">i4"), *((s, ">i2") for s in SYMPTOMS)],
+            [("patient", ">i8"), ("day", ">i4"), *((s, ">i2") for s in SYMPTOMS), ("taken", ">i2")],
         )
         doses = self._copy_out(
             f"SELECT patient_id::int8, (effective_date - DATE '2000-01-01')::int4, dose_ug::int8 "
@@ -430,6 +451,7 @@ class PostgresStorage:
             doses["patient"].astype(np.int64),
             doses["day"].astype(np.int64) + PG_EPOCH,
             doses["dose"].astype(np.int64),
+            entries["taken"].astype(np.int64),
         )
 
     def replace_days(self, ids: np.ndarray, result: CohortResult) -> int:

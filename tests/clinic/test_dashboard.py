@@ -42,7 +42,7 @@ def test_dashboard_answers_is_it_working_at_which_dose(client, carol, diary):
     assert "Day 62</strong> of LDN (week 8)" in html
     assert "<strong>4.5 mg</strong> for 35 days" in html  # its first day counts
     assert (
-        "Pain down 50 % from baseline at week 8 on 4.5 mg — substantial responder; CI excludes no change."
+        "Pain down 50 % from baseline at week 8 on 4.5 mg — substantial responder; beyond day-to-day variation."
         in html
     )
     assert "By dose phase" in html and "By week window" in html

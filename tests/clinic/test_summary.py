@@ -20,7 +20,7 @@ PAIN = {
     "two_point": True,
     "ci_low": 1.1,
     "ci_high": 3.7,
-    "reliable": True,
+    "beyond_noise": True,
     "tau_u": 0.6,
     "n": 13,
 }
@@ -103,10 +103,10 @@ def with_pain(**changes):
     return s
 
 
-def test_the_issue_example_sentence():
+def test_the_headline_sentence():
     assert words.response_sentence(SUMMARY) == (
         "Pain down 34 % from baseline at week 8 on 4.5 mg — moderate responder; "
-        "CI excludes no change."
+        "beyond day-to-day variation."
     )
 
 
@@ -115,23 +115,23 @@ def test_the_issue_example_sentence():
     [
         (
             {"change_pct": 55.0, "class": "substantial"},
-            "Pain down 55 % from baseline at week 8 on 4.5 mg — substantial responder; CI excludes no change.",
+            "Pain down 55 % from baseline at week 8 on 4.5 mg — substantial responder; beyond day-to-day variation.",
         ),
         (
-            {"change_pct": 18.4, "class": "minimal", "reliable": False},
-            "Pain down 18 % from baseline at week 8 on 4.5 mg — minimal improvement, below the 30 % responder threshold; CI includes no change.",
+            {"change_pct": 18.4, "class": "minimal", "beyond_noise": False},
+            "Pain down 18 % from baseline at week 8 on 4.5 mg — minimal improvement, below the 30 % responder threshold; within day-to-day variation.",
         ),
         (
-            {"change_pct": 4.0, "class": "none", "reliable": False},
-            "Pain down 4 % from baseline at week 8 on 4.5 mg — no meaningful response (under 10 %); CI includes no change.",
+            {"change_pct": 4.0, "class": "none", "beyond_noise": False},
+            "Pain down 4 % from baseline at week 8 on 4.5 mg — no meaningful response (under 10 %); within day-to-day variation.",
         ),
         (
-            {"change_pct": -21.0, "class": "none", "reliable": True},
-            "Pain up 21 % from baseline at week 8 on 4.5 mg — not a responder (pain worse); CI excludes no change.",
+            {"change_pct": -21.0, "class": "none", "beyond_noise": True},
+            "Pain up 21 % from baseline at week 8 on 4.5 mg — not a responder (pain worse); beyond day-to-day variation.",
         ),
         (
-            {"change_pct": 0.3, "class": "none", "reliable": None},
-            "Pain unchanged (0 %) from baseline at week 8 on 4.5 mg — no meaningful response (under 10 %); no confidence interval (too few days).",
+            {"change_pct": 0.3, "class": "none", "beyond_noise": None},
+            "Pain unchanged (0 %) from baseline at week 8 on 4.5 mg — no meaningful response (under 10 %); not assessable against day-to-day variation.",
         ),
     ],
 )
@@ -176,7 +176,7 @@ def test_details_give_means_interval_and_composite():
     details = words.response_details(SUMMARY)
     assert details[0] == (
         "Mean pain 4.6 over 15 Mar–28 Mar (13 days logged) against 7.0 at baseline: 2.4 points "
-        "better (95 % CI +1.1 to +3.7, positive = better)."
+        "better (95 % interval +1.1 to +3.7, positive = better)."
     )
     assert details[1] == "Neither fatigue nor sleep improved by 30 %: not a composite responder."
 
@@ -240,7 +240,7 @@ def test_the_sentence_from_the_real_engine(alice, carol):
     assert data["assessed_window"] == "week_8"
     assert words.response_sentence(data) == (
         "Pain down 34 % from baseline at week 8 on 4.5 mg — moderate responder; "
-        "CI excludes no change."
+        "beyond day-to-day variation."
     )
 
 

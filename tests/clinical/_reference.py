@@ -1,19 +1,19 @@
 """A plain, loop-by-loop reading of docs/clinical-rules.md §2-3, used as an oracle for the engine.
 
-Written independently of ldn_diary.clinical: it shares no code and restates the numbers, walks the
-calendar one day at a time, and does means, changes and percentages in exact rational arithmetic
-(fractions.Fraction), so it cannot share the engine's tricks (grids, sums, epsilons).  Only the
-Student t quantile comes from scipy.
+Written independently of ldn_diary.clinical: it restates the numbers, walks the calendar one day
+at a time, and does means, changes and percentages in exact rational arithmetic
+(fractions.Fraction), so it cannot share the engine's tricks (grids, sums, epsilons). The one piece
+it shares is the public ``compare_windows`` for the interval and its verdict, which has an oracle
+of its own (tests/clinical/test_compare.py); here it checks that the engine passes the right days.
 """
 
 from __future__ import annotations
 
-import math
 from datetime import date
 from fractions import Fraction
 from typing import Any
 
-from scipy import stats
+from ldn_diary.clinical import compare_windows
 
 SYMPTOMS = ("pain", "fatigue", "sleep", "mood")
 WORSE_WHEN_HIGHER = (True, True, False, False)
@@ -66,19 +66,6 @@ def percent_better(k: int, before: Fraction, after: Fraction) -> Fraction | None
     return None if p_before == 0 else 100 * (p_before - p_after) / p_before
 
 
-def long_run_variance(series: list[float | None]) -> float:
-    present = [v for v in series if v is not None]
-    n = len(present)
-    m = sum(present) / n
-    e = [0.0 if v is None else v - m for v in series]
-    lag = math.floor(4 * (n / 100) ** (2 / 9))
-
-    def gamma(ell: int) -> float:
-        return sum(e[t] * e[t - ell] for t in range(ell, len(e))) / n
-
-    return gamma(0) + 2 * sum((1 - ell / (lag + 1)) * gamma(ell) for ell in range(1, lag + 1))
-
-
 def sign(x: float) -> int:
     return (x > 0) - (x < 0)
 
@@ -120,7 +107,7 @@ def assess(
         b_mean = baseline["_exact"][k]
         d: dict[str, Any] = dict.fromkeys(
             ("mean", "change_points", "change_pct", "class", "two_point")
-            + ("ci_low", "ci_high", "reliable", "tau_u")
+            + ("ci_low", "ci_high", "beyond_noise", "tau_u")
         )
         d["n"] = sum(v is not None for v in win)
         d["mean"] = as_float(w_mean)
@@ -135,13 +122,17 @@ def assess(
                 d["class"] = None if pct is None else imm_class(pct)
                 d["two_point"] = points >= 2
                 base = values_in(entries, base_days, k)
-                n_b, n_w = sum(v is not None for v in base), d["n"]
-                if n_b + n_w - 2 >= 1:
-                    se = math.sqrt(long_run_variance(base) / n_b + long_run_variance(win) / n_w)
-                    half = float(stats.t.ppf(0.975, n_b + n_w - 2)) * se
-                    d["ci_low"] = float(points) - half
-                    d["ci_high"] = float(points) + half
-                    d["reliable"] = d["ci_low"] > 0 or d["ci_high"] < 0
+                # The interval and its verdict are the public compare_windows' on the two
+                # windows' calendar slots (itself checked against statsmodels' GLS in
+                # test_compare.py); this checks that the engine hands it the right days.
+                nan = float("nan")
+                compared = compare_windows(
+                    [nan if v is None else v for v in base],
+                    [nan if v is None else v for v in win],
+                    higher_is_better=not WORSE_WHEN_HIGHER[k],
+                )
+                d["ci_low"], d["ci_high"] = compared.ci_low, compared.ci_high
+                d["beyond_noise"] = compared.beyond_noise
                 d["tau_u"] = tau_u(k, base, win)
         exact_pct[name] = pct if (valid and baseline["valid"]) else None
         out[name] = d

@@ -19,9 +19,8 @@ import pandas as pd
 import statsmodels.api as sm
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import stats as scipy_stats
 
-from ldn_diary.clinical import compute_cohort, stats
+from ldn_diary.clinical import compare_windows, compute_cohort, stats
 
 from ._helpers import DAY0, assert_matches, cohort_input, daily, diaries, merge, run
 from ._reference import reference
@@ -112,26 +111,26 @@ def test_long_run_variance_matches_statsmodels(values, jitter):
 @settings(deadline=None, max_examples=40)
 @given(
     st.lists(st.integers(0, 10), min_size=14, max_size=14),
-    st.lists(st.integers(0, 10), min_size=14, max_size=14),
+    st.lists(st.one_of(st.integers(0, 10), st.none()), min_size=14, max_size=14),
 )
-def test_engine_interval_matches_statsmodels_on_complete_windows(baseline, window):
+def test_engine_interval_is_compare_windows_on_the_same_days(baseline, window):
+    """Whatever the cohort around it, a window's interval and verdict are exactly
+    compare_windows' (whose own oracle is statsmodels' GLS, in test_compare.py)."""
     entries = merge(
         {DAY0 + d: (float(v), None, None, None) for d, v in enumerate(baseline)},
         daily(range(14, 28), pain=5),
-        {DAY0 + 28 + d: (float(v), None, None, None) for d, v in enumerate(window)},
+        {
+            DAY0 + 28 + d: (float(v), None, None, None)
+            for d, v in enumerate(window)
+            if v is not None
+        },
     )
     pain = run(entries, [(DAY0 + 14, 1500)]).summaries[0]["windows"][0]["symptoms"]["pain"]
-
-    def bse(y):
-        lag = int(stats.hac_lag(len(y)))
-        fit = sm.OLS(np.array(y, float), np.ones(len(y))).fit(
-            cov_type="HAC", cov_kwds={"maxlags": lag, "use_correction": False}
-        )
-        return fit.bse[0]
-
-    se = np.hypot(bse(baseline), bse(window))
-    points = np.mean(baseline) - np.mean(window)  # pain: a decrease is an improvement
-    half = scipy_stats.t.ppf(0.975, 26) * se
-    assert np.isclose(pain["change_points"], points, rtol=1e-12, atol=1e-12)
-    assert np.isclose(pain["ci_low"], points - half, rtol=1e-9, atol=1e-9)
-    assert np.isclose(pain["ci_high"], points + half, rtol=1e-9, atol=1e-9)
+    slots = [np.nan if v is None else float(v) for v in window]
+    expected = compare_windows([float(v) for v in baseline], slots)
+    if sum(v is not None for v in window) < 10:  # the window itself is not valid: no verdict
+        assert pain["beyond_noise"] is None and pain["ci_low"] is None
+        return
+    assert np.isclose(pain["change_points"], expected.change_points, rtol=1e-12, atol=1e-12)
+    assert (pain["ci_low"], pain["ci_high"]) == (expected.ci_low, expected.ci_high)
+    assert pain["beyond_noise"] is expected.beyond_noise

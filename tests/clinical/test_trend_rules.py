@@ -102,7 +102,7 @@ def test_baseline_invalid_with_ten_days_but_means_still_reported():
     pain = week4["symptoms"]["pain"]
     assert pain["mean"] == 3.0  # ... and its mean is shown,
     assert pain["change_points"] is None and pain["change_pct"] is None  # but no change
-    assert pain["class"] is None and pain["reliable"] is None and pain["tau_u"] is None
+    assert pain["class"] is None and pain["beyond_noise"] is None and pain["tau_u"] is None
     assert week4["composite_responder"] is None and summary["composite_responder"] is None
     assert np.isnan(result.day_change_pct).all()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import subprocess
 import sys
 from io import StringIO
@@ -12,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from scipy import stats
 
+from ldn_diary.clinical import compare_windows
 from ldn_diary.trends.models import ResponseSummary, TrendState
 from ldn_diary.trends.selectors import CURRENT, trend_days_for
 from ldn_diary.trends.services import trends_recompute_patients
@@ -103,24 +102,27 @@ def test_response_report_json_matches_the_hand_computed_response(alice_on_ldn):
     # Pain 6 -> 3: 50 % better, substantial; 3 points >= 2.
     assert (pain["mean"], pain["change_points"], pain["change_pct"]) == (3.0, 3.0, 50.0)
     assert (pain["class"], pain["two_point"]) == ("substantial", True)
-    # Newey-West by hand: both series alternate +-1 around their mean, n = 14, so
-    # L = floor(4 (14/100)^(2/9)) = 2, gamma = (1, -13/14, 12/14) and
-    # LRV = 1 + 2 (2/3 (-13/14) + 1/3 (12/14)) = 1/3; SE = sqrt(2 (1/3) / 14) = sqrt(1/21).
-    half = stats.t.ppf(0.975, 26) * math.sqrt(1 / 21)
-    assert pain["ci_low"] == pytest.approx(3 - half, abs=1e-9)
-    assert pain["ci_high"] == pytest.approx(3 + half, abs=1e-9)
-    assert pain["reliable"] is True
+    # Beyond day-to-day variation? Exactly compare_windows on the baseline's and the window's
+    # days (baseline 5, 7, 5, ... from day -14; week 12 is days 70-83: 2, 4, 2, ...).
+    expected = compare_windows([5.0, 7.0] * 7, [2.0, 4.0] * 7)
+    assert (pain["ci_low"], pain["ci_high"]) == (expected.ci_low, expected.ci_high)
+    assert pain["beyond_noise"] is expected.beyond_noise is True
+    assert 0 < pain["ci_low"] < 3 < pain["ci_high"]
     # Fatigue 6 -> 60/14: 100 (6 - 60/14) / 6 = 28.57 %, minimal; 1.71 points.
     assert fatigue["mean"] == pytest.approx(60 / 14)
     assert fatigue["change_pct"] == pytest.approx(100 * (6 - 60 / 14) / 6)
     assert (fatigue["class"], fatigue["two_point"]) == ("minimal", False)
-    # Sleep 4 -> 6 (higher is better) is the problem 6 -> 4: 33.3 % better, 2 points; no
-    # day-to-day variation, so the CI is [2, 2].
+    # Sleep 4 -> 6 (higher is better) is the problem 6 -> 4: 33.3 % better, 2 points; with no
+    # day-to-day variation at all, whether that is beyond it is not assessable.
     assert sleep["change_pct"] == pytest.approx(100 * 2 / 6)
     assert (sleep["class"], sleep["two_point"]) == ("moderate", True)
-    assert (sleep["ci_low"], sleep["ci_high"], sleep["reliable"]) == (2.0, 2.0, True)
-    # Mood unchanged: no class above none, and a CI of [0, 0] does not exclude 0.
-    assert (mood["change_pct"], mood["class"], mood["reliable"]) == (0.0, "none", False)
+    assert (sleep["ci_low"], sleep["ci_high"], sleep["beyond_noise"]) == (None, None, None)
+    # Mood unchanged and constant: no class above none, not assessable either.
+    assert (mood["change_pct"], mood["class"], mood["beyond_noise"]) == (0.0, "none", None)
+    # The doses were recorded after the entries, so no day's "did you take it?" was answered:
+    # adherence is unknown, not 0 %.
+    assert (week_12["adherence"], week_12["low_adherence"]) == (None, None)
+    assert "reliable" not in json.dumps(report)
     # Composite: pain >= 30 % and sleep >= 30 %.
     assert report["composite_responder"] is True
 

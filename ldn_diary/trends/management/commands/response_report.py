@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from ldn_diary.clinical.compare import VERDICT_WORDS
 from ldn_diary.clinical.constants import SYMPTOMS
 from ldn_diary.trends.selectors import CURRENT, trend_summary_for
 from ldn_diary.trends.services import trends_recompute_patients
@@ -61,8 +62,8 @@ def _symptom_lines(symptoms: dict[str, dict[str, Any]]) -> list[str]:
         )
         if s["ci_low"] is not None:
             change += (
-                f", 95 % CI {_num(s['ci_low'], '+.2f')} to {_num(s['ci_high'], '+.2f')}"
-                f"{' (reliable)' if s['reliable'] else ' (not reliable)'}"
+                f", 95 % interval {_num(s['ci_low'], '+.2f')} to {_num(s['ci_high'], '+.2f')}"
+                f" ({VERDICT_WORDS[s['beyond_noise']]})"
             )
         lines.append(f"    {name:<8} mean {_num(s['mean'], '.2f'):>5}   {change}")
     return lines
