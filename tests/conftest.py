@@ -150,7 +150,9 @@ def browser_second_factor(page, live_server) -> None:
     """In a browser test, give the second factor if the login asked for it."""
     if "/accounts/2fa/" in page.url:
         page.fill("input[name=code]", totp_code())
-        page.click("button[type=submit]")
+        # The form's own button: the header's "Log out" is a submit button too.
+        page.click("main button[type=submit]")
+        page.wait_for_load_state()
 
 
 @pytest.fixture(autouse=True)
