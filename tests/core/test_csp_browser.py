@@ -53,7 +53,8 @@ def visit(page, problems, url: str, name: str) -> None:
         page.wait_for_selector(".main-svg")
         assert page.locator(".main-svg").count() >= 1, url
         # Hovering shows the mode bar and a hover label, both styled by plotly.js at run time.
-        page.locator(".main-svg").first.hover()
+        box = page.locator(".js-plotly-plot").first.bounding_box()
+        page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.4)
     page.screenshot(path=str(SHOTS / f"csp-{name}.png"), full_page=False)
     violations = page.evaluate("window.__violations")
     assert violations == [], (url, violations)
