@@ -212,7 +212,11 @@ def test_changing_the_password_needs_the_old_one(client, alice):
     client.force_login(alice)
     response = client.post(
         reverse("accounts:password_change"),
-        {"old_password": "wrong", "new_password1": "a new long phrase 9", "new_password2": "a new long phrase 9"},
+        {
+            "old_password": "wrong",
+            "new_password1": "a new long phrase 9",
+            "new_password2": "a new long phrase 9",
+        },
     )
     assert response.status_code == 200
     alice.refresh_from_db()

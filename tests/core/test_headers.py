@@ -26,7 +26,12 @@ def every_page(site):
     for username, url in site.pages:
         yield f"{username} {url}", clients[username].get(url)
     anonymous = Client()
-    for url in (site.public, reverse("home"), reverse("accounts:login"), reverse("accounts:signup")):
+    for url in (
+        site.public,
+        reverse("home"),
+        reverse("accounts:login"),
+        reverse("accounts:signup"),
+    ):
         yield f"anonymous {url}", anonymous.get(url)
 
 

@@ -113,4 +113,6 @@ def test_reset_requests_are_limited_per_address_and_mails_per_email(client, alic
         client.post(url, {"email": "nobody@example.org"})
     assert client.post(url, {"email": "alice@example.org"}).status_code == 429
     # Another client address is not affected.
-    assert client.post(url, {"email": "x@example.org"}, REMOTE_ADDR="198.51.100.3").status_code == 302
+    assert (
+        client.post(url, {"email": "x@example.org"}, REMOTE_ADDR="198.51.100.3").status_code == 302
+    )
