@@ -213,8 +213,14 @@ def two_factor_setup(request: AuthenticatedRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["POST"])
 def recovery_codes(request: AuthenticatedRequest) -> HttpResponse:
-    """New recovery codes (the old ones stop working), shown once."""
+    """New recovery codes (the old ones stop working), shown once.
+
+    Only after the second factor: this page is reachable before it (it is under 2fa/), and new
+    codes would otherwise let a stolen password alone stand in for the authenticator.
+    """
     user = _second_factor_user(request)
+    if not twofactor.is_verified(request):
+        return redirect("accounts:two_factor")
     if (needed := _reauth_first(request, reverse("accounts:profile") + "#two-factor")) is not None:
         return needed
     codes = twofactor.recovery_codes_replace(user=user)

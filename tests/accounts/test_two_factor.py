@@ -230,3 +230,13 @@ def test_the_profile_shows_the_second_factor_to_those_who_have_it(client, carol,
     assert "Two-factor sign-in" in body and "10 unused recovery codes" in body
     client.force_login(alice)
     assert "Two-factor sign-in" not in client.get(reverse("accounts:profile")).content.decode()
+
+
+def test_a_password_alone_cannot_make_recovery_codes_or_replace_the_authenticator(client, carol):
+    password_login(client, "carol")  # recent, but no second factor yet
+    response = client.post(reverse("accounts:recovery_codes"))
+    assert response["Location"] == reverse("accounts:two_factor")
+    assert not StaticToken.objects.exists()
+    response = client.get(reverse("accounts:two_factor_setup"))
+    assert response["Location"] == reverse("accounts:two_factor")
+    assert TOTPDevice.objects.filter(user=carol).count() == 1
