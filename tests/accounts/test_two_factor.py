@@ -240,3 +240,30 @@ def test_a_password_alone_cannot_make_recovery_codes_or_replace_the_authenticato
     response = client.get(reverse("accounts:two_factor_setup"))
     assert response["Location"] == reverse("accounts:two_factor")
     assert TOTPDevice.objects.filter(user=carol).count() == 1
+
+
+@pytest.mark.parametrize("name", ["two_factor", "two_factor_setup", "recovery_codes", "reauth"])
+def test_the_second_factor_pages_need_a_sign_in(client, db, name):
+    response = client.post(reverse(f"accounts:{name}"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:login"))
+
+
+def test_each_user_sees_only_their_own_authenticator(client, carol, dave, alice):
+    """No object is named in these URLs: each page acts on the signed-in user's own devices."""
+    TOTPDevice.objects.filter(user=dave).delete()
+    password_login(client, "dave")
+    body = client.get(reverse("accounts:two_factor_setup")).content.decode()
+    dave_secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', body).group(1)
+    carol_device = TOTPDevice.objects.get(user=carol)
+    assert dave_secret != twofactor.secret_base32(carol_device)
+    # Carol's code does not verify Dave, whose only device is his pending one.
+    assert twofactor.verify(dave, totp_code()) is None
+    # A patient is refused every second-factor page that acts on devices, with nothing shown.
+    patient = type(client)()
+    password_login(patient, "alice")
+    for name in ("two_factor", "two_factor_setup"):
+        response = patient.get(reverse(f"accounts:{name}"))
+        assert response.status_code == 404 and b"<svg" not in response.content
+    assert patient.post(reverse("accounts:recovery_codes")).status_code == 404
+    assert not StaticToken.objects.filter(device__user=alice).exists()
