@@ -146,10 +146,18 @@ def totp_code(key: str = TOTP_KEY) -> str:
     return f"{totp(bytes.fromhex(key)):06d}"
 
 
-def browser_second_factor(page, live_server) -> None:
-    """In a browser test, give the second factor if the login asked for it."""
+def browser_second_factor(page, live_server, username: str) -> None:
+    """In a browser test, give the second factor if the login asked for it.
+
+    A fresh recovery code each time, not the authenticator's code: a TOTP code is accepted once,
+    so a second login within the same 30 seconds (a second browser window) would be refused.
+    """
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
     if "/accounts/2fa/" in page.url:
-        page.fill("input[name=code]", totp_code())
+        from ldn_diary.accounts import twofactor
+
+        code = twofactor.recovery_codes_replace(user=User.objects.get(username=username))[0]
+        page.fill("input[name=code]", code)
         # The form's own button: the header's "Log out" is a submit button too.
         page.click("main button[type=submit]")
         page.wait_for_load_state()

@@ -42,7 +42,7 @@ def log_in(page, live_server, username: str) -> None:
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_load_state()
-    browser_second_factor(page, live_server)
+    browser_second_factor(page, live_server, username)
     page.wait_for_load_state()
 
 
