@@ -190,6 +190,7 @@ def two_factor_setup(request: AuthenticatedRequest) -> HttpResponse:
         return needed
     device = twofactor.pending_totp(user)
     form = CodeForm(request.POST or None)
+    form.fields["code"].help_text = "The 6 digits the app shows now for LDN Diary."
     if request.method == "POST" and form.is_valid():
         codes = twofactor.totp_confirm(device=device, code=form.cleaned_data["code"])
         if codes is not None:
