@@ -12,11 +12,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def production_env(**extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DEBUG", "SECRET_KEY", "HTTPS", "SECURE_COOKIES", "STATIC_PLAIN"}
+    # Not the test process's own switches; DJANGO_ALLOW_ASYNC_UNSAFE is set by the browser tests'
+    # fixture (tests/conftest.py) and would be a deployment error of its own.
+    test_only = {
+        "DEBUG",
+        "SECRET_KEY",
+        "HTTPS",
+        "SECURE_COOKIES",
+        "STATIC_PLAIN",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
     }
+    env = {k: v for k, v in os.environ.items() if k not in test_only}
     env.update(
         DJANGO_SETTINGS_MODULE="ldn_diary.settings",
         DEBUG="false",
