@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 from urllib.parse import urlencode
 
@@ -53,7 +54,8 @@ class PasswordResetView(auth_views.PasswordResetView):
         return super().post(request, *args, **kwargs)
 
     def form_valid(self, form: Any) -> HttpResponse:
-        email = form.cleaned_data["email"].strip().lower()
+        # The cache key holds a digest, not the address itself.
+        email = hashlib.sha256(form.cleaned_data["email"].strip().lower().encode()).hexdigest()
         if throttle.hit("reset-mail", email, limit=RESET_MAILS_PER_EMAIL, window=HOUR):
             return redirect(self.get_success_url())
         return super().form_valid(form)
