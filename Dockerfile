@@ -10,8 +10,9 @@ RUN useradd --create-home --uid 10001 ldn
 COPY requirements/base.txt requirements/base.txt
 RUN pip install --require-hashes -r requirements/base.txt
 COPY . .
-# Hashed, compressed static files for whitenoise; needs a throwaway key only at build time.
-RUN SECRET_KEY=build-only DATABASE_URL=sqlite:////tmp/build.sqlite3 python manage.py collectstatic --no-input
+# Hashed, compressed static files for whitenoise; needs a throwaway key and mail host only at
+# build time (the settings insist on both with DEBUG off; nothing is sent).
+RUN SECRET_KEY=build-only EMAIL_HOST=build-only DATABASE_URL=sqlite:////tmp/build.sqlite3 python manage.py collectstatic --no-input
 USER ldn
 EXPOSE 8000
 CMD ["gunicorn", "ldn_diary.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

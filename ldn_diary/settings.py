@@ -7,11 +7,14 @@ silently meaning False. ``.env.example`` lists every variable read here.
 
 from __future__ import annotations
 
+import datetime as dt
+import ipaddress
 import os
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
 from environs import Env, EnvError
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -60,6 +63,10 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "axes",
+    "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "ldn_diary.accounts",
     "ldn_diary.core",
     "ldn_diary.diary",
@@ -70,14 +77,22 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    # Static files are served here, before the middleware below, so they stay cacheable and
+    # carry no session; every response that passes further down is marked no-store.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "ldn_diary.accounts.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Idle and absolute session lifetimes, then the second factor, before any view runs.
+    "ldn_diary.accounts.middleware.SessionLifetimeMiddleware",
+    "ldn_diary.accounts.middleware.SecondFactorMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "ldn_diary.accounts.middleware.PatientTimezoneMiddleware",
     # AxesMiddleware last, as django-axes documents, so it sees the authenticated user.
     "axes.middleware.AxesMiddleware",
@@ -96,6 +111,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -138,12 +154,44 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
-# django-axes: lock a username+IP pair after repeated failures, for an hour.
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=8)
-AXES_COOLOFF_TIME = 1
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
+# --- Login throttling (django-axes, ldn_diary.accounts.throttle) ------------------------------
+# Failures are counted per client address and per account separately, each with its own limit
+# and cool-off (ldn_diary.accounts.throttle.LoginThrottleHandler says why the account limit is
+# higher than the address limit). The counters are axes' rows in the database.
+AXES_HANDLER = "ldn_diary.accounts.throttle.LoginThrottleHandler"
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
+AXES_ACCOUNT_FAILURE_LIMIT = env.int("AXES_ACCOUNT_FAILURE_LIMIT", default=30)
+if AXES_ACCOUNT_FAILURE_LIMIT <= AXES_FAILURE_LIMIT:
+    raise EnvError(
+        "AXES_ACCOUNT_FAILURE_LIMIT must be higher than AXES_FAILURE_LIMIT, so that one client "
+        "address cannot lock somebody else's account."
+    )
+AXES_ADDRESS_COOLOFF = dt.timedelta(minutes=env.int("AXES_ADDRESS_COOLOFF_MINUTES", default=60))
+AXES_ACCOUNT_COOLOFF = dt.timedelta(minutes=env.int("AXES_ACCOUNT_COOLOFF_MINUTES", default=15))
+# Axes itself forgets failures older than the longer of the two.
+AXES_COOLOFF_TIME = max(AXES_ADDRESS_COOLOFF, AXES_ACCOUNT_COOLOFF)
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+# A locked-out client's further attempts are refused without being counted, so they neither
+# extend its own lockout nor count against the account it is trying.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = False
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_CLIENT_IP_CALLABLE = "ldn_diary.accounts.throttle.client_address"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Reverse proxies whose X-Forwarded-For is believed, as addresses or networks
+# (e.g. "10.0.0.5,172.18.0.0/16"). Default: none, so the client is the TCP peer and a forged
+# header changes nothing.
+_trusted_proxies: list[str] = env.list("TRUSTED_PROXIES", default=[])
+try:
+    TRUSTED_PROXIES = [ipaddress.ip_network(item, strict=False) for item in _trusted_proxies]
+except ValueError as exc:
+    raise EnvError(f"TRUSTED_PROXIES: {exc}") from exc
+
+# django-otp: a second factor for clinicians, moderators and administrators
+# (ldn_diary.accounts.twofactor). Issuer shown in the authenticator app.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="LDN Diary")
+# Re-authentication (the password again) is asked before 2FA changes older than this.
+REAUTH_SECONDS = 10 * 60
 
 LANGUAGE_CODE = "en-gb"
 USE_I18N = True
@@ -167,25 +215,110 @@ STORAGES = {
 }
 WHITENOISE_MAX_AGE = 31536000  # hashed names make long caching safe.
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
-EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+# --- Mail -------------------------------------------------------------------------------------
+# Password-reset and sign-up mails carry one-time links that open an account. With DEBUG off they
+# go only through a real SMTP server: start-up fails otherwise, so a link can never end up in a
+# server log through the console backend. docker-compose.yml points this at Mailpit for the demo.
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend" if DEBUG else SMTP_BACKEND,
+)
+EMAIL_HOST = env.str("EMAIL_HOST", default="")
+if not DEBUG:
+    if EMAIL_BACKEND != SMTP_BACKEND:
+        raise EnvError(
+            f"EMAIL_BACKEND={EMAIL_BACKEND!r} is refused when DEBUG is off: sign-up and password "
+            f"reset mails carry one-time links and must go out by SMTP ({SMTP_BACKEND}), never "
+            "into a log or a file. Set EMAIL_HOST (and EMAIL_PORT, EMAIL_HOST_USER, "
+            "EMAIL_HOST_PASSWORD, EMAIL_USE_TLS) to your mail server."
+        )
+    if not EMAIL_HOST:
+        raise EnvError(
+            "EMAIL_HOST must be set when DEBUG is off: sign-up and password reset mails go out "
+            "through that SMTP server (see README 'Mail')."
+        )
+EMAIL_HOST = EMAIL_HOST or "localhost"
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = _secret("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="LDN Diary <no-reply@localhost>")
 
+# --- Sessions, cookies and headers --------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_HTTPONLY = True
+# HTTPS only, on by default with DEBUG off; HTTPS=false is for a deployment without TLS (the
+# docker-compose demo on localhost, a private network), where the redirect, HSTS and secure
+# cookies would lock browsers out.
+HTTPS = env.bool("HTTPS", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# A session ends after 30 minutes without a request, and 12 hours after sign-in whatever
+# happens (ldn_diary.accounts.middleware.SessionLifetimeMiddleware). The cookie and the stored
+# session never outlive the absolute limit.
+SESSION_IDLE_SECONDS = 30 * 60
+SESSION_ABSOLUTE_SECONDS = 12 * 60 * 60
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
 )
+SECURE_SSL_REDIRECT = HTTPS
+# /healthz answers plain HTTP: load balancers and compose health checks call it directly.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 60 * 60) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+# "preload" in the header only makes the site eligible for browsers' preload lists; it is
+# submitted there by hand, if ever.
+SECURE_HSTS_PRELOAD = HTTPS
+
+# Content-Security-Policy (django-csp). Scripts only from this site, never inline or eval'd:
+# htmx's eval is off (templates/base.html, htmx-config) and the vendored plotly.js basic bundle
+# uses no eval. Style elements need the request's nonce: the one inline style element is the
+# empty sheet that plotly.js fills through the CSSOM (templates/base.html).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+# Features this app never uses, switched off for every page (django-permissions-policy).
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
+
+# /healthz gives its detail (database, broker) only to callers on this machine or with this
+# token (header X-Healthz-Token or ?token=); everyone else sees ok or error.
+HEALTHZ_TOKEN = _secret("HEALTHZ_TOKEN", default="")
 
 # --- Celery -----------------------------------------------------------------------------------
 # Without a broker, tasks run in-process and eagerly, and their errors propagate to the caller,

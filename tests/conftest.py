@@ -23,6 +23,9 @@ from ldn_diary.accounts.models import Role, User
 from ldn_diary.accounts.services import user_create
 
 PASSWORD = "correct horse battery staple"
+# The authenticator secret of every named clinician and moderator (hex, as django-otp stores it),
+# so a test can compute their current code with totp_code().
+TOTP_KEY = "3132333435363738393031323334353637383930"
 
 UTC = dt.UTC
 # An ordinary weekday morning in the middle of a month, in the past of any machine that runs the
@@ -125,10 +128,60 @@ def clock(instant):
 
 
 def make_user(username: str, role: str, **extra: str) -> User:
+    """A user with PASSWORD; clinicians and moderators also get an authenticator (TOTP_KEY)."""
     user, _ = user_create(
         username=username, role=role, email=f"{username}@example.org", password=PASSWORD, **extra
     )
+    if role in (Role.CLINICIAN, Role.MODERATOR):
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        TOTPDevice.objects.create(user=user, name="authenticator", key=TOTP_KEY, confirmed=True)
     return user
+
+
+def totp_code(key: str = TOTP_KEY) -> str:
+    """The code an authenticator app shows now (at the frozen clock) for ``key``."""
+    from django_otp.oath import totp
+
+    return f"{totp(bytes.fromhex(key)):06d}"
+
+
+def browser_second_factor(page, live_server, username: str) -> None:
+    """In a browser test, give the second factor if the login asked for it.
+
+    A fresh recovery code each time, not the authenticator's code: a TOTP code is accepted once,
+    so a second login within the same 30 seconds (a second browser window) would be refused.
+    """
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    if "/accounts/2fa/" in page.url:
+        from ldn_diary.accounts import twofactor
+
+        code = twofactor.recovery_codes_replace(user=User.objects.get(username=username))[0]
+        page.fill("input[name=code]", code)
+        # The form's own button: the header's "Log out" is a submit button too.
+        page.click("main button[type=submit]")
+        page.wait_for_load_state()
+
+
+@pytest.fixture(autouse=True)
+def _force_login_gives_the_second_factor(monkeypatch):
+    """``client.force_login(user)`` signs in fully: for a user who must give a second factor
+    (ldn_diary.accounts.twofactor) the session counts as having given it. Tests of the second
+    factor itself log in with the password (``client.post`` to the login page) instead."""
+    from django.test import Client
+
+    from ldn_diary.accounts import twofactor
+
+    original = Client.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        if twofactor.requires_second_factor(user):
+            session = self.session
+            session[twofactor.VERIFIED_KEY] = "tests.force_login"
+            session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)
 
 
 @pytest.fixture

@@ -3,7 +3,10 @@ from __future__ import annotations
 import zoneinfo
 
 from django import forms
-from django.contrib.auth.forms import UserCreationForm, UsernameField
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm, UsernameField
+from django.core.validators import MaxLengthValidator
 
 from .models import User
 
@@ -12,24 +15,83 @@ def _time_zone_choices() -> list[tuple[str, str]]:
     return [(tz, tz.replace("_", " ")) for tz in sorted(zoneinfo.available_timezones())]
 
 
-class SignupForm(UserCreationForm):
-    """Patients sign up themselves; clinicians and moderators are created by an administrator."""
+USERNAME_MAX = User._meta.get_field("username").max_length or 150
 
-    email = forms.EmailField(help_text="Used only to reset your password.")
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, with the username's length checked before anything else.
+
+    AuthenticationForm sets the field's max_length after construction, which adds no validator,
+    so a 256-character username reached authenticate() and django-axes' 255-character column.
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        username = self.fields["username"]
+        username.validators.append(MaxLengthValidator(USERNAME_MAX))
+        username.error_messages["max_length"] = f"A username has at most {USERNAME_MAX} characters."
+
+
+class SignupForm(forms.ModelForm):
+    """Patients sign up themselves; clinicians and moderators are created by an administrator.
+
+    Whether the username or the email is already taken is deliberately not checked here: the
+    page answers the same either way, and the email says what happened (accounts.signup).
+    """
+
+    email = forms.EmailField(
+        max_length=254, help_text="We send a link to this address to activate your diary."
+    )
+    time_zone = forms.ChoiceField(
+        choices=_time_zone_choices,
+        help_text="Your diary's 'today' follows this time zone.",
+    )
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label="Password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
 
     class Meta:
         model = User
-        fields = ("email", "username", "display_name")
+        fields = ("email", "username", "display_name", "time_zone")
         field_classes = {"username": UsernameField}
         help_texts = {"display_name": "What the app calls you. Optional."}
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["time_zone"].initial = settings.DEFAULT_PATIENT_TIME_ZONE
+        # Filled in from the browser's own time zone by static/js/signup.js.
+        self.fields["time_zone"].widget.attrs["data-browser-time-zone"] = "true"
+
+    def validate_unique(self) -> None:
+        """Taken usernames and emails are handled by the view without saying so."""
+
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(
-                "An account already uses this email. Log in, or reset your password."
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean() or {}
+        p1, p2 = cleaned.get("password1"), cleaned.get("password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("password2", "The two passwords differ.")
+        elif p1:
+            candidate = User(
+                username=cleaned.get("username") or "",
+                email=cleaned.get("email") or "",
+                display_name=cleaned.get("display_name") or "",
             )
-        return email
+            try:
+                password_validation.validate_password(str(p1), candidate)
+            except forms.ValidationError as exc:
+                self.add_error("password1", exc)
+        return cleaned
 
 
 class ProfileForm(forms.ModelForm):
@@ -37,7 +99,60 @@ class ProfileForm(forms.ModelForm):
         choices=_time_zone_choices,
         help_text="Your diary's 'today' follows this time zone.",
     )
+    password = forms.CharField(
+        label="Your password",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Needed only to change your email.",
+    )
 
     class Meta:
         model = User
         fields = ("display_name", "email", "time_zone")
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._email_before = self.instance.email
+
+    def clean_email(self) -> str:
+        email = (self.cleaned_data.get("email") or "").strip().lower()
+        if (
+            email != self._email_before.lower()
+            and User.objects.filter(email__iexact=email).exclude(pk=self.instance.pk).exists()
+        ):
+            # Only a signed-in user who also knows their password gets here.
+            raise forms.ValidationError("Another account uses this email.")
+        return email
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean() or {}
+        email = cleaned.get("email")
+        # Re-authentication: whoever changes the address password resets go to must know the
+        # password now, not only hold a session.
+        if (
+            email is not None
+            and email != self._email_before.lower()
+            and not self.instance.check_password(str(cleaned.get("password") or ""))
+        ):
+            self.add_error("password", "Enter your current password to change your email.")
+        return cleaned
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label="Code",
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}
+        ),
+        help_text="The 6 digits your authenticator app shows, or one of your recovery codes.",
+    )
+
+
+class ReauthForm(forms.Form):
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )

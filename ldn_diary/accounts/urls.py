@@ -12,6 +12,14 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", views.signup, name="signup"),
+    path("signup/sent/", views.signup_sent, name="signup_sent"),
+    path("activate/<uidb64>/<token>/", views.activate, name="activate"),
+    # Second factor: everything an unverified clinician may reach is under 2fa/
+    # (ldn_diary.accounts.middleware.SecondFactorMiddleware).
+    path("2fa/", views.two_factor, name="two_factor"),
+    path("2fa/setup/", views.two_factor_setup, name="two_factor_setup"),
+    path("2fa/recovery-codes/", views.recovery_codes, name="recovery_codes"),
+    path("2fa/confirm-password/", views.reauth, name="reauth"),
     path(
         "password/change/",
         auth_views.PasswordChangeView.as_view(success_url=reverse_lazy("accounts:profile")),
@@ -19,7 +27,7 @@ urlpatterns = [
     ),
     path(
         "password/reset/",
-        auth_views.PasswordResetView.as_view(
+        views.PasswordResetView.as_view(
             success_url=reverse_lazy("accounts:password_reset_done"),
             email_template_name="registration/password_reset_email.txt",
         ),

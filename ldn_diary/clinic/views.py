@@ -27,6 +27,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ldn_diary import caching
+from ldn_diary.accounts import throttle
 from ldn_diary.accounts.http import AuthenticatedRequest
 from ldn_diary.accounts.models import User
 
@@ -40,6 +41,9 @@ ROSTER_PAGE_SIZE = 50
 # guessing is hopeless anyway, but a script should not get to try.
 REDEEM_MAX_FAILURES = 10
 REDEEM_WINDOW = 15 * 60
+# And per client address, across accounts, so that many clinician accounts behind one address
+# get no more guesses between them (ldn_diary.accounts.throttle).
+REDEEM_MAX_FAILURES_PER_ADDRESS = 20
 
 
 def _clinician(request: AuthenticatedRequest) -> User:
@@ -165,7 +169,10 @@ def link(request: AuthenticatedRequest, code: str = "") -> HttpResponse:
     form = LinkForm(request.POST or None, initial={"code": code})
     if request.method == "POST" and form.is_valid():
         failures_key = f"clinic:redeem-failures:{clinician.pk}"
-        if caching.peek(failures_key) >= REDEEM_MAX_FAILURES:
+        address = throttle.client_address(request)
+        if caching.peek(failures_key) >= REDEEM_MAX_FAILURES or throttle.over(
+            "clinic-redeem", address, limit=REDEEM_MAX_FAILURES_PER_ADDRESS
+        ):
             form.add_error(
                 "code", "Too many codes that did not work. Wait 15 minutes, then try again."
             )
@@ -176,6 +183,7 @@ def link(request: AuthenticatedRequest, code: str = "") -> HttpResponse:
                 )
             except ValidationError as exc:
                 caching.incr(failures_key, REDEEM_WINDOW)
+                throttle.count("clinic-redeem", address, window=REDEEM_WINDOW)
                 form.add_error("code", exc.messages[0])
             else:
                 patient = care_link.patient

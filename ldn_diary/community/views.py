@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.middleware import HtmxDetails
 
 from ldn_diary import caching
+from ldn_diary.accounts import throttle
 from ldn_diary.accounts.models import User
 
 from . import charts, display, selectors, services
@@ -38,6 +39,9 @@ from .models import Release
 # hopeless anyway, but a script should not get to try).
 JOIN_MAX_FAILURES = 10
 JOIN_WINDOW = 15 * 60
+# And per client address, across accounts, so that many patient accounts behind one address get
+# no more guesses between them (ldn_diary.accounts.throttle).
+JOIN_MAX_FAILURES_PER_ADDRESS = 20
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -259,7 +263,10 @@ def join(request: HttpRequest, code: str = "") -> HttpResponse:
     form = JoinForm(request.POST or None, initial={"code": code})
     if request.method == "POST" and form.is_valid():
         failures_key = f"community:join-failures:{user.pk}"
-        if caching.peek(failures_key) >= JOIN_MAX_FAILURES:
+        address = throttle.client_address(request)
+        if caching.peek(failures_key) >= JOIN_MAX_FAILURES or throttle.over(
+            "community-join", address, limit=JOIN_MAX_FAILURES_PER_ADDRESS
+        ):
             form.add_error(
                 "code", "Too many codes that did not work. Wait 15 minutes, then try again."
             )
@@ -270,6 +277,7 @@ def join(request: HttpRequest, code: str = "") -> HttpResponse:
                 )
             except ValidationError as exc:
                 caching.incr(failures_key, JOIN_WINDOW)
+                throttle.count("community-join", address, window=JOIN_WINDOW)
                 form.add_error("code", exc.messages[0])
             else:
                 messages.success(

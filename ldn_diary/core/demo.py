@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 DEMO_PASSWORD = "ldn-demo-2026"  # noqa: S105 - printed on purpose: demo logins only
 CLINICIAN = "demo-clinician"
 MODERATOR = "demo-moderator"
+# The demo clinician's and moderator's authenticator secret (base32, as typed into an app).
+# Public on purpose, like the password: these accounts exist only in a demo database.
+DEMO_TOTP_SECRET = "LDNDEMOLDNDEMOLDNDEMOLDNDEMOLDND"  # noqa: S105
+DEMO_RECOVERY_CODES_PRINTED = 5
 PATIENT_PREFIX = "demo-patient-"
 DAILY_SD = 1.6
 

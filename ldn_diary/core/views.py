@@ -7,6 +7,8 @@ apps' own URL names (``diary:history``, ``accounts:profile``).
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
+import secrets
 
 from django.conf import settings
 from django.contrib import messages
@@ -18,10 +20,12 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from ldn_diary.accounts import twofactor
 from ldn_diary.accounts.decorators import patient_view
 from ldn_diary.accounts.forms import ProfileForm
 from ldn_diary.accounts.http import AuthenticatedRequest
 from ldn_diary.accounts.models import Role, User
+from ldn_diary.accounts.throttle import client_address
 from ldn_diary.clinic.selectors import consent_context
 from ldn_diary.clinical.constants import ROLLING_DAYS, ROLLING_MIN_DAYS
 from ldn_diary.diary import selectors as diary
@@ -67,6 +71,19 @@ def _broker_status() -> dict[str, object]:
     return {"status": "ok"}
 
 
+def _may_see_health_detail(request: HttpRequest) -> bool:
+    """The health check's detail is for this machine (compose's health checks run inside the
+    container) or for holders of HEALTHZ_TOKEN; everyone else learns only ok or error."""
+    token = settings.HEALTHZ_TOKEN
+    given = request.headers.get("X-Healthz-Token") or request.GET.get("token") or ""
+    if token and given and secrets.compare_digest(given.encode(), token.encode()):
+        return True
+    try:
+        return ipaddress.ip_address(client_address(request)).is_loopback
+    except ValueError:
+        return False
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -82,9 +99,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
         database = {"status": "ok", "vendor": connection.vendor}
     except Exception as exc:  # report, don't crash, whatever the driver raises
         database = {"status": "error", "detail": type(exc).__name__}
-    broker = _broker_status()
     ok = database["status"] == "ok"
-    body = {"status": "ok" if ok else "error", "database": database, "broker": broker}
+    body: dict[str, object] = {"status": "ok" if ok else "error"}
+    if _may_see_health_detail(request):
+        body.update(database=database, broker=_broker_status())
     return JsonResponse(body, status=200 if ok else 503)
 
 
@@ -172,6 +190,10 @@ def profile(request: AuthenticatedRequest) -> HttpResponse:
         messages.success(request, "Profile saved.")
         return redirect("accounts:profile")
     context: dict[str, object] = {"form": form}
+    if twofactor.requires_second_factor(user):
+        context["two_factor"] = {
+            "recovery_codes_left": twofactor.recovery_codes_left(user),
+        }
     if user.is_patient:
         # The consent section (who may see the diary, invite codes): clinic/_consent.html.
         context.update(consent_context(user))

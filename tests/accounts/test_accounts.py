@@ -9,55 +9,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from ldn_diary.accounts.models import Role, User
-
 from ..conftest import PASSWORD
-
-
-def test_signing_up_makes_a_patient_and_logs_them_in(client, db):
-    response = client.post(
-        reverse("accounts:signup"),
-        {
-            "email": "Nina@Example.org",
-            "username": "nina",
-            "display_name": "Nina",
-            "password1": PASSWORD,
-            "password2": PASSWORD,
-        },
-    )
-    assert response.status_code == 302
-    user = User.objects.get(username="nina")
-    assert user.role == Role.PATIENT and user.email == "nina@example.org"
-    assert client.get("/")["Location"] == reverse("diary:today")
-
-
-def test_sign_up_cannot_choose_a_role(client, db):
-    client.post(
-        reverse("accounts:signup"),
-        {
-            "email": "x@example.org",
-            "username": "x",
-            "role": "clinician",
-            "password1": PASSWORD,
-            "password2": PASSWORD,
-        },
-    )
-    assert User.objects.get(username="x").role == Role.PATIENT
-
-
-def test_a_used_email_gets_a_clear_error(client, alice):
-    response = client.post(
-        reverse("accounts:signup"),
-        {
-            "email": "ALICE@example.org",
-            "username": "alice2",
-            "password1": PASSWORD,
-            "password2": PASSWORD,
-        },
-    )
-    assert response.status_code == 200
-    assert "An account already uses this email" in response.content.decode()
-    assert not User.objects.filter(username="alice2").exists()
 
 
 def test_login_and_logout(client, alice):
@@ -75,6 +27,7 @@ def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong(client,
 
 
 def test_repeated_failures_lock_the_login(client, alice, settings):
+    # The per-address limit; tests/accounts/test_login_throttle.py has the whole design.
     for _ in range(settings.AXES_FAILURE_LIMIT):
         client.post(reverse("accounts:login"), {"username": "alice", "password": "wrong"})
     # Even the right password is refused during the lockout.

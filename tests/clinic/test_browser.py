@@ -13,7 +13,7 @@ import pytest
 from ldn_diary.clinic.services import followup_set, note_add
 from ldn_diary.diary.services import plan_set
 
-from ..conftest import PASSWORD, SHOTS
+from ..conftest import PASSWORD, SHOTS, browser_second_factor
 from .conftest import days_ago, linked_patient, recompute, write_diary
 
 # tests/conftest.py skips "browser" tests when Chromium is missing (and fails them in CI).
@@ -30,6 +30,8 @@ def log_in(page, live_server, username: str) -> None:
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
+    page.wait_for_load_state()
+    browser_second_factor(page, live_server, username)
     page.wait_for_url(f"{live_server.url}/clinic/")
 
 
@@ -100,14 +102,16 @@ def test_the_roster_sorts_and_filters_without_reloading(page, live_server, carol
     assert rows.index("Xena") < rows.index("Yves")  # worst change first
     page.select_option("#roster-flag", "worsening")
     page.wait_for_url(re.compile(r"flag=worsening"))
-    page.wait_for_function("document.querySelectorAll('table.roster tbody tr').length === 1")
+    # A function, not an expression: Playwright evaluates a bare expression with eval(), which
+    # the page's Content-Security-Policy refuses.
+    page.wait_for_function("() => document.querySelectorAll('table.roster tbody tr').length === 1")
     assert page.locator("table.roster tbody").inner_text().count("Xena") == 1
     # Links inside the table keep the form in step (its selects come back out of band).
     page.click("a.clear")
-    page.wait_for_function("document.querySelectorAll('table.roster tbody tr').length === 3")
+    page.wait_for_function("() => document.querySelectorAll('table.roster tbody tr').length === 3")
     assert page.input_value("#roster-flag") == ""
     page.click("a.chip-link:has-text('Worsening')")
-    page.wait_for_function("document.querySelectorAll('table.roster tbody tr').length === 1")
+    page.wait_for_function("() => document.querySelectorAll('table.roster tbody tr').length === 1")
     assert page.input_value("#roster-flag") == "worsening"
     assert page.evaluate("window.__noReload") is True
     page.screenshot(path=str(SHOTS / "clinic-roster-test-filtered.png"), full_page=True)

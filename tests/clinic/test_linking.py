@@ -201,6 +201,24 @@ def test_repeated_wrong_codes_are_throttled(client, dave, alice):
     cache.clear()
 
 
+def test_wrong_codes_are_also_limited_per_client_address_across_clinicians(client, alice, db):
+    from ldn_diary.accounts.models import Role
+    from tests.conftest import make_user
+
+    # Three clinician accounts behind one address, each under its own limit of 10...
+    for n in range(3):
+        client.force_login(make_user(f"doc{n}", Role.CLINICIAN))
+        for _ in range(7):
+            client.post(reverse("clinic:link"), {"code": "ZZZZ-ZZZZ"}, REMOTE_ADDR="203.0.113.5")
+    # ...share 20 wrong codes between them: after 21 the next try is refused, even a good code.
+    good = invite_create(patient=alice)
+    response = client.post(reverse("clinic:link"), {"code": good.code}, REMOTE_ADDR="203.0.113.5")
+    assert "Too many codes" in response.content.decode()
+    # From another address the same clinician still can.
+    response = client.post(reverse("clinic:link"), {"code": good.code}, REMOTE_ADDR="198.51.100.5")
+    assert response.status_code == 302
+
+
 def test_patient_revokes_from_the_profile_and_the_clinician_is_locked_out(client, alice, carol):
     link = CareLink.objects.get(patient=alice, clinician=carol)
     dashboard = reverse("clinic:patient", args=[alice.uuid])

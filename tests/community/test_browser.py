@@ -12,7 +12,7 @@ import pytest
 
 from ldn_diary.community.models import SupportGroup
 
-from ..conftest import PASSWORD, SHOTS
+from ..conftest import PASSWORD, SHOTS, browser_second_factor
 from .conftest import diary_patient, join, members
 
 pytestmark = pytest.mark.browser
@@ -23,6 +23,8 @@ def log_in(page, live_server, username: str, lands_on: str) -> None:
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
+    page.wait_for_load_state()
+    browser_second_factor(page, live_server, username)
     page.wait_for_url(f"{live_server.url}{lands_on}")
 
 

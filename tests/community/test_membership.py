@@ -107,3 +107,21 @@ def test_a_patient_reaches_her_groups_from_the_nav(client, alice):
     client.force_login(alice)
     html = client.get(reverse("diary:today")).content.decode()
     assert f'href="{reverse("community:home")}"' in html
+
+
+def test_wrong_join_codes_are_also_limited_per_client_address_across_patients(client, group, db):
+    from ldn_diary.accounts.models import Role
+    from tests.conftest import make_user
+
+    address = {"REMOTE_ADDR": "203.0.113.7"}
+    for n in range(3):
+        client.force_login(make_user(f"guesser{n}", Role.PATIENT))
+        for _ in range(7):
+            client.post(reverse("community:join"), {"code": "ZZZZ-ZZZZ-ZZ"}, **address)
+    response = client.post(reverse("community:join"), {"code": group.join_code}, **address)
+    assert "Too many codes" in response.content.decode()
+    assert not Membership.objects.exists()
+    response = client.post(
+        reverse("community:join"), {"code": group.join_code}, REMOTE_ADDR="198.51.100.7"
+    )
+    assert response.status_code == 302 and Membership.objects.count() == 1

@@ -13,11 +13,32 @@ def load() -> dict:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
-def test_it_has_the_five_services_with_health_checks():
+def test_it_has_the_six_services_with_health_checks():
     services = load()["services"]
-    assert set(services) == {"postgres", "redis", "web", "worker", "beat"}
-    for name in ("postgres", "redis", "web", "worker"):
+    assert set(services) == {"postgres", "redis", "mailpit", "web", "worker", "beat"}
+    for name in ("postgres", "redis", "mailpit", "web", "worker"):
         assert "test" in services[name]["healthcheck"], name
+
+
+def test_the_app_sends_mail_to_mailpit_by_smtp():
+    """Reset and sign-up links go to the local mail catcher, never to the log."""
+    services = load()["services"]
+    assert services["mailpit"]["image"].startswith("axllent/mailpit")
+    # Its web inbox is published on this machine only.
+    assert services["mailpit"]["ports"] == ["127.0.0.1:8025:8025"]
+    for name in ("web", "worker", "beat"):
+        env = services[name]["environment"]
+        assert env["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+        assert env["EMAIL_HOST"] == "${EMAIL_HOST:-mailpit}"
+        assert env["EMAIL_PORT"] == "${EMAIL_PORT:-1025}"
+        assert services[name]["depends_on"]["mailpit"]["condition"] == "service_healthy"
+
+
+def test_the_demo_runs_without_tls_and_the_image_builds_with_debug_off():
+    services = load()["services"]
+    assert services["web"]["environment"]["HTTPS"] == "${HTTPS:-false}"
+    # collectstatic runs with DEBUG off, so it needs a (throwaway) mail host.
+    assert "EMAIL_HOST=build-only" in (ROOT / "Dockerfile").read_text()
 
 
 def test_the_database_lives_on_a_named_volume():

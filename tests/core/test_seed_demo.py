@@ -114,3 +114,34 @@ def test_the_demo_shows_every_kind_of_response(db):
     for day in TrendDay.objects.order_by("date"):
         latest[day.patient_id] = day.pain_pct
     assert any(pct is not None and pct <= -30 for pct in latest.values())
+
+
+def test_the_demo_clinician_can_sign_in_with_what_seed_demo_prints(client, db, clock):
+    import datetime as dt
+    import re
+
+    from django.urls import reverse
+
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    printed = out.getvalue()
+    current = re.search(r"its code right now is (\d{6})", printed).group(1)
+    recovery = re.search(r"demo-moderator: ([a-z2-7 ]+)\n", printed).group(1).split()
+    assert len(recovery) == 5
+    login = {"username": "demo-clinician", "password": "ldn-demo-2026"}
+    client.post(reverse("accounts:login"), login)
+    assert client.get(reverse("clinic:roster")).status_code == 302  # the code first
+    client.post(reverse("accounts:two_factor"), {"code": current})
+    assert client.get(reverse("clinic:roster")).status_code == 200
+    # The moderator, with a printed recovery code, once.
+    other = type(client)()
+    other.post(reverse("accounts:login"), {**login, "username": "demo-moderator"})
+    other.post(reverse("accounts:two_factor"), {"code": recovery[0]})
+    assert other.get(reverse("community:home")).status_code == 200
+    # A second run replaces the recovery codes: the printed ones from before stop working.
+    call_command("seed_demo", stdout=io.StringIO())
+    clock.shift(dt.timedelta(seconds=2))
+    third = type(client)()
+    third.post(reverse("accounts:login"), {**login, "username": "demo-moderator"})
+    third.post(reverse("accounts:two_factor"), {"code": recovery[1]})
+    assert third.get(reverse("community:home")).status_code == 302

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import zoneinfo
 
 from django.conf import settings
@@ -8,6 +9,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from ldn_diary.accounts import twofactor
 from ldn_diary.accounts.models import Role, User
 from ldn_diary.accounts.services import user_create
 from ldn_diary.clinic.services import link_grant
@@ -92,12 +94,35 @@ class Command(BaseCommand):
             trends_mark_dirty(patient_id=patient.pk)
         return patients
 
+    def _demo_second_factor(self) -> tuple[str, dict[str, list[str]]]:
+        """Give the demo clinician and moderator the fixed demo authenticator (DEMO_TOTP_SECRET)
+        and fresh recovery codes, replaced on every run. Returns the code an authenticator shows
+        now and a few recovery codes per account, for the logins printed below."""
+        from django_otp.oath import totp
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        key = base64.b32decode(demo.DEMO_TOTP_SECRET).hex()
+        codes: dict[str, list[str]] = {}
+        for user in User.objects.filter(username__in=[demo.CLINICIAN, demo.MODERATOR]):
+            TOTPDevice.objects.filter(user=user).delete()
+            TOTPDevice.objects.create(user=user, name=twofactor.TOTP_NAME, key=key, confirmed=True)
+            fresh = twofactor.recovery_codes_replace(user=user)
+            codes[user.username] = fresh[: demo.DEMO_RECOVERY_CODES_PRINTED]
+        return f"{totp(bytes.fromhex(key)):06d}", codes
+
     def _print_logins(self) -> None:
+        current, codes = self._demo_second_factor()
         self.stdout.write(
             "\nDemo logins (password for all: {pw})\n"
             "  patient:    {p1}  (a responder; more: {prefix}01 … {prefix}30)\n"
             "  clinician:  {c}\n"
             "  moderator:  {m}  (support group {g})\n"
+            "\nThe clinician and the moderator also give a second factor after the password:\n"
+            "  an authenticator app with the demo key {secret}\n"
+            "  (its code right now is {current}; it changes every 30 seconds),\n"
+            "  or one of these single-use recovery codes (new ones on every seed_demo run):\n"
+            "    {c}: {c_codes}\n"
+            "    {m}: {m_codes}\n"
             "\nThe demo group's published release (no login needed):\n  {url}\n".format(
                 pw=demo.DEMO_PASSWORD,
                 p1=f"{demo.PATIENT_PREFIX}01",
@@ -105,6 +130,10 @@ class Command(BaseCommand):
                 c=demo.CLINICIAN,
                 m=demo.MODERATOR,
                 g=DEMO_GROUP,
+                secret=demo.DEMO_TOTP_SECRET,
+                current=current,
+                c_codes=" ".join(codes.get(demo.CLINICIAN, [])),
+                m_codes=" ".join(codes.get(demo.MODERATOR, [])),
                 url=demo_public_url() or "(none)",
             )
         )
