@@ -234,6 +234,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 5 * 60,
         "options": {"expires": 4 * 60},
     },
+    # Unconfirmed CSV uploads expire after an hour (diary.models.IMPORT_STASH_TTL).
+    "purge-import-stashes": {
+        "task": "ldn_diary.diary.tasks.purge_import_stashes",
+        "schedule": 10 * 60,
+        "options": {"expires": 9 * 60},
+    },
 }
 
 # One cache for every process: Redis in a deployment (CACHE_URL), shared by all gunicorn workers

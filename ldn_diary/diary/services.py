@@ -9,6 +9,7 @@ messages say what is wrong and how to fix it, and the views show them as they ar
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import uuid as uuid_mod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,14 +23,16 @@ from ldn_diary.accounts.models import User
 from ldn_diary.clinical import doses
 
 from . import rules
-from .csvio import DiaryRow
+from .csvio import DiaryRow, parse_diary_csv
 from .dosing import DOSE_HELP, format_mg
 from .models import (
+    IMPORT_STASH_TTL,
     SCORE_FIELDS,
     DiaryEntry,
     DoseChange,
     DoseTaken,
     Formulation,
+    ImportStash,
     TimeOfDay,
     TitrationPlan,
 )
@@ -548,3 +551,78 @@ def diary_import(
         unchanged=len(plan.unchanged),
         dose_changes=len(plan.dose_changes),
     )
+
+
+# --- Imports awaiting confirmation --------------------------------------------------------------
+
+
+class ImportGoneError(ValidationError):
+    """The preview being confirmed is not the patient's current one: already imported,
+    cancelled, replaced by another upload, expired, or never theirs."""
+
+
+# Characters a file name may not bring into a page or the database (NUL, other controls).
+_CONTROL = dict.fromkeys(range(32))
+
+
+@transaction.atomic
+def import_stash_put(*, patient: User, name: str, text: str) -> ImportStash:
+    """Keep a checked upload server-side until the patient confirms it; replaces any other."""
+    ImportStash.objects.filter(patient=patient).delete()
+    stash = ImportStash(
+        patient=patient,
+        token=secrets.token_urlsafe(32),
+        name=(name or "diary.csv").translate(_CONTROL)[:120],
+        text=text,
+        created_at=timezone.now(),
+    )
+    stash.full_clean(exclude=["patient"], validate_unique=False)
+    stash.save()
+    return stash
+
+
+def import_stash_discard(*, patient: User) -> int:
+    """Cancel: forget the patient's pending upload. Returns how many were deleted (0 or 1)."""
+    return ImportStash.objects.filter(patient=patient).delete()[0]
+
+
+def import_stash_purge(*, now: dt.datetime | None = None) -> int:
+    """Delete every upload older than IMPORT_STASH_TTL; returns how many (beat task)."""
+    now = now or timezone.now()
+    return ImportStash.objects.filter(created_at__lte=now - IMPORT_STASH_TTL).delete()[0]
+
+
+def import_confirm(*, patient: User, token: str, today: dt.date | None = None) -> ImportResult:
+    """Import the patient's pending upload named by ``token`` and delete it, in one transaction.
+
+    Raises ``ImportGoneError`` when there is no such live upload (nothing is written; a stale
+    one is deleted), and ``ValidationError`` when the file no longer fits the diary (the day
+    changed, or the doses did since the preview): the upload is kept so the preview can say why.
+    The row lock makes a double-clicked confirm import once.
+    """
+    today = today or patient.local_today()
+    now = timezone.now()
+    with transaction.atomic():
+        stash = ImportStash.objects.select_for_update().filter(patient=patient).first()
+        if stash is None or not secrets.compare_digest(stash.token, str(token)):
+            raise ImportGoneError(
+                "That preview is no longer current (it was already imported, cancelled or "
+                "replaced by another upload). Nothing was imported; upload the file again.",
+                code="gone",
+            )
+        expired = stash.created_at <= now - IMPORT_STASH_TTL
+        if expired:
+            stash.delete()  # committed: the error below is raised outside this transaction
+        else:
+            parsed = parse_diary_csv(stash.text, today=today)
+            if not parsed.ok:
+                raise ValidationError(parsed.errors, code="invalid")
+            result = diary_import(patient=patient, rows=parsed.rows, today=today)
+            stash.delete()
+    if expired:
+        raise ImportGoneError(
+            "That preview has expired: an upload waits an hour for you to confirm it. "
+            "Nothing was imported; upload the file again.",
+            code="expired",
+        )
+    return result
