@@ -7,3 +7,8 @@ class AccountsConfig(AppConfig):
     name = "ldn_diary.accounts"
     label = "accounts"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from .audit import connect_celery_signals
+
+        connect_celery_signals()

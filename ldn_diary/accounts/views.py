@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 
 from .forms import SignupForm
 from .models import Role
+from .services import audit_account_created
 
 
 class LoginView(auth_views.LoginView):
@@ -24,6 +25,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             user = form.save(commit=False)
             user.role = Role.PATIENT
             user.save()
+            audit_account_created(user=user, actor=user)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, "Welcome. Add your LDN dose, then log your first day.")
         return redirect("home")
