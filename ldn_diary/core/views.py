@@ -202,7 +202,10 @@ def profile(request: AuthenticatedRequest) -> HttpResponse:
             {
                 "at": event.at,
                 "who": audit.who(event),
-                "role": audit.ROLE_LABELS.get(event.actor_role, event.actor_role),
+                # "LDN Diary (a scheduled job ...)" needs no role after it.
+                "role": ""
+                if event.actor_role == "system"
+                else audit.ROLE_LABELS.get(event.actor_role, event.actor_role),
                 "what": audit.what(event),
             }
             for event in page.object_list

@@ -332,15 +332,15 @@ def test_the_patient_sees_who_viewed_their_data(client, alice, carol, bob):
     body = client.get(reverse("accounts:profile")).content.decode()
     section = body[body.index('id="access"') : body.index('id="your-data"')]
     assert "Dr Carol" in section and "(Clinician)" in section
-    assert "Opened your dashboard" in section
-    assert "Used your invite code and gained access" in section
-    assert "Created an invite code" not in section  # her own actions are not listed
+    assert "opened your dashboard" in section
+    assert "used your invite code and gained access" in section
+    assert "created an invite code" not in section  # her own actions are not listed
     # Bob's page lists nothing of Alice's.
     client.force_login(bob)
     body = client.get(reverse("accounts:profile")).content.decode()
     section = body[body.index('id="access"') : body.index('id="your-data"')]
-    assert "Dr Carol" not in section and "Opened" not in section
-    assert "Created the account" in section  # by an administrator's command (the fixture)
+    assert "Dr Carol" not in section and "opened" not in section
+    assert "created the account" in section  # by an administrator's command (the fixture)
 
 
 def test_the_list_is_paginated_and_names_deleted_accounts(client, alice, carol):
@@ -352,10 +352,10 @@ def test_the_list_is_paginated_and_names_deleted_accounts(client, alice, carol):
     temp.delete()
     client.force_login(alice)
     first = client.get(reverse("accounts:profile")).content.decode()
-    assert first.count("Opened your pre-visit brief") == 19  # 20 a page, the newest first
+    assert first.count("opened your pre-visit brief") == 19  # 20 a page, the newest first
     assert "A deleted account" in first and "Page 1 of 2" in first
     second = client.get(reverse("accounts:profile"), {"access_page": "2"}).content.decode()
-    assert second.count("Opened your pre-visit brief") == 6 and "Used your invite code" in second
+    assert second.count("opened your pre-visit brief") == 6 and "used your invite code" in second
 
 
 def test_clinicians_and_moderators_have_no_such_section(client, carol, mona):
