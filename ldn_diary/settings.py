@@ -76,6 +76,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every later layer and the audit trail see the request's id.
+    "ldn_diary.accounts.audit.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     # Static files are served here, before the middleware below, so they stay cacheable and
@@ -366,6 +368,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ldn_diary.trends.tasks.sweep_outbox",
         "schedule": 5 * 60,
         "options": {"expires": 4 * 60},
+    },
+    # Unconfirmed CSV uploads expire after an hour (diary.models.IMPORT_STASH_TTL).
+    "purge-import-stashes": {
+        "task": "ldn_diary.diary.tasks.purge_import_stashes",
+        "schedule": 10 * 60,
+        "options": {"expires": 9 * 60},
     },
 }
 

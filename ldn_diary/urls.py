@@ -23,7 +23,13 @@ urlpatterns = [
     path("", include("ldn_diary.core.urls")),
     path(
         "accounts/",
-        _app(accounts_urls, path("profile/", pages.profile, name="profile")),
+        _app(
+            accounts_urls,
+            path("profile/", pages.profile, name="profile"),
+            path("profile/export.zip", pages.export_csv, name="export_csv"),
+            path("profile/export.fhir.json", pages.export_fhir, name="export_fhir"),
+            path("profile/delete/", pages.account_delete, name="delete"),
+        ),
     ),
     path("diary/", _app(diary_urls, path("history/", pages.history, name="history"))),
     path("clinic/", include("ldn_diary.clinic.urls")),

@@ -11,3 +11,6 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         # Connects the login signal that records when this session last checked the password.
         from . import twofactor  # noqa: F401
+        from .audit import connect_celery_signals
+
+        connect_celery_signals()

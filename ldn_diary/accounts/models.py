@@ -72,3 +72,81 @@ class User(AbstractUser):
 
     def local_today(self) -> dt.date:
         return timezone.now().astimezone(self.tzinfo).date()
+
+
+class AuditAction(models.TextChoices):
+    """What an audit row records. The label completes "<who> ..." on the patient's profile."""
+
+    # Reads of a patient's data by someone else.
+    CLINIC_ROSTER = "clinic.roster", "saw your summary in their list of patients"
+    CLINIC_DASHBOARD = "clinic.dashboard", "opened your dashboard"
+    CLINIC_BRIEF = "clinic.brief", "opened your pre-visit brief"
+    GROUP_ROSTER = "community.roster", "saw your membership in their group's member list"
+    # Writes.
+    ENTRY_SAVE = "diary.entry.save", "saved a diary entry"
+    DOSE_ADD = "diary.dose.add", "recorded a dose change"
+    DOSE_EDIT = "diary.dose.edit", "corrected a dose change"
+    DOSE_DELETE = "diary.dose.delete", "deleted a dose change"
+    PLAN_SET = "diary.plan.set", "set the titration plan"
+    PLAN_CLEAR = "diary.plan.clear", "removed the titration plan"
+    IMPORT_UPLOAD = "diary.import.upload", "uploaded a diary file to preview"
+    IMPORT = "diary.import", "imported a diary file"
+    INVITE_CREATE = "clinic.invite.create", "created an invite code"
+    INVITE_CANCEL = "clinic.invite.cancel", "cancelled an invite code"
+    INVITE_REDEEM = "clinic.invite.redeem", "used your invite code and gained access"
+    LINK_REVOKE = "clinic.link.revoke", "withdrew a clinician's access"
+    NOTE_ADD = "clinic.note.add", "added a note to their own records about you"
+    FOLLOWUP_SET = "clinic.followup.set", "set a follow-up date"
+    GROUP_JOIN = "community.join", "joined a support group"
+    GROUP_AGREE = "community.agree", "agreed to contribute to a group"
+    GROUP_STOP = "community.stop", "stopped contributing to a group"
+    GROUP_LEAVE = "community.leave", "left a support group"
+    ACCOUNT_CREATE = "account.create", "created the account"
+    ACCOUNT_UPDATE = "account.update", "changed the account's details"
+    ACCOUNT_EXPORT = "account.export", "downloaded all the data"
+    ACCOUNT_DELETE = "account.delete", "deleted the account and its data"
+
+
+class AuditEvent(models.Model):
+    """One row for every read of a patient's data by someone else and for every write.
+
+    Written only through ``ldn_diary.accounts.audit``: writes inside the same transaction as
+    the change, reads by the access doors. It names people and objects, never health values:
+    who, whose data, what, which object (type and UUID), when, and the request or task id.
+
+    Append-only: on PostgreSQL a trigger refuses UPDATE and DELETE (migration 0002); SQLite,
+    the development database, does not enforce it. ``actor`` and ``patient`` are ids without
+    a database constraint or a cascade, so the rows outlive the accounts they name (an erased
+    patient's trail keeps their id and the account's deletion).
+    """
+
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        related_name="+",
+        help_text="Who acted; empty for the system (a task or a command).",
+    )
+    # The actor's role when they acted: patient, clinician, moderator, admin or system.
+    actor_role = models.CharField(max_length=16)
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        related_name="+",
+        help_text="Whose data; empty for an account that is not a patient's.",
+    )
+    action = models.CharField(max_length=40, choices=AuditAction.choices)
+    object_type = models.CharField(max_length=40, blank=True)
+    object_uuid = models.UUIDField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["patient", "-at"], name="audit_patient_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_id or 'system'} on {self.patient_id} at {self.at}"

@@ -8,9 +8,10 @@ patient's consent: ``ldn_diary.clinic.selectors.get_patient_for_clinician``.
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.http import Http404
 
-from .models import Role, User
+from .models import AuditEvent, Role, User
 
 
 def get_own_patient(user: User) -> User:
@@ -18,3 +19,19 @@ def get_own_patient(user: User) -> User:
     if not (user.is_authenticated and user.is_active and user.role == Role.PATIENT):
         raise Http404("This page is for patients.")
     return user
+
+
+def access_by_others(patient: User) -> QuerySet[AuditEvent]:
+    """The audit rows in which someone other than the patient read or changed their data
+    (clinicians, moderators, the system), newest first, with the actor (None once deleted)."""
+    return (
+        AuditEvent.objects.filter(patient=patient)
+        .exclude(actor=patient)
+        .select_related("actor")
+        .order_by("-at", "-id")
+    )
+
+
+def audit_trail_for(patient: User) -> QuerySet[AuditEvent]:
+    """Every audit row about the patient, their own actions included, oldest first (export)."""
+    return AuditEvent.objects.filter(patient=patient).select_related("actor").order_by("at", "id")

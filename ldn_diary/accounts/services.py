@@ -1,14 +1,19 @@
-"""Writes to accounts: creating users."""
+"""Writes to accounts: creating users, changing their details, erasing a patient's account.
+
+Each writes its row of the audit trail (``audit.record``) in its own transaction.
+"""
 
 from __future__ import annotations
 
 import secrets
 
+from django.apps import apps
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from .models import Role, User
+from . import audit
+from .models import AuditAction, Role, User
 
 
 def user_create(
@@ -39,6 +44,7 @@ def user_create(
     user.set_password(password)
     with transaction.atomic():
         user.save()
+        audit_account_created(user=user)
     return user, generated
 
 
@@ -87,6 +93,7 @@ def signup_start(
     try:
         with transaction.atomic():
             user.save()
+            audit_account_created(user=user, actor=user)
     except IntegrityError:  # the same username, signed up a moment ago
         return SignupOutcome.USERNAME_TAKEN, None
     return SignupOutcome.CREATED, user
@@ -97,3 +104,68 @@ def signup_activate(*, user: User) -> User:
         user.is_active = True
         user.save(update_fields=["is_active"])
     return user
+
+
+def audit_account_created(*, user: User, actor: User | None = None) -> None:
+    """The audit row of a new account: by the system (``user_create``, run by an administrator's
+    command) or by the person themselves (the signup page passes ``actor=user``)."""
+    audit.record(
+        actor=actor,
+        patient=user if user.role == Role.PATIENT else None,
+        action=AuditAction.ACCOUNT_CREATE,
+        obj=user,
+    )
+
+
+# The account details a person may change on their profile page.
+PROFILE_FIELDS = ("display_name", "email", "time_zone")
+
+
+@transaction.atomic
+def profile_update(*, user: User, display_name: str, email: str, time_zone: str) -> User:
+    """Change the signed-in user's own details; the audit row says that, not what to."""
+    user.display_name, user.email, user.time_zone = display_name, email, time_zone
+    user.full_clean(exclude=["password", "username"], validate_unique=False)
+    user.save(update_fields=PROFILE_FIELDS)
+    audit.record(
+        actor=user,
+        patient=user if user.role == Role.PATIENT else None,
+        action=AuditAction.ACCOUNT_UPDATE,
+        obj=user,
+    )
+    return user
+
+
+def account_delete(*, user: User, password: str) -> None:
+    """Erase a patient's account and everything held about them, in one transaction.
+
+    The password is asked again, so an unattended session cannot do this. Deleting the user
+    deletes, through the database's foreign keys, their diary, doses, plan, pending imports,
+    stored trends, consent links (their clinicians lose access with the very next request),
+    invites and consent history, clinicians' notes and follow-ups about them, and their group
+    memberships (so no later release counts them; releases already made are aggregates that
+    name nobody, and stay). Login-throttling records naming the username go too. What remains
+    is the audit trail, which holds no health data and names people by id only, with one more
+    row: this deletion.
+    """
+    if user.role != Role.PATIENT or not user.is_active:
+        raise ValidationError(
+            "Only a patient account can be deleted here. Ask an administrator.", code="role"
+        )
+    if not user.check_password(password or ""):
+        raise ValidationError(
+            {"password": "That is not your password. Nothing was deleted."}, code="password"
+        )
+    with transaction.atomic():
+        audit.record(actor=user, patient=user, action=AuditAction.ACCOUNT_DELETE, obj=user)
+        _forget_login_records(user.username)
+        user.delete()
+
+
+def _forget_login_records(username: str) -> None:
+    """Rows of the login-throttling app (django-axes) that name the username."""
+    if not apps.is_installed("axes"):
+        return
+    for model in apps.get_app_config("axes").get_models():
+        if any(f.name == "username" for f in model._meta.get_fields()):
+            model._default_manager.filter(username=username).delete()

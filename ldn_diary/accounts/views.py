@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.encoding import force_str
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from . import mail, services, throttle, twofactor
 from .forms import CodeForm, LoginForm, ReauthForm, SignupForm
@@ -94,6 +94,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/signup.html", {"form": form})
 
 
+@require_GET
 def signup_sent(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/signup_sent.html")
 

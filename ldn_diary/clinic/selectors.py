@@ -3,7 +3,8 @@ facts the roster and the dashboard are built from (``presentation.py`` builds th
 
 A clinician reaches patients only through ``patients_of`` and ``get_patient_for_clinician``,
 which read the patient's consent (a live ``CareLink``) on every request; nothing else here
-widens access. The roster reads every column with one query per concern for all patients at
+widens access. The door also records the read in the audit trail, so no clinician page can
+show a patient's data without a row saying so. The roster reads every column with one query per concern for all patients at
 once, never one per patient, so its query count is the same for 1 or 500 patients (pinned in
 tests/clinic/test_queries.py).
 """
@@ -22,7 +23,8 @@ from django.db.models.fields.json import KT
 from django.http import Http404
 from django.utils import timezone
 
-from ldn_diary.accounts.models import Role, User
+from ldn_diary.accounts import audit
+from ldn_diary.accounts.models import AuditAction, Role, User
 from ldn_diary.clinical.constants import ENGINE_VERSION, WEEK_WINDOWS
 from ldn_diary.diary.choices import DOSE_ANSWERS
 from ldn_diary.diary.models import DiaryEntry, DoseChange, DoseTaken, TitrationPlan
@@ -60,16 +62,22 @@ def patients_of(clinician: User) -> QuerySet[User]:
     ).distinct()
 
 
-def get_patient_for_clinician(clinician: User, patient_uuid: uuid_mod.UUID | str) -> User:
+def get_patient_for_clinician(
+    clinician: User, patient_uuid: uuid_mod.UUID | str, *, action: AuditAction | None
+) -> User:
     """The patient named in a URL, if linked to ``clinician`` right now; else 404.
 
     Missing, not linked and revoked a moment ago all give the same 404, so a URL never confirms
-    that a patient exists.
+    that a patient exists. ``action`` is the read the page is about to make of the patient's
+    data (e.g. ``AuditAction.CLINIC_DASHBOARD``), recorded in the audit trail once access is
+    granted; a page that only writes passes None, and its service records the write.
     """
     key = _uuid_or_404(patient_uuid, "patient")
     patient = patients_of(clinician).filter(uuid=key).first()
     if patient is None:
         raise Http404("No such patient.")
+    if action is not None:
+        audit.record(actor=clinician, patient=patient, action=action, obj=patient)
     return patient
 
 
@@ -109,12 +117,14 @@ def get_link_for_patient(patient: User, link_uuid: uuid_mod.UUID | str) -> CareL
     return link
 
 
-def consent_history_for_patient(patient: User, limit: int = 20) -> list[ConsentEvent]:
-    return list(
+def consent_history_for_patient(patient: User, limit: int | None = 20) -> list[ConsentEvent]:
+    """Newest first; ``limit=None`` for all of it (the patient's data export)."""
+    events = (
         ConsentEvent.objects.filter(patient=patient)
         .select_related("clinician", "invite")
-        .order_by("-at")[:limit]
+        .order_by("-at")
     )
+    return list(events if limit is None else events[:limit])
 
 
 def consent_context(patient: User) -> dict[str, Any]:

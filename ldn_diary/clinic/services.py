@@ -1,7 +1,8 @@
 """Writes to the clinic app: consent (invites, links, revocation), notes and follow-up dates.
 
-Every function here runs in one transaction and, for consent, writes the ConsentEvent audit row
-in that same transaction. Views call these and nothing else to change clinic data.
+Every function here runs in one transaction and writes its row of the audit trail
+(``accounts.audit.record``) in that same transaction, and for consent also the ConsentEvent the
+patient sees in their sharing history. Views call these and nothing else to change clinic data.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ldn_diary.accounts.models import Role, User
+from ldn_diary.accounts import audit
+from ldn_diary.accounts.models import AuditAction, Role, User
 
 from .models import (
     INVITE_ALPHABET,
@@ -79,6 +81,9 @@ def invite_create(*, patient: User, now: dt.datetime | None = None) -> Invite:
                     invite=invite,
                     at=now,
                 )
+                audit.record(
+                    actor=patient, patient=patient, action=AuditAction.INVITE_CREATE, obj=invite
+                )
         except IntegrityError:
             continue
         return invite
@@ -98,6 +103,12 @@ def invite_cancel(*, invite: Invite) -> Invite:
             actor_id=invite.patient_id,
             kind=ConsentKind.INVITE_CANCELLED,
             invite=invite,
+        )
+        audit.record(
+            actor=invite.patient,
+            patient=invite.patient_id,
+            action=AuditAction.INVITE_CANCEL,
+            obj=invite,
         )
     return invite
 
@@ -166,6 +177,9 @@ def invite_redeem(
             link=link,
             at=now,
         )
+        audit.record(
+            actor=clinician, patient=invite.patient, action=AuditAction.INVITE_REDEEM, obj=link
+        )
     return link, created
 
 
@@ -188,6 +202,9 @@ def link_revoke(*, link: CareLink) -> CareLink:
             kind=ConsentKind.LINK_REVOKED,
             link=link,
         )
+        audit.record(
+            actor=link.patient, patient=link.patient_id, action=AuditAction.LINK_REVOKE, obj=link
+        )
     return link
 
 
@@ -209,12 +226,14 @@ def note_add(*, clinician: User, patient: User, text: str) -> ClinicianNote:
         raise ValidationError({"text": "Write something before saving the note."})
     note.full_clean()
     note.save()
+    audit.record(actor=clinician, patient=patient, action=AuditAction.NOTE_ADD, obj=note)
     return note
 
 
 @transaction.atomic
 def followup_set(*, clinician: User, patient: User, due_on: dt.date | None) -> FollowUp | None:
     """Set (or with ``due_on=None`` clear) this clinician's next follow-up date for the patient."""
+    audit.record(actor=clinician, patient=patient, action=AuditAction.FOLLOWUP_SET)
     if due_on is None:
         FollowUp.objects.filter(clinician=clinician, patient=patient).delete()
         return None

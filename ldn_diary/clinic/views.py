@@ -27,9 +27,9 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ldn_diary import caching
-from ldn_diary.accounts import throttle
+from ldn_diary.accounts import audit, throttle
 from ldn_diary.accounts.http import AuthenticatedRequest
-from ldn_diary.accounts.models import User
+from ldn_diary.accounts.models import AuditAction, User
 
 from . import presentation, rules, selectors, services
 from .charts import CompactJSONEncoder
@@ -52,15 +52,17 @@ def _clinician(request: AuthenticatedRequest) -> User:
     return request.user
 
 
-def _patient_for(request: AuthenticatedRequest, patient_uuid: uuid_mod.UUID) -> User:
+def _patient_for(
+    request: AuthenticatedRequest, patient_uuid: uuid_mod.UUID, action: AuditAction | None
+) -> User:
     """The patient named in the URL, if this clinician is linked to them now; else 404.
 
     Non-clinicians get the same 404 (not a 403): a patient opening their own dashboard URL must
-    learn nothing about whether it exists.
+    learn nothing about whether it exists. ``action``: the read to audit (None for a write).
     """
     if not request.user.is_clinician:
         raise Http404("No such patient.")
-    return selectors.get_patient_for_clinician(request.user, patient_uuid)
+    return selectors.get_patient_for_clinician(request.user, patient_uuid, action=action)
 
 
 def _patient(request: AuthenticatedRequest) -> User:
@@ -99,7 +101,9 @@ def roster(request: AuthenticatedRequest) -> HttpResponse:
     # The table's links are built from the request's query string, so all of it is in the key.
     query = hashlib.sha256(request.GET.urlencode().encode()).hexdigest()[:24]
     table_key = f"{version}:table:{query}"
-    table_html = caching.get(table_key) if total else ""
+    # The table's HTML and the ids of the patients it shows, whose reads are audited below.
+    cached = caching.get(table_key) if total else ("", [])
+    table_html, shown = cached if isinstance(cached, tuple) else (None, [])
     if table_html is None:
         result = presentation.roster(
             clinician,
@@ -127,7 +131,9 @@ def roster(request: AuthenticatedRequest) -> HttpResponse:
         table_html = render_to_string(
             "clinic/roster.html#roster-table", table_context, request=request
         )
-        caching.set(table_key, table_html, presentation.CACHE_SECONDS)
+        shown = [row.pk for row in page.object_list]
+        caching.set(table_key, (table_html, shown), presentation.CACHE_SECONDS)
+    audit.record_reads(actor=clinician, patient_ids=shown, action=AuditAction.CLINIC_ROSTER)
     context = {
         "total": total,
         "table_html": mark_safe(table_html),  # noqa: S308 - our own template's output
@@ -207,7 +213,7 @@ def _figure_script(figure: dict, element_id: str) -> str:
 @login_required
 @require_GET
 def patient(request: AuthenticatedRequest, patient_uuid: uuid_mod.UUID) -> HttpResponse:
-    person = _patient_for(request, patient_uuid)
+    person = _patient_for(request, patient_uuid, AuditAction.CLINIC_DASHBOARD)
     dash = presentation.patient_dashboard(request.user, person)
     # The chart and the tables depend only on the patient's data: cached as HTML under the
     # same data-derived key as the figure (presentation.patient_dashboard).
@@ -240,7 +246,7 @@ def patient(request: AuthenticatedRequest, patient_uuid: uuid_mod.UUID) -> HttpR
 @login_required
 @require_GET
 def brief(request: AuthenticatedRequest, patient_uuid: uuid_mod.UUID) -> HttpResponse:
-    person = _patient_for(request, patient_uuid)
+    person = _patient_for(request, patient_uuid, AuditAction.CLINIC_BRIEF)
     dash = presentation.patient_dashboard(request.user, person, compact=True)
     context = {
         "dash": dash,
@@ -257,7 +263,7 @@ def brief(request: AuthenticatedRequest, patient_uuid: uuid_mod.UUID) -> HttpRes
 @login_required
 @require_POST
 def note_add(request: AuthenticatedRequest, patient_uuid: uuid_mod.UUID) -> HttpResponse:
-    person = _patient_for(request, patient_uuid)
+    person = _patient_for(request, patient_uuid, None)  # services.note_add records the write
     form = NoteForm(request.POST)
     if form.is_valid():
         try:
@@ -284,7 +290,7 @@ def note_add(request: AuthenticatedRequest, patient_uuid: uuid_mod.UUID) -> Http
 @login_required
 @require_POST
 def followup_set(request: AuthenticatedRequest, patient_uuid: uuid_mod.UUID) -> HttpResponse:
-    person = _patient_for(request, patient_uuid)
+    person = _patient_for(request, patient_uuid, None)  # services.followup_set records it
     form = FollowUpForm(request.POST)
     if form.is_valid():
         due_on = form.cleaned_data["due_on"]

@@ -8,6 +8,7 @@ the object is missing or not theirs, alike, so a URL never confirms that a group
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid as uuid_mod
 from bisect import bisect_right
 from collections import defaultdict
@@ -74,9 +75,14 @@ def get_membership_for_patient(user: User, membership_uuid: uuid_mod.UUID | str)
     return membership
 
 
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 def get_public_release(token: str) -> Release:
     """A published, unrevoked release by its public token; anything else is a 404."""
-    if not token or len(token) > 64:
+    # Only what secrets.token_urlsafe makes is looked up: other text (a NUL, which PostgreSQL
+    # refuses in a query) is a plain 404 without touching the database.
+    if not _TOKEN.fullmatch(token or ""):
         raise Http404("No such release.")
     release = (
         Release.objects.select_related("group")

@@ -1,7 +1,8 @@
 """Writes for support groups: groups and join codes, membership and consent, releases.
 
 Each function runs in one transaction; those that change a membership write its
-``MembershipEvent`` in the same transaction. Spending privacy budget locks the group's row
+``MembershipEvent`` and its row of the audit trail (``accounts.audit.record``) in the same
+transaction. Spending privacy budget locks the group's row
 (``select_for_update``), so two releases requested at once cannot overspend it.
 """
 
@@ -17,7 +18,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from ldn_diary.accounts.models import Role, User
+from ldn_diary.accounts import audit
+from ldn_diary.accounts.models import AuditAction, Role, User
 from ldn_diary.clinical import aggregates
 from ldn_diary.clinical.privacy import RandomState
 from ldn_diary.diary.models import SideEffect
@@ -162,6 +164,7 @@ def membership_join(*, patient: User, code: str) -> tuple[Membership, bool]:
         membership.full_clean(validate_unique=False)
         membership.save()
         MembershipEvent.objects.create(membership=membership, kind=MembershipEventKind.JOINED)
+        audit.record(actor=patient, patient=patient, action=AuditAction.GROUP_JOIN, obj=membership)
     return membership, True
 
 
@@ -180,6 +183,7 @@ def membership_agree(*, patient: User, membership_uuid: uuid_mod.UUID | str) -> 
         membership.contributing_since = timezone.now()
         membership.save(update_fields=["contributing_since"])
         MembershipEvent.objects.create(membership=membership, kind=MembershipEventKind.AGREED)
+        audit.record(actor=patient, patient=patient, action=AuditAction.GROUP_AGREE, obj=membership)
     return membership
 
 
@@ -193,6 +197,7 @@ def membership_stop(*, patient: User, membership_uuid: uuid_mod.UUID | str) -> M
         membership.stopped_contributing_at = timezone.now()
         membership.save(update_fields=["contributing_since", "stopped_contributing_at"])
         MembershipEvent.objects.create(membership=membership, kind=MembershipEventKind.STOPPED)
+        audit.record(actor=patient, patient=patient, action=AuditAction.GROUP_STOP, obj=membership)
     return membership
 
 
@@ -211,6 +216,7 @@ def membership_leave(*, patient: User, membership_uuid: uuid_mod.UUID | str) -> 
         membership.left_at = now
         membership.save(update_fields=["contributing_since", "stopped_contributing_at", "left_at"])
         MembershipEvent.objects.create(membership=membership, kind=MembershipEventKind.LEFT, at=now)
+        audit.record(actor=patient, patient=patient, action=AuditAction.GROUP_LEAVE, obj=membership)
     return membership
 
 

@@ -28,8 +28,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.middleware import HtmxDetails
 
 from ldn_diary import caching
-from ldn_diary.accounts import throttle
-from ldn_diary.accounts.models import User
+from ldn_diary.accounts import audit, throttle
+from ldn_diary.accounts.models import AuditAction, User
 
 from . import charts, display, selectors, services
 from .forms import GroupForm, JoinForm, ReleaseForm
@@ -110,9 +110,18 @@ def group_create(request: HttpRequest) -> HttpResponse:
 
 def _group_context(request: HttpRequest, group: Any) -> dict[str, Any]:
     releases = list(selectors.releases_of(group))
+    roster = list(selectors.roster(group))
+    # Who joined is the one thing about a member the moderator sees: audited as a read of
+    # each member's membership, never of their diary.
+    audit.record_reads(
+        actor=_user(request),
+        patient_ids=[m.patient_id for m in roster],
+        action=AuditAction.GROUP_ROSTER,
+        objects={m.patient_id: m for m in roster},
+    )
     return {
         "group": group,
-        "roster": selectors.roster(group),
+        "roster": roster,
         "releases": releases,
         "computing": any(r.status == Release.Status.COMPUTING for r in releases),
         "join_link": request.build_absolute_uri(

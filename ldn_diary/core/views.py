@@ -1,7 +1,8 @@
 """Pages that combine apps, at the top of the layers: the landing page, the patient's history
-(diary with trends) and profile (account with the clinic's consent section), and the health
-check. The apps below never import this module; the root URLconf mounts these pages under the
-apps' own URL names (``diary:history``, ``accounts:profile``).
+(diary with trends) and profile (account with the clinic's consent section, who viewed their
+data, their data to download, and deleting the account), and the health check. The apps below
+never import this module; the root URLconf mounts these pages under the apps' own URL names
+(``diary:history``, ``accounts:profile``, ``accounts:export_csv`` ...).
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import secrets
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -20,11 +24,13 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from ldn_diary.accounts import twofactor
+from ldn_diary.accounts import audit, twofactor
+from ldn_diary.accounts import services as accounts
 from ldn_diary.accounts.decorators import patient_view
 from ldn_diary.accounts.forms import ProfileForm
 from ldn_diary.accounts.http import AuthenticatedRequest
-from ldn_diary.accounts.models import Role, User
+from ldn_diary.accounts.models import AuditAction, Role, User
+from ldn_diary.accounts.selectors import access_by_others
 from ldn_diary.accounts.throttle import client_address
 from ldn_diary.clinic.selectors import consent_context
 from ldn_diary.clinical.constants import ROLLING_DAYS, ROLLING_MIN_DAYS
@@ -33,6 +39,9 @@ from ldn_diary.diary.calendar import month_weeks
 from ldn_diary.diary.rules import BACKFILL_DAYS
 from ldn_diary.trends.charts import CHART_DAYS, history_figure
 from ldn_diary.trends.selectors import trend_days_for, trend_summary_for
+
+from . import datarights
+from .forms import AccountDeleteForm
 
 # Where each role starts. Named URLs, resolved lazily so an app can be added later.
 ROLE_HOME: dict[str, str] = {
@@ -180,13 +189,22 @@ def history(request: AuthenticatedRequest, patient: User) -> HttpResponse:
 # --- Profile: the account, and for a patient who may see their diary ----------------------------
 
 
+ACCESS_PAGE_SIZE = 20
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
     form = ProfileForm(request.POST or None, instance=user)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        data = form.cleaned_data
+        accounts.profile_update(
+            user=user,
+            display_name=data["display_name"],
+            email=data["email"],
+            time_zone=data["time_zone"],
+        )
         messages.success(request, "Profile saved.")
         return redirect("accounts:profile")
     context: dict[str, object] = {"form": form}
@@ -197,4 +215,73 @@ def profile(request: AuthenticatedRequest) -> HttpResponse:
     if user.is_patient:
         # The consent section (who may see the diary, invite codes): clinic/_consent.html.
         context.update(consent_context(user))
+        page = Paginator(access_by_others(user), ACCESS_PAGE_SIZE).get_page(
+            request.GET.get("access_page", "1")[:6]
+        )
+        context["access_page"] = page
+        context["access_rows"] = [
+            {
+                "at": event.at,
+                "who": audit.who(event),
+                # "LDN Diary (a scheduled job ...)" needs no role after it.
+                "role": ""
+                if event.actor_role == "system"
+                else audit.ROLE_LABELS.get(event.actor_role, event.actor_role),
+                "what": audit.what(event),
+            }
+            for event in page.object_list
+        ]
     return render(request, "core/profile.html", context)
+
+
+# --- Data rights: the patient's own copy, and erasure ---------------------------------------------
+
+
+def _download(body: bytes, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # A health record: no shared cache or browser cache should keep a copy.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+@patient_view
+def export_csv(request: AuthenticatedRequest, patient: User) -> HttpResponse:
+    """Everything held about the patient, as CSV files in one zip (core.datarights)."""
+    now = timezone.now()
+    body = datarights.export_zip(patient, now)
+    audit.record(actor=patient, patient=patient, action=AuditAction.ACCOUNT_EXPORT)
+    return _download(body, "application/zip", f"ldn-diary-{now.date().isoformat()}.zip")
+
+
+@require_GET
+@patient_view
+def export_fhir(request: AuthenticatedRequest, patient: User) -> HttpResponse:
+    """The diary and dose history as a FHIR R4 Bundle (diary.fhir)."""
+    now = timezone.now()
+    body = datarights.fhir_export(patient, now)
+    audit.record(actor=patient, patient=patient, action=AuditAction.ACCOUNT_EXPORT)
+    return _download(body, "application/fhir+json", f"ldn-diary-fhir-{now.date().isoformat()}.json")
+
+
+@require_http_methods(["GET", "POST"])
+@patient_view
+def account_delete(request: AuthenticatedRequest, patient: User) -> HttpResponse:
+    """Erase the account and its data, after the password and an explicit tick."""
+    form = AccountDeleteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            accounts.account_delete(user=patient, password=form.cleaned_data["password"])
+        except ValidationError as exc:
+            form.add_error(None, exc)  # {"password": ...} lands on that field
+        else:
+            # The session ends without the log-out signal: its receivers (login auditing)
+            # would write about the account just erased.
+            request.session.flush()
+            request.user = AnonymousUser()  # type: ignore[assignment]
+            messages.success(
+                request, "Your account and your diary have been deleted. Thank you for using it."
+            )
+            return redirect("home")
+    return render(request, "core/account_delete.html", {"form": form})

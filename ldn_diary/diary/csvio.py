@@ -16,6 +16,12 @@ line that is exactly ``COLUMNS``, then one line per day.
 - ``dose_mg``: the LDN dose on that day in mg, a plain decimal with at most 3 decimals
   (0.001-50), ``0`` for stopped/paused, empty for "no LDN yet" (only before the first dose).
 - ``note``: free text, up to 2000 characters.
+
+Free text (the note, and the text after ``other:``) that a spreadsheet would run as a formula,
+i.e. that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return, is written with a
+single quote in front (OWASP's advice on CSV injection); so that this stays reversible, a text
+that already starts with quotes followed by one of those characters gets one more. Import
+removes exactly one such quote (``escape_formula`` / ``unescape_formula``).
 """
 
 from __future__ import annotations
@@ -52,6 +58,13 @@ MAX_IMPORT_ROWS = 20_000
 # A file with a systematic mistake would otherwise produce one message per line.
 MAX_REPORTED_ERRORS = 50
 OTHER_PREFIX = "other:"
+
+# A cell a spreadsheet would evaluate: these first characters start a formula (OWASP, "CSV
+# Injection"). _QUOTED_FORMULA matches a text that needs, or had, the protecting quote.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = f"[{re.escape(''.join(FORMULA_STARTS))}]"
+_QUOTED_FORMULA = re.compile(f"'*{_FORMULA_START}")
+_ESCAPED_FORMULA = re.compile(f"'+{_FORMULA_START}")
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _SCORE = re.compile(r"\d{1,2}")
@@ -116,12 +129,27 @@ class ParsedDiary:
             self.more_errors += 1
 
 
+def escape_formula(text: str) -> str:
+    """Free text as written to a CSV cell: "=1+1" -> "'=1+1", "'=x" -> "''=x", others as they are.
+
+    A leading single quote makes spreadsheets show the text instead of running it. Texts that
+    start with quotes and then a formula character get one more quote, so ``unescape_formula``
+    can always remove exactly one and every text comes back as it was.
+    """
+    return f"'{text}" if _QUOTED_FORMULA.match(text) else text
+
+
+def unescape_formula(text: str) -> str:
+    """The inverse of ``escape_formula``, applied to free text read from a file."""
+    return text[1:] if _ESCAPED_FORMULA.match(text) else text
+
+
 def encode_side_effects(codes: Iterable[str], other: str) -> str:
     """["headache", "other"], "tinnitus" -> "headache;other:tinnitus" (canonical order)."""
     chosen = set(codes)
     out = [c.value for c in SideEffect if c in chosen and c != SideEffect.OTHER]
     if SideEffect.OTHER in chosen or other:
-        out.append(f"{OTHER_PREFIX}{other}" if other else SideEffect.OTHER.value)
+        out.append(f"{OTHER_PREFIX}{escape_formula(other)}" if other else SideEffect.OTHER.value)
     return ";".join(out)
 
 
@@ -135,6 +163,7 @@ def decode_side_effects(text: str) -> tuple[list[str], str]:
         if part.lower().startswith(OTHER_PREFIX):
             # Free text runs to the end of the field, so it may contain ";" itself.
             other = ";".join([part[len(OTHER_PREFIX) :], *parts[i + 1 :]]).strip()
+            other = unescape_formula(other)
             codes.append(SideEffect.OTHER.value)
             break
         if not part:
@@ -177,9 +206,9 @@ def _parse_row(values: list[str], line: int, today: dt.date, out: ParsedDiary) -
     if date is None:
         problems.append(f"date must be a real day written YYYY-MM-DD, got {raw_date!r}")
     else:
-        future = rules.import_date_problem(date, today)
-        if future:
-            problems.append(f"{future}; remove that line")
+        out_of_bounds = rules.import_date_problem(date, today)
+        if out_of_bounds:
+            problems.append(f"{out_of_bounds}; remove that line" if date > today else out_of_bounds)
     # A score that is not plain digits stays text, so the rule's message quotes what was written.
     typed: dict[str, object] = {}
     for name in SCORE_FIELDS:
@@ -214,7 +243,7 @@ def _parse_row(values: list[str], line: int, today: dt.date, out: ParsedDiary) -
         side_effects=side_effects,
         side_effect_other=other,
         dose_taken=dose_taken,
-        note=cells["note"],
+        note=unescape_formula(cells["note"]),
         answer_required=False,
         name=str,
     )
@@ -304,6 +333,11 @@ def parse_diary_csv(data: bytes | str, *, today: dt.date) -> ParsedDiary:
     except csv.Error as exc:
         out.error(f"line {reader.line_num}: this is not valid CSV ({exc})")
         return out
+    if out.ok and rules.NUL in text:
+        # Every field that may hold one is checked above; this guards whatever is left, because
+        # the file itself is kept server-side until it is confirmed (diary.models.ImportStash).
+        line = text.count("\n", 0, text.index(rules.NUL)) + 1
+        out.error(f"line {line}: {rules.nul_problem('the file', text)}")
     rows.sort(key=lambda r: r.date)
     _check_dose_sequence(rows, out)
     if out.ok and not rows:
@@ -348,7 +382,7 @@ def entry_to_cells(entry: DiaryEntry, dose_ug: int | None) -> list[str]:
         encode_side_effects(entry.side_effects, entry.side_effect_other),
         "" if entry.dose_taken == DoseTaken.NOT_APPLICABLE else entry.dose_taken,
         format_mg(dose_ug),
-        entry.note,
+        escape_formula(entry.note),
     ]
 
 

@@ -190,4 +190,4 @@ class ImportForm(forms.Form):
 
 
 class ImportConfirmForm(forms.Form):
-    token = forms.UUIDField(widget=forms.HiddenInput)
+    token = forms.CharField(widget=forms.HiddenInput, max_length=64)

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 # The rules these models enforce live in rules.py and dosing.py; the database holds the ones that
 # must never be broken (one entry per day, scores 0-10, dose bounds). Re-exported here because
@@ -30,6 +32,7 @@ __all__ = [
     "DiaryEntry",
     "DoseChange",
     "DoseTaken",
+    "ImportStash",
     "Dreams",
     "Formulation",
     "SideEffect",
@@ -175,3 +178,33 @@ class TitrationPlan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.start_ug} µg + {self.step_ug} µg every {self.interval_days} d to {self.target_ug} µg"
+
+
+# An uploaded file waits this long for the patient to confirm its preview; after that it is
+# refused and the periodic purge (ldn_diary.diary.tasks.purge_import_stashes) deletes it.
+IMPORT_STASH_TTL = dt.timedelta(hours=1)
+
+
+class ImportStash(models.Model):
+    """A checked CSV upload waiting for the patient to confirm its preview (one per patient).
+
+    Kept server-side so the preview page never sends the data back and what is confirmed is
+    what was checked; a new upload replaces it; confirming or cancelling deletes it, and so
+    does the purge once it is older than IMPORT_STASH_TTL. The token, rendered into the
+    confirm form, is 256 random bits, so an old or forged form confirms nothing.
+    """
+
+    patient = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="import_stash"
+    )
+    token = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=120)
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"import of {self.patient_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def expires_at(self) -> dt.datetime:
+        return self.created_at + IMPORT_STASH_TTL

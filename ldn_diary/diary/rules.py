@@ -31,6 +31,14 @@ NOTE_MAX = 2000
 OTHER_TEXT_MAX = 200
 DOSE_NOTE_MAX = 500
 PLAN_INTERVAL_DAYS = range(1, 91)
+# No day in a diary, a dose history or a file may be earlier than this or later than the
+# patient's today *(design)*. Without a lower bound a mistyped year (0001-01-01) was saved and
+# then broke every computation that counts days back from it (docs/clinical-rules.md §1);
+# ldn_diary.trends.services refuses such days per patient too, for data saved before this rule.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+# PostgreSQL cannot store a NUL character in text, and no person types one: refused everywhere
+# text is saved, with this message, before anything is written.
+NUL = "\x00"
 
 SCORE_RULE = f"must be a whole number from {SCORE_MIN} to {SCORE_MAX}"
 DREAMS_HELP = "Choose how you dreamt: none, normal, vivid or nightmares."
@@ -57,6 +65,31 @@ def is_score(value: object) -> bool:
 
 def too_long(what: str, limit: int, text: str) -> str:
     return f"Keep {what} to {limit} characters (it has {len(text)})"
+
+
+def nul_problem(what: str, text: str) -> str | None:
+    """A NUL character (\\x00) in saved text: invisible to the writer, and unstorable."""
+    if NUL in (text or ""):
+        return (
+            f"{what} contains a NUL character (\\x00), which cannot be saved; remove it "
+            "(it often comes from copying out of another program)"
+        )
+    return None
+
+
+def too_early_problem(date: dt.date) -> str | None:
+    """A day before EARLIEST_DATE: almost certainly a mistyped year."""
+    if date < EARLIEST_DATE:
+        return (
+            f"{date.isoformat()} is before {EARLIEST_DATE.isoformat()}, the earliest day the "
+            "diary accepts; check the year"
+        )
+    return None
+
+
+def in_date_bounds(date: dt.date, today: dt.date) -> bool:
+    """The one date rule every stored day obeys: from EARLIEST_DATE to the patient's today."""
+    return EARLIEST_DATE <= date <= today
 
 
 def backfill_window(today: dt.date) -> tuple[dt.date, dt.date]:
@@ -156,6 +189,13 @@ def check_entry(
     note = (note or "").strip()
     if len(note) > NOTE_MAX:
         problems["note"] = f"{too_long('the note', NOTE_MAX, note)}."
+    for field, label, text in (
+        ("side_effect_other", "“Other”", other),
+        ("note", "The note", note),
+    ):
+        nul = nul_problem(label, text)
+        if nul:
+            problems[field] = f"{nul}."
     if problems:
         return None, problems
     values = EntryValues(
@@ -190,10 +230,11 @@ def entry_date_problem(date: dt.date, today: dt.date) -> str | None:
 
 
 def import_date_problem(date: dt.date, today: dt.date) -> str | None:
-    """A day from a file: any past day (importing an old diary is the point), never the future."""
+    """A day from a file: any past day back to EARLIEST_DATE (importing an old diary is the
+    point), never the future."""
     if date > today:
         return f"{date.isoformat()} is in the future (today is {today.isoformat()})"
-    return None
+    return too_early_problem(date)
 
 
 # --- Doses and the titration plan -----------------------------------------------------------------
@@ -209,7 +250,8 @@ def dose_date_problem(date: dt.date, today: dt.date) -> str | None:
             f"{day_label(date)} is in the future. Record a change on or after the day you start "
             "it; a titration plan shows when a step is due."
         )
-    return None
+    early = too_early_problem(date)
+    return f"{early[0].upper()}{early[1:]}." if early else None
 
 
 def dose_choice_problems(*, time_of_day: str, formulation: str, note: str = "") -> dict[str, str]:
@@ -224,6 +266,9 @@ def dose_choice_problems(*, time_of_day: str, formulation: str, note: str = "") 
     note = (note or "").strip()
     if len(note) > DOSE_NOTE_MAX:
         problems["note"] = f"{too_long('the note', DOSE_NOTE_MAX, note)}."
+    nul = nul_problem("The note", note)
+    if nul:
+        problems["note"] = f"{nul}."
     return problems
 
 

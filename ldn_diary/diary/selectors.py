@@ -19,7 +19,14 @@ from django.http import Http404
 from ldn_diary.accounts.models import User
 from ldn_diary.clinical import doses
 
-from .models import BACKFILL_DAYS, DiaryEntry, DoseChange, TitrationPlan
+from .models import (
+    BACKFILL_DAYS,
+    IMPORT_STASH_TTL,
+    DiaryEntry,
+    DoseChange,
+    ImportStash,
+    TitrationPlan,
+)
 from .rules import backfill_window
 
 
@@ -158,3 +165,10 @@ def current_streak(logged: Iterable[dt.date], today: dt.date) -> int:
         streak += 1
         day -= dt.timedelta(days=1)
     return streak
+
+
+def pending_import(patient: User, now: dt.datetime) -> ImportStash | None:
+    """The patient's uploaded file awaiting confirmation, unless it has expired."""
+    return ImportStash.objects.filter(
+        patient=patient, created_at__gt=now - IMPORT_STASH_TTL
+    ).first()

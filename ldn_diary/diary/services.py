@@ -1,7 +1,8 @@
 """Writes to the diary: entries, dose changes, the titration plan and CSV imports.
 
 Each function is atomic and sends ``signals.diary_changed`` inside its own transaction, so
-whatever listens (the trends app marks the patient's trends stale) commits with the change.
+whatever listens (the trends app marks the patient's trends stale) commits with the change;
+its audit row (``accounts.audit.record``, actor: the patient) commits with it too.
 What may be saved is decided by ``rules`` and ``dosing``; errors are ``ValidationError``s whose
 messages say what is wrong and how to fix it, and the views show them as they are.
 """
@@ -9,6 +10,7 @@ messages say what is wrong and how to fix it, and the views show them as they ar
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import uuid as uuid_mod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,18 +20,21 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ldn_diary.accounts.models import User
+from ldn_diary.accounts import audit
+from ldn_diary.accounts.models import AuditAction, User
 from ldn_diary.clinical import doses
 
 from . import rules
-from .csvio import DiaryRow
+from .csvio import DiaryRow, parse_diary_csv
 from .dosing import DOSE_HELP, format_mg
 from .models import (
+    IMPORT_STASH_TTL,
     SCORE_FIELDS,
     DiaryEntry,
     DoseChange,
     DoseTaken,
     Formulation,
+    ImportStash,
     TimeOfDay,
     TitrationPlan,
 )
@@ -160,6 +165,7 @@ def _entry_upsert(
     # retry in entry_save; a validate_unique query here could only turn that race into an error.
     entry.full_clean(exclude=["patient"], validate_unique=False)
     entry.save()
+    audit.record(actor=patient, patient=patient, action=AuditAction.ENTRY_SAVE, obj=entry)
     send_diary_changed(patient_id=patient.pk)
     return entry, created
 
@@ -192,7 +198,7 @@ def _check_dose_date(
         )
 
 
-def _dose_save(change: DoseChange, patient: User) -> DoseChange:
+def _dose_save(change: DoseChange, patient: User, action: AuditAction) -> DoseChange:
     change.full_clean(exclude=["patient"], validate_unique=False)
     try:
         with transaction.atomic():
@@ -202,6 +208,7 @@ def _dose_save(change: DoseChange, patient: User) -> DoseChange:
         raise ValidationError(
             {"effective_date": "There is already a dose change on that day; edit that one."}
         ) from exc
+    audit.record(actor=patient, patient=patient, action=action, obj=change)
     _sync_not_asked(patient)
     send_diary_changed(patient_id=patient.pk)
     return change
@@ -260,7 +267,7 @@ def dose_change_add(
         note=(note or "").strip(),
         from_plan=from_plan,
     )
-    return _dose_save(change, patient)
+    return _dose_save(change, patient, AuditAction.DOSE_ADD)
 
 
 @transaction.atomic
@@ -285,13 +292,14 @@ def dose_change_edit(
     dose_change.time_of_day = time_of_day
     dose_change.formulation = formulation
     dose_change.note = (note or "").strip()
-    return _dose_save(dose_change, patient)
+    return _dose_save(dose_change, patient, AuditAction.DOSE_EDIT)
 
 
 @transaction.atomic
 def dose_change_delete(*, dose_change: DoseChange) -> None:
     patient = dose_change.patient
     dose_change.delete()
+    audit.record(actor=patient, patient=patient, action=AuditAction.DOSE_DELETE, obj=dose_change)
     _sync_not_asked(patient)
     send_diary_changed(patient_id=patient.pk)
 
@@ -315,6 +323,7 @@ def plan_set(
     plan.interval_days, plan.target_ug = interval_days, target_ug
     plan.full_clean(exclude=["patient"], validate_unique=False)
     plan.save()
+    audit.record(actor=patient, patient=patient, action=AuditAction.PLAN_SET, obj=plan)
     # The plan does not change any diary value, but every diary write says so, so the rule has
     # no exceptions to remember (the clinician view shows the plan with the trends).
     send_diary_changed(patient_id=patient.pk)
@@ -323,7 +332,8 @@ def plan_set(
 
 @transaction.atomic
 def plan_clear(*, patient: User) -> None:
-    TitrationPlan.objects.filter(patient=patient).delete()
+    if TitrationPlan.objects.filter(patient=patient).delete()[0]:
+        audit.record(actor=patient, patient=patient, action=AuditAction.PLAN_CLEAR)
     send_diary_changed(patient_id=patient.pk)
 
 
@@ -479,9 +489,16 @@ class ImportResult:
 
 
 def diary_import(
-    *, patient: User, rows: list[DiaryRow], today: dt.date | None = None
+    *,
+    patient: User,
+    rows: list[DiaryRow],
+    today: dt.date | None = None,
+    by_command: bool = False,
 ) -> ImportResult:
     """Write a parsed, valid file (``csvio.parse_diary_csv(...).rows``) in one transaction.
+
+    ``by_command``: an operator runs ``import_diary`` for the patient, so the audit row names
+    no actor (the system) rather than the patient.
 
     All or nothing: any error rolls back every row. Unlike ``entry_save`` there is no
     ``BACKFILL_DAYS`` limit (importing an old diary is the point), but future days are refused.
@@ -541,6 +558,9 @@ def diary_import(
             # Days outside the file may have gained or lost LDN with these changes.
             _sync_not_asked(patient)
         if new_entries or updated or plan.dose_changes:
+            audit.record(
+                actor=None if by_command else patient, patient=patient, action=AuditAction.IMPORT
+            )
             send_diary_changed(patient_id=patient.pk)
     return ImportResult(
         created=len(new_entries),
@@ -548,3 +568,79 @@ def diary_import(
         unchanged=len(plan.unchanged),
         dose_changes=len(plan.dose_changes),
     )
+
+
+# --- Imports awaiting confirmation --------------------------------------------------------------
+
+
+class ImportGoneError(ValidationError):
+    """The preview being confirmed is not the patient's current one: already imported,
+    cancelled, replaced by another upload, expired, or never theirs."""
+
+
+# Characters a file name may not bring into a page or the database (NUL, other controls).
+_CONTROL = dict.fromkeys(range(32))
+
+
+@transaction.atomic
+def import_stash_put(*, patient: User, name: str, text: str) -> ImportStash:
+    """Keep a checked upload server-side until the patient confirms it; replaces any other."""
+    ImportStash.objects.filter(patient=patient).delete()
+    stash = ImportStash(
+        patient=patient,
+        token=secrets.token_urlsafe(32),
+        name=(name or "diary.csv").translate(_CONTROL)[:120],
+        text=text,
+        created_at=timezone.now(),
+    )
+    stash.full_clean(exclude=["patient"], validate_unique=False)
+    stash.save()
+    audit.record(actor=patient, patient=patient, action=AuditAction.IMPORT_UPLOAD, obj=stash)
+    return stash
+
+
+def import_stash_discard(*, patient: User) -> int:
+    """Cancel: forget the patient's pending upload. Returns how many were deleted (0 or 1)."""
+    return ImportStash.objects.filter(patient=patient).delete()[0]
+
+
+def import_stash_purge(*, now: dt.datetime | None = None) -> int:
+    """Delete every upload older than IMPORT_STASH_TTL; returns how many (beat task)."""
+    now = now or timezone.now()
+    return ImportStash.objects.filter(created_at__lte=now - IMPORT_STASH_TTL).delete()[0]
+
+
+def import_confirm(*, patient: User, token: str, today: dt.date | None = None) -> ImportResult:
+    """Import the patient's pending upload named by ``token`` and delete it, in one transaction.
+
+    Raises ``ImportGoneError`` when there is no such live upload (nothing is written; a stale
+    one is deleted), and ``ValidationError`` when the file no longer fits the diary (the day
+    changed, or the doses did since the preview): the upload is kept so the preview can say why.
+    The row lock makes a double-clicked confirm import once.
+    """
+    today = today or patient.local_today()
+    now = timezone.now()
+    with transaction.atomic():
+        stash = ImportStash.objects.select_for_update().filter(patient=patient).first()
+        if stash is None or not secrets.compare_digest(stash.token, str(token)):
+            raise ImportGoneError(
+                "That preview is no longer current (it was already imported, cancelled or "
+                "replaced by another upload). Nothing was imported; upload the file again.",
+                code="gone",
+            )
+        expired = stash.created_at <= now - IMPORT_STASH_TTL
+        if expired:
+            stash.delete()  # committed: the error below is raised outside this transaction
+        else:
+            parsed = parse_diary_csv(stash.text, today=today)
+            if not parsed.ok:
+                raise ValidationError(parsed.errors, code="invalid")
+            result = diary_import(patient=patient, rows=parsed.rows, today=today)
+            stash.delete()
+    if expired:
+        raise ImportGoneError(
+            "That preview has expired: an upload waits an hour for you to confirm it. "
+            "Nothing was imported; upload the file again.",
+            code="expired",
+        )
+    return result

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ldn_diary.accounts.decorators import patient_view
@@ -40,7 +41,6 @@ from .rules import BACKFILL_DAYS, backfill_window, day_label
 from .services import StaleEntryError
 
 ENTRY_TEMPLATE = "diary/today.html"
-IMPORT_SESSION_KEY = "diary_import"
 
 # --- Daily entry --------------------------------------------------------------------------------
 
@@ -481,8 +481,9 @@ def export(request: AuthenticatedRequest, patient: User) -> StreamingHttpRespons
 @require_http_methods(["GET", "POST"])
 @patient_view
 def import_upload(request: AuthenticatedRequest, patient: User) -> HttpResponse:
-    """Upload a file. A valid one is kept server-side in the session and previewed; the preview
-    page never sends the data back, so what is confirmed is what was checked here."""
+    """Upload a file. A valid one is kept server-side (``ImportStash``, for an hour) and
+    previewed; the preview page never sends the data back, so what is confirmed is what was
+    checked here."""
     form = ImportForm(request.POST or None, request.FILES or None)
     problems: list[str] = []
     more = 0
@@ -499,30 +500,24 @@ def import_upload(request: AuthenticatedRequest, patient: User) -> HttpResponse:
                 # What only the whole diary can tell (a dose taken on a day without LDN).
                 problems = services.import_plan(patient, parsed.rows).problems
             if not problems:
-                request.session[IMPORT_SESSION_KEY] = {
-                    "token": str(uuid.uuid4()),
-                    "name": upload.name[:120],
-                    "text": text,
-                }
+                services.import_stash_put(patient=patient, name=upload.name or "", text=text)
                 return redirect("diary:import_preview")
     return render(
         request, "diary/import.html", {"form": form, "problems": problems, "more_problems": more}
     )
 
 
-def _stashed(request: AuthenticatedRequest) -> dict | None:
-    stash = request.session.get(IMPORT_SESSION_KEY)
-    return stash if isinstance(stash, dict) and "text" in stash else None
-
-
 @require_GET
 @patient_view
 def import_preview(request: AuthenticatedRequest, patient: User) -> HttpResponse:
-    stash = _stashed(request)
+    stash = selectors.pending_import(patient, timezone.now())
     if stash is None:
-        messages.info(request, "Choose a file to import first.")
+        messages.info(
+            request,
+            "Choose a file to import first. (An upload waits an hour for you to confirm it.)",
+        )
         return redirect("diary:import")
-    parsed = parse_diary_csv(stash["text"], today=request.user.local_today())
+    parsed = parse_diary_csv(stash.text, today=request.user.local_today())
     if not parsed.ok:
         # The day changed since the upload and a row is now... still in the future, or similar.
         return render(
@@ -539,7 +534,8 @@ def import_preview(request: AuthenticatedRequest, patient: User) -> HttpResponse
         request,
         "diary/import_preview.html",
         {
-            "name": stash["name"],
+            "name": stash.name,
+            "expires_at": stash.expires_at,
             "plan": plan,
             "first_rows": [(r, format_mg(r.dose_ug)) for r in parsed.rows[:5]],
             "changed": [(row, entry) for row, entry in plan.changed[:30]],
@@ -547,7 +543,7 @@ def import_preview(request: AuthenticatedRequest, patient: User) -> HttpResponse
                 (date, format_mg(ug), format_mg(same.dose_ug) if same else None)
                 for date, ug, same in plan.dose_changes
             ],
-            "confirm_form": ImportConfirmForm(initial={"token": stash["token"]}),
+            "confirm_form": ImportConfirmForm(initial={"token": stash.token}),
         },
     )
 
@@ -555,24 +551,17 @@ def import_preview(request: AuthenticatedRequest, patient: User) -> HttpResponse
 @require_POST
 @patient_view
 def import_confirm(request: AuthenticatedRequest, patient: User) -> HttpResponse:
-    stash = _stashed(request)
     form = ImportConfirmForm(request.POST)
-    if stash is None or not form.is_valid() or str(form.cleaned_data["token"]) != stash["token"]:
-        messages.warning(
-            request,
-            "That preview is no longer current (it was already imported, cancelled or replaced "
-            "by another upload). Nothing was imported; upload the file again.",
-        )
-        return redirect("diary:import")
-    today = request.user.local_today()
-    parsed = parse_diary_csv(stash["text"], today=today)
-    if not parsed.ok:
-        return redirect("diary:import_preview")
+    token = form.cleaned_data["token"] if form.is_valid() else ""
     try:
-        result = services.diary_import(patient=patient, rows=parsed.rows, today=today)
+        result = services.import_confirm(
+            patient=patient, token=token, today=request.user.local_today()
+        )
+    except services.ImportGoneError as exc:
+        messages.warning(request, exc.messages[0])
+        return redirect("diary:import")
     except ValidationError:
         return redirect("diary:import_preview")  # it says what changed since the preview
-    del request.session[IMPORT_SESSION_KEY]
     messages.success(request, f"Imported {result.summary()}")
     return redirect("diary:history")
 
@@ -580,6 +569,6 @@ def import_confirm(request: AuthenticatedRequest, patient: User) -> HttpResponse
 @require_POST
 @patient_view
 def import_cancel(request: AuthenticatedRequest, patient: User) -> HttpResponse:
-    request.session.pop(IMPORT_SESSION_KEY, None)
+    services.import_stash_discard(patient=patient)
     messages.info(request, "Import cancelled. Nothing was changed.")
     return redirect("diary:history")

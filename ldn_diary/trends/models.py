@@ -14,6 +14,9 @@ COALESCE_SECONDS = 5
 # a recompute queued this long ago and still not done is presumed lost (broker restarted, worker
 # killed): the sweep queues it again, and the selectors stop calling it "computing".
 QUEUE_TIMEOUT = dt.timedelta(minutes=10)
+# A patient whose recompute failed (their data broke the engine) is retried by the sweep only
+# after this long, so one bad diary cannot keep a worker busy; a new write retries at once.
+FAILURE_RETRY = dt.timedelta(hours=1)
 
 
 class TrendState(models.Model):
@@ -36,6 +39,12 @@ class TrendState(models.Model):
     dirty_since = models.DateTimeField(null=True, blank=True)
     queued_at = models.DateTimeField(null=True, blank=True)
     computed_at = models.DateTimeField(null=True, blank=True)
+    # The last recompute could not compute this patient (see services.trends_recompute_patients):
+    # when, and a short reason ("dates_out_of_range" or the error's class name, never data).
+    # Cleared by the next recompute that succeeds.
+    failed_at = models.DateTimeField(null=True, blank=True)
+    # A database default too: PostgresStorage inserts states with raw SQL naming older columns.
+    failure = models.CharField(max_length=80, blank=True, default="", db_default="")
 
     class Meta:
         indexes = [

@@ -12,6 +12,12 @@ How a diary write reaches the stored trends:
 3. If publishing failed (broker down), the committed write still left the patient dirty, and
    ``trends_sweep_outbox`` (every 5 minutes, and after the nightly ``trends_recompute_all``)
    queues it.
+
+One patient's data never blocks the others in a batch: a patient whose days lie outside the
+diary's bounds (``diary.rules.EARLIEST_DATE`` to today; old rows may predate that rule), or
+whose diary makes the engine fail, is left out, logged by id only and marked failed in
+``TrendState``; the rest of the batch is computed and stored. The sweep retries a failed
+patient after ``FAILURE_RETRY``, and any new write of theirs retries at once.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, fields
 
 import numpy as np
 from django.db import connection, connections, transaction
@@ -29,10 +35,18 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from ldn_diary.accounts.models import Role, User
-from ldn_diary.clinical import compute_cohort
+from ldn_diary.clinical import CohortInput, CohortResult, compute_cohort
 from ldn_diary.clinical.constants import ENGINE_VERSION
+from ldn_diary.diary.rules import EARLIEST_DATE
 
-from .models import COALESCE_SECONDS, QUEUE_TIMEOUT, TrendDay, TrendState
+from .models import (
+    COALESCE_SECONDS,
+    FAILURE_RETRY,
+    QUEUE_TIMEOUT,
+    ResponseSummary,
+    TrendDay,
+    TrendState,
+)
 from .storage import storage_for_connection
 
 log = logging.getLogger(__name__)
@@ -100,7 +114,9 @@ def trends_sweep_outbox(*, chunk_size: int = SWEEP_CHUNK) -> int:
     from .tasks import recompute_patients
 
     now = timezone.now()
-    due = Q(queued_at__isnull=True) | Q(queued_at__lt=now - QUEUE_TIMEOUT)
+    due = (Q(queued_at__isnull=True) | Q(queued_at__lt=now - QUEUE_TIMEOUT)) & (
+        Q(failed_at__isnull=True) | Q(failed_at__lt=now - FAILURE_RETRY)
+    )
     with transaction.atomic():
         # skip_locked: a patient being written right now is claimed by that write itself, and
         # two sweeps running at once never claim the same patient.
@@ -143,6 +159,8 @@ class RecomputeCounts:
     # Rows actually written: a recompute leaves rows that came out the same untouched.
     days_written: int = 0
     summaries_written: int = 0
+    # Patients left out because their data broke the engine (marked failed in TrendState).
+    failed: int = 0
 
     def __add__(self, other: RecomputeCounts) -> RecomputeCounts:
         return RecomputeCounts(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
@@ -172,19 +190,140 @@ def trends_recompute_patients(
         store.lock(id_list, now)
         versions = store.versions(id_list)
         cohort = store.read(ids)
-        result = compute_cohort(cohort)
-        days_written = store.replace_days(ids, result)
-        summaries_written = store.write_summaries(
-            id_list, result.summaries, versions, now, ENGINE_VERSION
-        )
-        store.stamp(versions, now)
+        ok_ids, result, failures = compute_isolating(ids, cohort, latest=now.date())
+        days_written = summaries_written = 0
+        if len(ok_ids):
+            ok_list = ok_ids.tolist()
+            ok_versions = {pid: versions[pid] for pid in ok_list}
+            days_written = store.replace_days(ok_ids, result)
+            summaries_written = store.write_summaries(
+                ok_list, result.summaries, ok_versions, now, ENGINE_VERSION
+            )
+            store.stamp(ok_versions, now)
+            TrendState.objects.filter(patient_id__in=ok_list, failed_at__isnull=False).update(
+                failed_at=None, failure=""
+            )
+        if failures:
+            _mark_failed(failures, now)
     return RecomputeCounts(
         len(ids),
         len(cohort.entry_day),
         len(result.day_day),
         days_written,
         summaries_written,
+        len(failures),
     )
+
+
+def _mark_failed(failures: dict[int, str], now: dt.datetime) -> None:
+    """Record failed patients: still dirty, not queued (the sweep retries after FAILURE_RETRY).
+
+    Logged by patient id and reason only: no diary value reaches the log.
+    """
+    by_reason: dict[str, list[int]] = {}
+    for patient_id, reason in sorted(failures.items()):
+        by_reason.setdefault(reason, []).append(patient_id)
+        log.error(
+            "Trend recompute failed for patient %s (%s); the others in the batch were stored, "
+            "and the sweep retries this one.",
+            patient_id,
+            reason,
+        )
+    for reason, pids in by_reason.items():
+        TrendState.objects.filter(patient_id__in=pids).update(
+            failed_at=now, failure=reason[:80], queued_at=None
+        )
+    # The lock step gave a first-time patient a placeholder summary; one that was never filled
+    # in must not look like a result.
+    ResponseSummary.objects.filter(patient_id__in=list(failures), engine_version="").delete()
+
+
+# --------------------------------------------------------------------------------------------------
+# Isolating a patient whose data breaks the engine
+
+OUT_OF_RANGE = "dates_out_of_range"
+
+
+def compute_isolating(
+    ids: np.ndarray, cohort: CohortInput, *, latest: dt.date
+) -> tuple[np.ndarray, CohortResult, dict[int, str]]:
+    """Run the engine over the cohort, leaving out any patient it cannot compute.
+
+    Returns the ids computed (sorted), their result, and {patient id: reason} for the rest.
+    First, a patient with any day before ``diary.rules.EARLIEST_DATE`` or after ``latest`` + 1
+    (no time zone's today is later) is refused, because such days make the engine count days
+    back past year 1 or lay out millions of calendar days. Then, should the engine still raise
+    for the batch, it is split in halves until the failing patients are alone (a few extra
+    engine runs, only when something is wrong).
+    """
+    lo, hi = EARLIEST_DATE.toordinal(), latest.toordinal() + 1
+    bad = np.zeros(len(ids), dtype=bool)
+    for patient, day in (
+        (cohort.entry_patient, cohort.entry_day),
+        (cohort.dose_patient, cohort.dose_day),
+    ):
+        outside = (day < lo) | (day > hi)
+        bad[patient[outside]] = True
+    failures = {int(ids[p]): OUT_OF_RANGE for p in np.flatnonzero(bad)}
+    keep = ~bad
+    if bad.any():
+        ids, cohort = ids[keep], _subset(cohort, keep)
+    parts, errors = _compute_or_split(ids, cohort)
+    failures.update(errors)
+    if not parts:
+        return ids[:0], compute_cohort(_subset(cohort, np.zeros(len(ids), dtype=bool))), failures
+    return *_merge(parts), failures
+
+
+def _compute_or_split(
+    ids: np.ndarray, cohort: CohortInput
+) -> tuple[list[tuple[np.ndarray, CohortResult]], dict[int, str]]:
+    try:
+        return [(ids, compute_cohort(cohort))], {}
+    except Exception as exc:  # whatever one patient's data makes the engine raise
+        if len(ids) == 1:
+            return [], {int(ids[0]): type(exc).__name__}
+    half = len(ids) // 2
+    parts: list[tuple[np.ndarray, CohortResult]] = []
+    failures: dict[int, str] = {}
+    for part in (np.arange(len(ids)) < half, np.arange(len(ids)) >= half):
+        done, failed = _compute_or_split(ids[part], _subset(cohort, part))
+        parts += done
+        failures.update(failed)
+    return parts, failures
+
+
+def _subset(cohort: CohortInput, keep: np.ndarray) -> CohortInput:
+    """The cohort's rows of the patients where ``keep`` (one flag per patient) is set."""
+    index = np.cumsum(keep) - 1
+    entries, doses = keep[cohort.entry_patient], keep[cohort.dose_patient]
+    return CohortInput(
+        n_patients=int(keep.sum()),
+        entry_patient=index[cohort.entry_patient[entries]],
+        entry_day=cohort.entry_day[entries],
+        entry_values=cohort.entry_values[entries],
+        dose_patient=index[cohort.dose_patient[doses]],
+        dose_day=cohort.dose_day[doses],
+        dose_ug=cohort.dose_ug[doses],
+    )
+
+
+def _merge(parts: list[tuple[np.ndarray, CohortResult]]) -> tuple[np.ndarray, CohortResult]:
+    """Results of consecutive parts of a cohort (in id order) as one result."""
+    if len(parts) == 1:
+        return parts[0]
+    offsets = np.cumsum([0] + [len(ids) for ids, _ in parts[:-1]])
+    merged: dict[str, object] = {}
+    for f in fields(CohortResult):
+        if f.name == "summaries":
+            merged[f.name] = [s for _, result in parts for s in result.summaries]
+        elif f.name == "day_patient":
+            merged[f.name] = np.concatenate(
+                [r.day_patient + off for (_, r), off in zip(parts, offsets, strict=True)]
+            )
+        else:
+            merged[f.name] = np.concatenate([getattr(r, f.name) for _, r in parts])
+    return np.concatenate([ids for ids, _ in parts]), CohortResult(**merged)  # type: ignore[arg-type]
 
 
 def trends_recompute_queued(*, patient_ids: Sequence[int]) -> list[int]:
@@ -200,10 +339,13 @@ def trends_recompute_queued(*, patient_ids: Sequence[int]) -> list[int]:
     trends_recompute_patients(patient_ids=patient_ids)
     requeue: list[int] = []
     for patient_id in patient_ids:
+        # A patient who just failed is not queued again at once (that would loop): the sweep
+        # retries them after FAILURE_RETRY.
         claimed = TrendState.objects.filter(
             Q(queued_at__isnull=True) | Q(queued_at__lte=started),
             patient_id=patient_id,
             data_version__gt=F("computed_version"),
+            failed_at__isnull=True,
         ).update(queued_at=timezone.now())
         if claimed:
             requeue.append(patient_id)

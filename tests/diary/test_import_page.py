@@ -8,8 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from ldn_diary.diary.csvio import COLUMNS
-from ldn_diary.diary.models import DiaryEntry, DoseChange
-from ldn_diary.diary.views import IMPORT_SESSION_KEY
+from ldn_diary.diary.models import DiaryEntry, DoseChange, ImportStash
 
 from .conftest import save_entry
 
@@ -56,7 +55,7 @@ def test_upload_preview_then_confirm(alice_client, alice, today):
     assert DiaryEntry.objects.filter(patient=alice).count() == 31
     assert DiaryEntry.objects.get(patient=alice, date=today).pain == 8
     assert DoseChange.objects.filter(patient=alice).count() == 2
-    assert IMPORT_SESSION_KEY not in alice_client.session
+    assert not ImportStash.objects.exists()
 
 
 def test_a_bad_file_lists_every_problem_and_writes_nothing(alice_client, today):
@@ -66,16 +65,14 @@ def test_a_bad_file_lists_every_problem_and_writes_nothing(alice_client, today):
     assert response.status_code == 200
     assert "Nothing was imported." in body
     assert "line 22: fatigue must be a whole number from 0 to 10; got &#x27;66&#x27;." in body
-    assert IMPORT_SESSION_KEY not in alice_client.session
+    assert not ImportStash.objects.exists()
     assert not DiaryEntry.objects.exists()
 
 
 def test_confirm_never_trusts_posted_data(alice_client, today):
     upload(alice_client, diary_csv(today))
     # A forged or stale token (or a re-posted preview) imports nothing.
-    response = alice_client.post(
-        CONFIRM_URL, {"token": "00000000-0000-0000-0000-000000000000"}, follow=True
-    )
+    response = alice_client.post(CONFIRM_URL, {"token": "A" * 43}, follow=True)
     assert "Nothing was imported" in response.content.decode()
     assert not DiaryEntry.objects.exists()
 
@@ -100,7 +97,7 @@ def test_a_preview_belongs_to_its_session(alice_client, client, bob, today):
 def test_cancel_discards_the_preview(alice_client, today):
     upload(alice_client, diary_csv(today))
     alice_client.post(reverse("diary:import_cancel"))
-    assert IMPORT_SESSION_KEY not in alice_client.session
+    assert not ImportStash.objects.exists()
     assert alice_client.get(PREVIEW_URL)["Location"] == IMPORT_URL
 
 
@@ -109,3 +106,58 @@ def test_a_non_utf8_file_is_explained(alice_client):
         IMPORT_URL, {"file": SimpleUploadedFile("d.csv", "dâte".encode("utf-16"), "text/csv")}
     )
     assert "not UTF-8 text" in response.content.decode()
+
+
+# --- The upload waits server-side, for an hour at most ------------------------------------------
+
+
+def test_an_upload_waits_server_side_and_never_in_the_session(alice_client, alice, today):
+    upload(alice_client, diary_csv(today), name="my\x00diary.csv")
+    stash = ImportStash.objects.get(patient=alice)
+    assert stash.text == diary_csv(today) and stash.name == "mydiary.csv"
+    assert len(stash.token) >= 43  # 256 random bits
+    session = dict(alice_client.session.items())
+    assert "new note" not in repr(session) and stash.token not in repr(session)
+
+
+def test_a_new_upload_replaces_the_waiting_one(alice_client, alice, today):
+    upload(alice_client, diary_csv(today))
+    first = alice_client.get(PREVIEW_URL).context["confirm_form"].initial["token"]
+    upload(alice_client, diary_csv(today, pain_today=3))
+    assert ImportStash.objects.filter(patient=alice).count() == 1
+    response = alice_client.post(CONFIRM_URL, {"token": first}, follow=True)
+    assert "no longer current" in response.content.decode()
+    assert not DiaryEntry.objects.exists()
+
+
+def test_a_preview_expires_after_an_hour(alice_client, alice, today, clock):
+    upload(alice_client, diary_csv(today))
+    token = alice_client.get(PREVIEW_URL).context["confirm_form"].initial["token"]
+    # Looking at it now and then keeps the session alive (it ends after 30 idle minutes).
+    for minutes in (25, 25, 9):
+        clock.shift(dt.timedelta(minutes=minutes))
+        assert alice_client.get(PREVIEW_URL).status_code == 200
+    clock.shift(dt.timedelta(minutes=1, seconds=1))
+    assert alice_client.get(PREVIEW_URL)["Location"] == IMPORT_URL
+    response = alice_client.post(CONFIRM_URL, {"token": token}, follow=True)
+    assert "expired" in response.content.decode()
+    assert not DiaryEntry.objects.exists()
+    assert not ImportStash.objects.exists()  # refused and deleted
+
+
+def test_the_purge_deletes_only_expired_uploads(alice_client, alice, bob, today, clock):
+    from ldn_diary.diary.services import import_stash_put
+    from ldn_diary.diary.tasks import purge_import_stashes
+
+    import_stash_put(patient=bob, name="old.csv", text=diary_csv(today))
+    clock.shift(dt.timedelta(minutes=30))
+    upload(alice_client, diary_csv(today))
+    clock.shift(dt.timedelta(minutes=31))
+    assert purge_import_stashes.delay().get() == 1
+    assert list(ImportStash.objects.values_list("patient", flat=True)) == [alice.pk]
+
+
+def test_the_purge_runs_on_the_beat_schedule(settings):
+    schedule = settings.CELERY_BEAT_SCHEDULE["purge-import-stashes"]
+    assert schedule["task"] == "ldn_diary.diary.tasks.purge_import_stashes"
+    assert schedule["schedule"] <= 15 * 60

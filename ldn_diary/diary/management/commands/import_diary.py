@@ -64,7 +64,7 @@ class Command(BaseCommand):
             )
             return
         try:
-            result = diary_import(patient=user, rows=parsed.rows, today=today)
+            result = diary_import(patient=user, rows=parsed.rows, today=today, by_command=True)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
         self.stdout.write(self.style.SUCCESS(f"Imported for {user.username}: {result.summary()}"))

@@ -57,6 +57,11 @@ class Command(BaseCommand):
                 if bar is not None:
                     bar.close()
         seconds = time.perf_counter() - started
+        if counts.failed:
+            self.stderr.write(
+                f"{counts.failed} patient(s) could not be computed (their data is out of bounds "
+                "or breaks the engine); see the log for their ids. The others were stored."
+            )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Recomputed {counts.patients} patient(s): {counts.entries} entries, "

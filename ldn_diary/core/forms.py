@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from django import forms
+
+
+class AccountDeleteForm(forms.Form):
+    """Deleting an account asks for the password again and an explicit tick."""
+
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        error_messages={"required": "Enter your password to confirm it is you."},
+    )
+    confirm = forms.BooleanField(
+        label="I understand that my diary and everything else about me is erased for good.",
+        error_messages={"required": "Tick the box to confirm you want everything erased."},
+    )
