@@ -31,7 +31,13 @@ from ldn_diary.clinical.constants import (
     WINDOW_DAYS,
 )
 from ldn_diary.diary.models import SideEffect
-from ldn_diary.trends.charts import DOSE_STYLE, SYMPTOM_STYLES
+from ldn_diary.trends.charts import (
+    DOSE_STYLE,
+    SYMPTOM_STYLES,
+    EventMark,
+    TreatmentMark,
+    context_lane,
+)
 
 PAIN_COLOUR = SYMPTOM_STYLES["pain"].colour
 # The response window runs from the start of the week-4 window (day 14) to the end of the
@@ -109,11 +115,14 @@ def timeline_figure(
     baseline_pain: float | None,
     end: dt.date,
     compact: bool = False,
+    treatments: Sequence[TreatmentMark] = (),
+    events: Sequence[EventMark] = (),
 ) -> go.Figure:
     """The therapy-timeline figure. ``compact`` is the brief's version: pain only, no strip.
 
     x is the therapy day (days since ``anchor``, the first non-zero dose; or the first entry
-    when there is no dose yet, in which case no response window is drawn).
+    when there is no dose yet, in which case no response window is drawn). Other treatments,
+    flares and life events are drawn above the scores (``trends.charts.context_lane``).
     """
 
     def day(d: dt.date) -> int:
@@ -253,6 +262,18 @@ def timeline_figure(
         _strip(fig, entries, day)
     last_day = max(day(end), 7)
     first_day = min([day(e.date) for e in entries] + [0])
+    lane = context_lane(
+        treatments,
+        events,
+        x=day,
+        first=anchor + dt.timedelta(days=first_day),
+        last=end,
+        x_words="day %{x}",
+        font_size=9 if compact else 10,
+    )
+    for trace in lane.traces:
+        fig.add_trace(trace)
+    annotations += lane.annotations
     ticks = list(range(first_day - first_day % 14, last_day + 1, 14))
     start_text = f"{anchor.day} {anchor:%b %Y}"
     x_title = (
@@ -302,8 +323,9 @@ def timeline_figure(
         yaxis={
             "title": {"text": "Score 0-10"},
             "domain": main_domain,
-            "range": [-0.3, 10.3],
-            "dtick": 2,
+            "range": [-0.3, lane.top],
+            "tickmode": "array",
+            "tickvals": [0, 2, 4, 6, 8, 10],
             "zeroline": False,
             "gridcolor": "#e6e9ee",
         },

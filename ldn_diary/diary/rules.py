@@ -375,5 +375,17 @@ def opioids_with_ldn(
     return sorted({name for name, start, stop in opioids if treatment_active(start, stop, day)})
 
 
+def ldn_overlaps(
+    steps: Sequence[tuple[dt.date, int]], start: dt.date, stop: dt.date | None, today: dt.date
+) -> bool:
+    """Whether LDN above 0 was in force on any day from ``start`` to ``stop`` (or ``today``)."""
+    end = min(stop, today) if stop is not None else today
+    if end < start:
+        return False
+    if ldn_active(steps, start):
+        return True
+    return any(start < date <= end and dose_ug > 0 for date, dose_ug in steps)
+
+
 def opioid_warning(names: Sequence[str]) -> str:
     return OPIOID_WARNING.format(names=", ".join(names))

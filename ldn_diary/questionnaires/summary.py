@@ -88,6 +88,8 @@ class QuestionnaireSummary:
             for item in items:
                 row = dict(item.__dict__)
                 row["completed_on"] = item.completed_on.isoformat()
+                if "fall_pct" in row:
+                    row["fall_from_baseline_pct"] = row.pop("fall_pct")
                 out.append(row)
             return out
 
