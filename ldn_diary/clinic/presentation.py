@@ -41,7 +41,8 @@ EVENT_LABELS = dict(LifeEventKind.choices)
 # the keys do not see (a patient's new display name).
 CACHE_SECONDS = 300
 # The brief has room for this many dose phases (the latest ones); it says how many it left out.
-BRIEF_MAX_PHASES = 5
+# Four since the brief also lists questionnaires and other treatments (it prints on one page).
+BRIEF_MAX_PHASES = 4
 
 # The numbers the pages quote next to what they show, so no template writes a threshold itself.
 THRESHOLDS = {
@@ -423,6 +424,13 @@ class PatientCore:
     treatments: list[TreatmentItem]
     events: list[EventItem]
     opioid: rules.Flag | None
+    first_entry: dt.date | None
+
+    @property
+    def brief_treatments(self) -> list[TreatmentItem]:
+        """The brief lists what overlaps the diary (from its first entry); the dashboard all."""
+        first = self.first_entry
+        return [t for t in self.treatments if first is None or t.stop is None or t.stop >= first]
 
     @property
     def flares(self) -> list[EventItem]:
@@ -687,6 +695,7 @@ def patient_core(
         persistent=[SIDE_EFFECT_LABELS.get(c, c) for c, _ in persistent],
         treatments=treatments,
         events=events,
+        first_entry=rows[0][0] if rows else None,
         opioid=rules.opioid_flag(
             [(t.name, t.start, t.stop) for t in treatments if t.is_opioid], facts.doses, today
         ),

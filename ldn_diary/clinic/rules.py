@@ -78,7 +78,7 @@ def opioid_flag(
     names = opioids_with_ldn(opioids, doses, today)
     if not names:
         return None
-    return Flag(OPIOID, f"{', '.join(names)} with LDN: LDN can trigger opioid withdrawal")
+    return Flag(OPIOID, f"{', '.join(names)} taken with LDN today")
 
 
 def worsening_flag(pain_pct: float | None) -> Flag | None:

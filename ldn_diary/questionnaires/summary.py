@@ -80,6 +80,14 @@ class QuestionnaireSummary:
     def latest_fiqr(self) -> FiqrRow | None:
         return self.fiqr[-1] if self.fiqr else None
 
+    @property
+    def acr_met_weeks(self) -> list[int]:
+        return [r.week for r in self.acr if r.met]
+
+    @property
+    def acr_unmet_weeks(self) -> list[int]:
+        return [r.week for r in self.acr if not r.met]
+
     def as_json(self) -> dict[str, Any]:
         """The ``questionnaires`` key of ``manage.py response_report --json``."""
 

@@ -58,8 +58,15 @@ EVENT_STYLES = {
 # every one is in the lists beside the charts.
 MAX_TREATMENT_ROWS = 4
 SCORE_TOP = 10.3  # the 0-10 axis's upper end without a lane
-LANE_START = 11.0  # the first lane row
-LANE_ROW = 0.7
+LANE_START = 11.0  # the lane's first row: events, then one row per treatment above
+LANE_ROW = 1.0  # a bar and the name written above it
+LANE_HEADROOM = 0.9  # above the top row, for its name
+
+
+def lane_scale(lane_top: float) -> float:
+    """How much taller the score axis is with a lane: the dose axis grows by as much, so the
+    dose line stays beside the scores and never runs through the lane."""
+    return (lane_top + 0.3) / (SCORE_TOP + 0.3)
 
 
 @dataclass(frozen=True)
@@ -106,36 +113,55 @@ def context_lane(
     last: dt.date,
     x_words: str = "%{x}",
     font_size: int = 10,
+    max_rows: int = MAX_TREATMENT_ROWS,
+    short_names: bool = False,
 ) -> Lane:
     """Treatment bars and event symbols for the days ``first``..``last``, drawn above the scores.
 
     ``x`` maps a date to the chart's x (a therapy day, or an ISO date) and ``x_words`` says it in
-    an event's hover text ("day %{x}" for therapy days). Treatments and events
+    an event's hover text ("day %{x}" for therapy days). At most ``max_rows`` treatments are
+    drawn, the latest started; the others are named in a note. ``short_names`` gives the
+    legend the short names (a small chart's legend keeps to one row). Treatments and events
     outside the days shown are left out; a bar that runs past an edge stops at it.
     """
     lane = Lane()
     shown = [t for t in treatments if t.start <= last and (t.stop is None or t.stop >= first)]
     shown.sort(key=lambda t: (t.start, t.name))
-    hidden = shown[:-MAX_TREATMENT_ROWS] if len(shown) > MAX_TREATMENT_ROWS else []
-    shown = shown[-MAX_TREATMENT_ROWS:]
+    hidden = shown[:-max_rows] if len(shown) > max_rows else []
+    shown = shown[-max_rows:]
     in_view = [e for e in events if first <= e.date <= last]
-    rows = len(shown) + (1 if in_view else 0)
-    if not rows and not hidden:
+    if not shown and not in_view and not hidden:
         return lane
-    for row, t in enumerate(shown):
+    row = 0
+    if in_view:
+        for kind, (style, symbol) in EVENT_STYLES.items():
+            days = [e.date for e in in_view if e.kind == kind]
+            if days:
+                lane.traces.append(
+                    go.Scatter(
+                        x=[x(d) for d in days],
+                        y=[LANE_START] * len(days),
+                        mode="markers",
+                        name=style.short if short_names else style.name,
+                        marker={"color": style.colour, "symbol": symbol, "size": 11},
+                        hovertemplate=f"{style.name}: {x_words}<extra></extra>",
+                    )
+                )
+        row = 1
+    for i, t in enumerate(shown):
         y = LANE_START + row * LANE_ROW
+        row += 1
         start, end = max(t.start, first), min(t.stop or last, last)
         stopped = t.stop is not None and t.stop <= last
         until = _day(t.stop) if t.stop else "now"
-        name = _plain(t.name, 60)
         lane.traces.append(
             go.Scatter(
                 x=[x(start), x(end)],
                 y=[y, y],
                 mode="lines+markers",
-                name=TREATMENT_STYLE.name,
+                name=TREATMENT_STYLE.short if short_names else TREATMENT_STYLE.name,
                 legendgroup="treatments",
-                showlegend=row == 0,
+                showlegend=i == 0,
                 line={"color": TREATMENT_STYLE.colour, "width": 5},
                 marker={
                     "color": TREATMENT_STYLE.colour,
@@ -143,41 +169,28 @@ def context_lane(
                     "size": [10 if t.start >= first else 0, 8 if stopped else 0],
                 },
                 hovertemplate=(
-                    f"{name} ({_plain(t.category, 40)}): {_day(t.start)} to {until}<extra></extra>"
+                    f"{_plain(t.name, 60)} ({_plain(t.category, 40)}): {_day(t.start)} to "
+                    f"{until}<extra></extra>"
                 ),
             )
         )
+        # The name sits above the bar, from its start; a bar in the last third of the chart
+        # gets it right-aligned to its end instead, so it never runs off the plot.
+        late = (start - first).days > 0.6 * max((last - first).days, 1)
         lane.annotations.append(
             {
                 "text": _plain(t.name, 28),
-                "x": x(start),
+                "x": x(end) if late else x(start),
                 "y": y,
                 "xref": "x",
                 "yref": "y",
-                "xanchor": "left",
+                "xanchor": "right" if late else "left",
                 "yanchor": "bottom",
-                "yshift": 2,
+                "yshift": 3,
                 "showarrow": False,
                 "font": {"size": font_size, "color": "#3b3b3b"},
             }
         )
-    if in_view:
-        y = LANE_START + len(shown) * LANE_ROW
-        for kind, (style, symbol) in EVENT_STYLES.items():
-            days = [e.date for e in in_view if e.kind == kind]
-            if not days:
-                continue
-            lane.traces.append(
-                go.Scatter(
-                    x=[x(d) for d in days],
-                    y=[y] * len(days),
-                    mode="markers",
-                    name=style.name,
-                    legendgroup="events",
-                    marker={"color": style.colour, "symbol": symbol, "size": 11},
-                    hovertemplate=f"{style.name}: {x_words}<extra></extra>",
-                )
-            )
     if hidden:
         names = ", ".join(_plain(t.name, 20) for t in hidden)
         lane.annotations.append(
@@ -185,15 +198,16 @@ def context_lane(
                 "text": f"Also: {names}",
                 "xref": "paper",
                 "yref": "y",
-                "x": 1,
-                "y": LANE_START + rows * LANE_ROW - LANE_ROW / 2,
-                "xanchor": "right",
+                "x": 0,
+                "y": LANE_START + row * LANE_ROW - LANE_ROW / 2,
+                "xanchor": "left",
                 "yanchor": "bottom",
                 "showarrow": False,
                 "font": {"size": font_size - 1, "color": "#505a6b"},
             }
         )
-    lane.top = LANE_START + max(rows, 1) * LANE_ROW - LANE_ROW / 2 + (0.5 if hidden else 0)
+        row += 1
+    lane.top = LANE_START + (row - 1) * LANE_ROW + LANE_HEADROOM
     return lane
 
 
@@ -293,7 +307,7 @@ def history_figure(
         yaxis2={
             "overlaying": "y",
             "side": "right",
-            "range": [0, max(top_mg * 1.15, 1)],
+            "range": [0, max(top_mg * 1.15, 1) * lane_scale(lane.top)],
             "tickvals": dose_ticks,
             "ticktext": [f"{mg:g}" for mg in dose_ticks],
             "title": {"text": "mg"},

@@ -62,3 +62,20 @@ def lower_pct(fall: float | None) -> str:
 def score(value: float | None) -> str:
     """A questionnaire score to one decimal (as scored, never rounded before); None -> "—"."""
     return "—" if value is None else f"{value:.1f}"
+
+
+@register.filter
+def score_change(fall: float | None) -> str:
+    """The same fall as a signed change of the score, for the brief: 22.8 -> "−22 %"."""
+    if fall is None:
+        return "—"
+    shown = shown_percent(fall)
+    if shown == 0:
+        return "±0 %"
+    return f"{'−' if shown > 0 else '+'}{abs(shown)} %"
+
+
+@register.filter
+def score_short(value: float | None) -> str:
+    """A score in as few characters as it takes, for the brief: 21.0 -> "21", 15.33 -> "15.3"."""
+    return "—" if value is None else f"{round(value, 1):g}"
