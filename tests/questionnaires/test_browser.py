@@ -183,6 +183,17 @@ def test_a_patient_answers_the_fiqr_in_parts_and_her_clinician_sees_it(
     desk.screenshot(path=str(SHOTS / "questionnaire-dashboard.png"), full_page=True)
     desk.locator("#timeline").screenshot(path=str(SHOTS / "questionnaire-dashboard-chart.png"))
 
+    # The same dashboard on a clinician's phone: the chart's narrow layout, no sideways scroll.
+    phone = chromium(375, 740)
+    log_in(phone, live_server, "carol", "/clinic/")
+    phone.goto(f"{live_server.url}/clinic/p/{alice_at_week_4.uuid}/")
+    phone.wait_for_selector("#timeline[data-rendered=true]")
+    no_sideways_scroll(phone)
+    phone.locator("#timeline").screenshot(path=str(SHOTS / "questionnaire-dashboard-phone.png"))
+    phone.locator("#questionnaires").screenshot(
+        path=str(SHOTS / "questionnaire-dashboard-phone-scores.png")
+    )
+
     desk.goto(f"{live_server.url}/clinic/p/{alice_at_week_4.uuid}/brief/")
     desk.wait_for_selector("#brief-chart[data-rendered=true]")
     svg = desk.locator("#brief-chart").inner_html()
