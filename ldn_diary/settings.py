@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "ldn_diary.accounts",
     "ldn_diary.core",
     "ldn_diary.diary",
+    "ldn_diary.questionnaires",
     "ldn_diary.trends",
     "ldn_diary.clinic",
     "ldn_diary.community",

@@ -32,6 +32,7 @@ urlpatterns = [
         ),
     ),
     path("diary/", _app(diary_urls, path("history/", pages.history, name="history"))),
+    path("questionnaires/", include("ldn_diary.questionnaires.urls")),
     path("clinic/", include("ldn_diary.clinic.urls")),
     path("groups/", include("ldn_diary.community.urls")),
     path("admin/", admin.site.urls),

@@ -31,7 +31,16 @@ from ldn_diary.clinical.constants import (
     WINDOW_DAYS,
 )
 from ldn_diary.diary.models import SideEffect
-from ldn_diary.trends.charts import DOSE_STYLE, SYMPTOM_STYLES
+from ldn_diary.trends.charts import (
+    DOSE_STYLE,
+    MAX_TREATMENT_ROWS,
+    SCORE_TOP,
+    SYMPTOM_STYLES,
+    EventMark,
+    TreatmentMark,
+    context_lane,
+    lane_scale,
+)
 
 PAIN_COLOUR = SYMPTOM_STYLES["pain"].colour
 # The response window runs from the start of the week-4 window (day 14) to the end of the
@@ -45,6 +54,9 @@ DREAM_LEVELS = (
     ("vivid", "Dreams: vivid", 8, "#4b6fa5"),
     ("nightmares", "Nightmares", 11, "#1d2433"),
 )
+BRIEF_LANE_ROWS = 2
+# The brief's chart, in CSS pixels: static/css/clinic.css (.brief-chart) draws its box the same.
+BRIEF_CHART_HEIGHT = 195
 STRIP_ROWS = (
     "Dose not taken",
     *[label for code, label in SideEffect.choices],
@@ -109,11 +121,14 @@ def timeline_figure(
     baseline_pain: float | None,
     end: dt.date,
     compact: bool = False,
+    treatments: Sequence[TreatmentMark] = (),
+    events: Sequence[EventMark] = (),
 ) -> go.Figure:
     """The therapy-timeline figure. ``compact`` is the brief's version: pain only, no strip.
 
     x is the therapy day (days since ``anchor``, the first non-zero dose; or the first entry
-    when there is no dose yet, in which case no response window is drawn).
+    when there is no dose yet, in which case no response window is drawn). Other treatments,
+    flares and life events are drawn above the scores (``trends.charts.context_lane``).
     """
 
     def day(d: dt.date) -> int:
@@ -253,6 +268,28 @@ def timeline_figure(
         _strip(fig, entries, day)
     last_day = max(day(end), 7)
     first_day = min([day(e.date) for e in entries] + [0])
+    lane = context_lane(
+        treatments,
+        events,
+        x=day,
+        first=anchor + dt.timedelta(days=first_day),
+        last=end,
+        x_words="day %{x}",
+        font_size=9 if compact else 10,
+        # The brief's chart is small: two bars at most, the rest are in its list.
+        max_rows=BRIEF_LANE_ROWS if compact else MAX_TREATMENT_ROWS,
+        short_names=compact,
+    )
+    for trace in lane.traces:
+        fig.add_trace(trace)
+    annotations += lane.annotations
+    # The legend wraps to a second row when treatments or events join the dashboard's.
+    wide_legend = bool(lane.traces) and not compact
+    if lane.traces:
+        # The response window shades the scores only, so its label stays clear of the lane.
+        for shape in shapes:
+            if shape["type"] == "rect":
+                shape.update(yref="y", y0=-0.3, y1=SCORE_TOP)
     ticks = list(range(first_day - first_day % 14, last_day + 1, 14))
     start_text = f"{anchor.day} {anchor:%b %Y}"
     x_title = (
@@ -266,29 +303,37 @@ def timeline_figure(
         "side": "right",
         "showgrid": False,
         "zeroline": False,
-        **_dose_axis([ug for _, ug in doses]),
+        **_dose_axis([ug for _, ug in doses], scale=lane_scale(lane.top)),
     }
     fig.update_layout(
         template=None,
-        title={
-            "text": "Pain"
-            + ("" if compact else ", fatigue, sleep and mood")
-            + " (0-10) against the LDN dose",
-            "x": 0,
-            "xanchor": "left",
-            "font": {"size": 14 if compact else 16},
-        },
-        height=225 if compact else 560,
+        # The brief's chart has no title: its legend and axes say what it shows, and the page
+        # has no line to spare (it prints on one page; tests/clinic/test_browser.py).
+        title=_title(compact, wide_legend),
+        height=BRIEF_CHART_HEIGHT if compact else 560,
         # The brief is drawn at a fixed size so that it prints the same on A4 and Letter
         # (static/css/clinic.css, .brief-chart); the dashboard follows its container.
         width=700 if compact else None,
         autosize=not compact,
-        margin={"l": 44 if compact else 112, "r": 44, "t": 56 if compact else 64, "b": 40},
+        margin={
+            "l": 44 if compact else 112,
+            "r": 44,
+            "t": 30 if compact else 96 if wide_legend else 64,
+            "b": 40,
+        },
         font={"family": "system-ui, sans-serif", "size": 11 if compact else 12},
         paper_bgcolor="#fff",
         plot_bgcolor="#fff",
         hovermode="closest",
-        legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "font": {"size": 11}},
+        legend={
+            "orientation": "h",
+            "x": 0,
+            "y": 1.0,
+            "yanchor": "bottom",
+            # One row on the brief: small print, narrow symbols.
+            "font": {"size": 10 if compact else 11},
+            **({"itemwidth": 30, "tracegroupgap": 0} if compact else {}),
+        },
         xaxis={
             "title": {"text": x_title},
             "anchor": "y" if compact else "y3",
@@ -302,8 +347,9 @@ def timeline_figure(
         yaxis={
             "title": {"text": "Score 0-10"},
             "domain": main_domain,
-            "range": [-0.3, 10.3],
-            "dtick": 2,
+            "range": [-0.3, lane.top],
+            "tickmode": "array",
+            "tickvals": [0, 2, 4, 6, 8, 10],
             "zeroline": False,
             "gridcolor": "#e6e9ee",
         },
@@ -337,8 +383,28 @@ def timeline_figure(
     return fig
 
 
-def _dose_axis(doses_ug: Sequence[int]) -> dict[str, Any]:
+def _title(compact: bool, wide_legend: bool) -> dict[str, Any]:
+    """The figure's title. The brief's chart has none: its legend and axes say what it shows,
+    and the page has no line to spare (it prints on one page; tests/clinic/test_browser.py)."""
+    if compact:
+        return {"text": ""}
+    title: dict[str, Any] = {
+        "text": "Pain, fatigue, sleep and mood (0-10) against the LDN dose",
+        "x": 0,
+        "xanchor": "left",
+        "font": {"size": 16},
+    }
+    if wide_legend:
+        # With a two-row legend the title keeps to the top edge, above it.
+        title.update(y=1, yref="container", yanchor="top", pad={"t": 6})
+    return title
+
+
+def _dose_axis(doses_ug: Sequence[int], scale: float = 1.0) -> dict[str, Any]:
     """Ticks for the dose axis: round steps from 0, or decades for an ultra-low titration.
+
+    ``scale`` stretches the range upwards by as much as the score axis grew for the lane of
+    treatments and events (trends.charts.lane_scale), so the dose line stays out of the lane.
 
     An ultra-low titration (e.g. 0.001 -> 0.01 -> 0.1 -> 1 mg) spans three orders of magnitude;
     on a linear axis its first steps would all sit on zero, so it gets a log axis (a paused
@@ -349,16 +415,21 @@ def _dose_axis(doses_ug: Sequence[int]) -> dict[str, Any]:
         low = math.floor(math.log10(min(nonzero) / 1000))
         high = math.ceil(math.log10(max(nonzero) / 1000))
         decades = [10.0**e for e in range(low, high + 1)]
+        bottom, top = low - 0.2, high + 0.2
         return {
             "type": "log",
-            "range": [low - 0.2, high + 0.2],
+            "range": [bottom, bottom + (top - bottom) * scale],
             "tickmode": "array",
             "tickvals": decades,
             "ticktext": [f"{v:g}" for v in decades],
         }
     top = max([_mg(ug) for ug in nonzero] + [1.0]) * 1.25
     step = next(d for d in (0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 20) if top / d <= 6)
-    return {"range": [0, round(top, 3)], "tickmode": "linear", "tick0": 0, "dtick": step}
+    if scale == 1.0:
+        return {"range": [0, round(top, 3)], "tickmode": "linear", "tick0": 0, "dtick": step}
+    # No dose ticks up in the lane: the same steps, up to the unstretched top only.
+    ticks = [round(step * i, 3) for i in range(int(top / step) + 1)]
+    return {"range": [0, round(top * scale, 3)], "tickmode": "array", "tickvals": ticks}
 
 
 def _strip(fig: go.Figure, entries: Sequence[ChartEntry], day) -> None:

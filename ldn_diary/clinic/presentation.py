@@ -19,9 +19,14 @@ from ldn_diary.accounts.models import User
 from ldn_diary.clinical import constants as clinical
 from ldn_diary.clinical import doses
 from ldn_diary.clinical.constants import ENGINE_VERSION, SYMPTOMS
+from ldn_diary.clinical.questionnaires import FIQR_MCID_PCT
+from ldn_diary.diary.choices import LifeEventKind, TreatmentCategory
 from ldn_diary.diary.dosing import format_mg
 from ldn_diary.diary.models import DoseChange, SideEffect
+from ldn_diary.diary.rules import ldn_overlaps
 from ldn_diary.diary.selectors import titration_status
+from ldn_diary.questionnaires.summary import QuestionnaireSummary
+from ldn_diary.trends.charts import EventMark, TreatmentMark
 from ldn_diary.trends.selectors import TrendSummary
 
 from . import charts, rules, selectors
@@ -29,12 +34,15 @@ from . import summary as words
 from .models import ClinicianNote
 
 SIDE_EFFECT_LABELS = dict(SideEffect.choices)
+CATEGORY_LABELS = dict(TreatmentCategory.choices)
+EVENT_LABELS = dict(LifeEventKind.choices)
 # Computed roster rows, rendered roster tables and dashboard figures are cached under keys that
 # change with the data (selectors.roster_version, Dashboard.cache_key); this bounds only what
 # the keys do not see (a patient's new display name).
 CACHE_SECONDS = 300
 # The brief has room for this many dose phases (the latest ones); it says how many it left out.
-BRIEF_MAX_PHASES = 5
+# Four since the brief also lists questionnaires and other treatments (it prints on one page).
+BRIEF_MAX_PHASES = 4
 
 # The numbers the pages quote next to what they show, so no template writes a threshold itself.
 THRESHOLDS = {
@@ -60,6 +68,7 @@ THRESHOLDS = {
     "low_adherence_pct": round(100 * clinical.LOW_ADHERENCE),
     "first_week": clinical.WEEK_WINDOWS[0],
     "last_week": clinical.WEEK_WINDOWS[-1],
+    "fiqr_mcid_pct": round(FIQR_MCID_PCT),
 }
 
 
@@ -199,6 +208,7 @@ def _dose_status(
 
 def _flags(
     *,
+    opioid: rules.Flag | None,
     pain_pct: float | None,
     persistent: list[tuple[str, int]],
     last_entry: dt.date | None,
@@ -207,6 +217,7 @@ def _flags(
     today: dt.date,
 ) -> list[rules.Flag]:
     candidates = (
+        opioid,
         rules.worsening_flag(pain_pct),
         rules.side_effect_flag(persistent, SIDE_EFFECT_LABELS),
         rules.silent_flag(last_entry, today),
@@ -238,6 +249,7 @@ def roster_row(facts: selectors.RosterFacts, today: dt.date, tz: dt.tzinfo) -> R
     row.followup = facts.followup
     note_on = timezone.localtime(facts.last_note_at, tz).date() if facts.last_note_at else None
     row.flags = _flags(
+        opioid=rules.opioid_flag(facts.opioids, facts.doses, today),
         pain_pct=row.pain_pct,
         persistent=rules.persistent_side_effects(facts.side_effect_reports, stats.logged_21, today),
         last_entry=row.last_entry,
@@ -372,6 +384,27 @@ class ResultRow:
     low_adherence: bool | None = None
 
 
+@dataclass(frozen=True)
+class TreatmentItem:
+    """Another treatment as the dashboard and the brief list it."""
+
+    name: str
+    category: str
+    start: dt.date
+    stop: dt.date | None
+    note: str
+    is_opioid: bool
+    with_ldn: bool  # an opioid taken on a day with LDN above 0, now or before
+
+
+@dataclass(frozen=True)
+class EventItem:
+    date: dt.date
+    kind: str
+    label: str
+    text: str
+
+
 @dataclass
 class PatientCore:
     """The part of a dashboard that depends only on the patient's data (cached)."""
@@ -395,6 +428,24 @@ class PatientCore:
     side_effects: list[tuple[str, int, int]]  # (label, days in last 21, days in all)
     persistent_codes: list[tuple[str, int]]
     persistent: list[str]
+    treatments: list[TreatmentItem]
+    events: list[EventItem]
+    opioid: rules.Flag | None
+    first_entry: dt.date | None
+
+    @property
+    def brief_treatments(self) -> list[TreatmentItem]:
+        """The brief lists what overlaps the diary (from its first entry); the dashboard all."""
+        first = self.first_entry
+        return [t for t in self.treatments if first is None or t.stop is None or t.stop >= first]
+
+    @property
+    def flares(self) -> list[EventItem]:
+        return [e for e in self.events if e.kind == LifeEventKind.FLARE]
+
+    @property
+    def life_events(self) -> list[EventItem]:
+        return [e for e in self.events if e.kind != LifeEventKind.FLARE]
 
 
 @dataclass
@@ -413,6 +464,7 @@ class Dashboard:
     followup: dt.date | None
     flags: list[rules.Flag]
     cache_key: str
+    questionnaires: QuestionnaireSummary
 
     def __getattr__(self, name: str) -> Any:
         # Templates read dash.dose_ug etc.; those live on the cached core.
@@ -562,6 +614,7 @@ def patient_dashboard(
         notes=notes,
         followup=selectors.followup_for(clinician, patient),
         flags=_flags(
+            opioid=core.opioid,
             pain_pct=core.latest_pct,
             persistent=core.persistent_codes,
             last_entry=core.last_entry,
@@ -570,6 +623,7 @@ def patient_dashboard(
             today=today,
         ),
         cache_key=key,
+        questionnaires=selectors.questionnaire_summary(patient),
     )
 
 
@@ -602,6 +656,23 @@ def patient_core(
     baseline_pain = None
     if data and data["baseline"]["valid"] and data["baseline"].get("pain"):
         baseline_pain = data["baseline"]["pain"]
+    treatments = [
+        TreatmentItem(
+            name=name,
+            category=CATEGORY_LABELS.get(category, category),
+            start=start,
+            stop=stop,
+            note=note,
+            is_opioid=category == TreatmentCategory.OPIOID,
+            with_ldn=category == TreatmentCategory.OPIOID
+            and ldn_overlaps(facts.doses, start, stop, today),
+        )
+        for name, category, start, stop, note in facts.treatments
+    ]
+    events = [
+        EventItem(date=date, kind=kind, label=EVENT_LABELS.get(kind, kind), text=text)
+        for date, kind, text in facts.events
+    ]
     fig = charts.timeline_figure(
         anchor=therapy_start or (entries[0].date if entries else today),
         therapy_started=therapy_start is not None,
@@ -611,6 +682,8 @@ def patient_core(
         baseline_pain=baseline_pain,
         end=max(today, last_entry or today),
         compact=compact,
+        treatments=[TreatmentMark(t.name, t.category, t.start, t.stop) for t in treatments],
+        events=[EventMark(e.date, e.kind) for e in events],
     )
     return PatientCore(
         figure=charts.figure_json(fig),
@@ -635,4 +708,10 @@ def patient_core(
         side_effects=effect_counts,
         persistent_codes=persistent,
         persistent=[SIDE_EFFECT_LABELS.get(c, c) for c, _ in persistent],
+        treatments=treatments,
+        events=events,
+        first_entry=rows[0][0] if rows else None,
+        opioid=rules.opioid_flag(
+            [(t.name, t.start, t.stop) for t in treatments if t.is_opioid], facts.doses, today
+        ),
     )

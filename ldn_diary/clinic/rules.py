@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from ldn_diary.clinical.constants import COMPARE_EPS
 from ldn_diary.clinical.stats import shown_percent
+from ldn_diary.diary.rules import opioids_with_ldn
 
 # Adherence is measured over the 14 full days before today (today is usually not logged yet
 # when a clinician looks in the morning, and counting it would cap everyone at 13/14).
@@ -45,14 +46,16 @@ WORSENING = "worsening"
 SILENT = "no_entries"
 SIDE_EFFECT = "side_effect"
 REVIEW = "review"
+OPIOID = "opioid_ldn"
 FLAG_LABELS = {
+    OPIOID: "Opioid + LDN",
     WORSENING: "Worsening",
     SILENT: "No entries 7+ days",
     SIDE_EFFECT: "Persistent side effect",
     REVIEW: "Due for review",
 }
-# Severity order for display and for sorting by flags.
-FLAG_ORDER = (WORSENING, SIDE_EFFECT, SILENT, REVIEW)
+# Severity order for display and for sorting by flags: a safety problem first.
+FLAG_ORDER = (OPIOID, WORSENING, SIDE_EFFECT, SILENT, REVIEW)
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,19 @@ class Flag:
     @property
     def label(self) -> str:
         return FLAG_LABELS[self.code]
+
+
+def opioid_flag(
+    opioids: Iterable[tuple[str, dt.date, dt.date | None]],
+    doses: Sequence[tuple[dt.date, int]],
+    today: dt.date,
+) -> Flag | None:
+    """An opioid (name, start, stop) and an LDN dose above 0 both taken today: the diary's own
+    rule (``diary.rules.opioids_with_ldn``), the one behind the patient's warning."""
+    names = opioids_with_ldn(opioids, doses, today)
+    if not names:
+        return None
+    return Flag(OPIOID, f"{', '.join(names)} taken with LDN today")
 
 
 def worsening_flag(pain_pct: float | None) -> Flag | None:

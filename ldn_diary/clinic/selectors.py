@@ -26,8 +26,17 @@ from django.utils import timezone
 from ldn_diary.accounts import audit
 from ldn_diary.accounts.models import AuditAction, Role, User
 from ldn_diary.clinical.constants import ENGINE_VERSION, WEEK_WINDOWS
-from ldn_diary.diary.choices import DOSE_ANSWERS
-from ldn_diary.diary.models import DiaryEntry, DoseChange, DoseTaken, TitrationPlan
+from ldn_diary.diary.choices import DOSE_ANSWERS, TreatmentCategory
+from ldn_diary.diary.models import (
+    DiaryEntry,
+    DoseChange,
+    DoseTaken,
+    LifeEvent,
+    TitrationPlan,
+    Treatment,
+)
+from ldn_diary.questionnaires.selectors import completed_for
+from ldn_diary.questionnaires.summary import QuestionnaireSummary, summarise
 from ldn_diary.trends.models import ResponseSummary, TrendState
 from ldn_diary.trends.selectors import (
     TrendSummary,
@@ -224,6 +233,8 @@ class RosterFacts:
     summary: dict[str, Any] | None = None  # the head of the stored summary, see summary_heads
     last_note_at: dt.datetime | None = None
     followup: dt.date | None = None
+    # Opioids not stopped before today: (name, start, stop), for the "opioid + LDN" flag.
+    opioids: list[tuple[str, dt.date, dt.date | None]] = field(default_factory=list)
 
 
 def roster_version(clinician: User, today: dt.date) -> tuple[str, int]:
@@ -308,6 +319,17 @@ def roster_facts(clinician: User, today: dt.date) -> list[RosterFacts]:
         "patient_id", "due_on"
     ):
         facts[pid].followup = due_on
+    for pid, name, start, stop in (
+        Treatment.objects.filter(
+            Q(stop_date__isnull=True) | Q(stop_date__gte=today),
+            patient_id__in=ids,
+            category=TreatmentCategory.OPIOID,
+            start_date__lte=today,
+        )
+        .order_by("patient_id", "name")
+        .values_list("patient_id", "name", "start_date", "stop_date")
+    ):
+        facts[pid].opioids.append((name, start, stop))
     return list(facts.values())
 
 
@@ -377,6 +399,8 @@ ENTRY_COLUMNS = (
     "updated_at",
 )
 TREND_COLUMNS = ("date", "pain_r7", "fatigue_r7", "sleep_r7", "mood_r7", "pain_pct")
+TREATMENT_COLUMNS = ("name", "category", "start_date", "stop_date", "note")
+EVENT_COLUMNS = ("date", "kind", "text")
 
 
 @dataclass
@@ -388,10 +412,14 @@ class PatientFacts:
     plan: TitrationPlan | None
     trend_days: list[tuple[Any, ...]]  # TREND_COLUMNS, oldest first
     stats: EntryStats
+    treatments: list[tuple[Any, ...]]  # TREATMENT_COLUMNS, oldest start first
+    events: list[tuple[Any, ...]]  # EVENT_COLUMNS, oldest first
 
 
 def patient_facts(patient: User, today: dt.date) -> PatientFacts:
-    """Five queries: entries, doses, plan, stored trend rows, entry statistics."""
+    """Seven queries: entries, doses, plan, stored trend rows, entry statistics, other
+    treatments, flares and life events. All of it changes only with a diary write, which bumps
+    the version the dashboard's cache key holds (presentation.patient_dashboard)."""
     return PatientFacts(
         entries=list(
             DiaryEntry.objects.filter(patient=patient).order_by("date").values_list(*ENTRY_COLUMNS)
@@ -404,7 +432,24 @@ def patient_facts(patient: User, today: dt.date) -> PatientFacts:
         plan=TitrationPlan.objects.filter(patient=patient).first(),
         trend_days=list(trend_days_for(patient).values_list(*TREND_COLUMNS)),
         stats=entry_stats([patient.pk], today).get(patient.pk, NO_ENTRIES),
+        treatments=list(
+            Treatment.objects.filter(patient=patient)
+            .order_by("start_date", "name")
+            .values_list(*TREATMENT_COLUMNS)
+        ),
+        events=list(
+            LifeEvent.objects.filter(patient=patient)
+            .order_by("date", "created_at")
+            .values_list(*EVENT_COLUMNS)
+        ),
     )
+
+
+def questionnaire_summary(patient: User) -> QuestionnaireSummary:
+    """The patient's finished questionnaires, scored (one query). Read on every request rather
+    than cached with the diary facts: a questionnaire is not a diary write, so it does not bump
+    the version the dashboard's cache is keyed on."""
+    return summarise(completed_for(patient))
 
 
 def trend_summary(patient: User) -> TrendSummary:

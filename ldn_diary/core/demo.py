@@ -5,6 +5,10 @@ weeks of daily entries whose improvement ramps up over weeks 2-8 (docs/clinical-
 response usually shows in weeks 4-12), with day-to-day noise of SD 1.6 on the 0-10 scale
 (Harris et al. 2005, docs/clinical-rules.md §3), missed days, vivid dreams early on, and a mix of
 responders, partial and non-responders.
+Most patients also answered their questionnaires (docs/clinical-rules.md §4) on schedule, in
+line with their profile (a responder's FIQR falls by 14 % or more), and recorded a few other
+treatments (one starts pregabalin part-way, some have physiotherapy or a supplement), flares and
+life events; exactly one takes an opioid (tramadol) alongside LDN, so the roster shows that flag.
 The generator is seeded, so every run builds the same cohort relative to today.
 """
 
@@ -12,12 +16,15 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from ldn_diary.clinical.questionnaires import BODY_AREAS
 
 if TYPE_CHECKING:
     from ldn_diary.accounts.models import User
-    from ldn_diary.diary.models import DiaryEntry, DoseChange, TitrationPlan
+    from ldn_diary.diary.models import DiaryEntry, DoseChange, LifeEvent, TitrationPlan, Treatment
+    from ldn_diary.questionnaires.models import QuestionnaireResponse
 
 DEMO_PASSWORD = "ldn-demo-2026"  # noqa: S105 - printed on purpose: demo logins only
 CLINICIAN = "demo-clinician"
@@ -91,6 +98,15 @@ def profiles() -> list[Profile]:
     return out
 
 
+# Who has what beside LDN (indices into profiles(); 28 and 29 have not shared their diary).
+PREGABALIN = (11, 18)  # starts part-way: a rival explanation for an improvement
+OPIOID = 12  # tramadol alongside LDN: the roster's "opioid + LDN" flag
+NO_QUESTIONNAIRES = (3, 10, 17, 24)  # "most" answer them
+# Therapy days on which each week's questionnaires were answered: inside their windows
+# (ldn_diary.questionnaires.schedule), a few days after the week's day.
+ANSWER_LAG_DAYS = (1, 4)
+
+
 @dataclass
 class DemoPatient:
     username: str
@@ -98,10 +114,21 @@ class DemoPatient:
     profile: Profile
     doses: list[tuple[dt.date, int]]
     entries: list[dict]
+    treatments: list[dict] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+    # (instrument, week, answers, completed on)
+    questionnaires: list[tuple[str, int, dict, dt.date]] = field(default_factory=list)
 
 
 def _clip(value: float) -> int:
     return int(min(10, max(0, round(value))))
+
+
+def _ramp(n: int) -> float:
+    """How much of the full effect shows on therapy day n: none before day 10, all from day
+    56, a smooth step between (weeks 2-8)."""
+    ramp = 0.0 if n < 10 else min(1.0, (n - 10) / 46)
+    return ramp * ramp * (3 - 2 * ramp)
 
 
 def build_patient(index: int, profile: Profile, *, today: dt.date, seed: int) -> DemoPatient:
@@ -129,8 +156,7 @@ def build_patient(index: int, profile: Profile, *, today: dt.date, seed: int) ->
         miss = profile.miss_rate * (2.2 if profile.short_baseline and n < 0 else 1)
         if rng.random() >= miss:
             # Response ramps in over weeks 2-8 (smooth step), then holds.
-            ramp = 0.0 if n < 10 else min(1.0, (n - 10) / 46)
-            ramp = ramp * ramp * (3 - 2 * ramp)
+            ramp = _ramp(n)
             pain = base["pain"] * (1 - profile.pain_effect * ramp)
             fatigue = base["fatigue"] * (1 - profile.other_effect * ramp)
             sleep = base["sleep"] * (1 + profile.other_effect * 1.3 * ramp)
@@ -171,13 +197,131 @@ def build_patient(index: int, profile: Profile, *, today: dt.date, seed: int) ->
                 }
             )
         day += dt.timedelta(days=1)
-    return DemoPatient(
+    patient = DemoPatient(
         username=f"{PATIENT_PREFIX}{index + 1:02d}",
         display_name=FIRST_NAMES[index % len(FIRST_NAMES)],
         profile=profile,
         doses=doses,
         entries=entries,
     )
+    # A generator of its own, so the diaries above stay exactly as they were.
+    extra = random.Random(seed * 1000 + index + 500)
+    patient.treatments, patient.events = _context(index, extra, start=start, today=today)
+    if index not in NO_QUESTIONNAIRES:
+        patient.questionnaires = _questionnaires(profile, extra, start=start, today=today)
+    return patient
+
+
+def _context(
+    index: int, rng: random.Random, *, start: dt.date, today: dt.date
+) -> tuple[list[dict], list[dict]]:
+    """Other treatments, flares and life events of one demo patient."""
+
+    def day(n: int) -> dt.date:
+        return start + dt.timedelta(days=n)
+
+    treatments: list[dict] = []
+    if rng.random() < 0.5:
+        treatments.append(
+            {
+                "name": "Paracetamol",
+                "category": "analgesic",
+                "start_date": day(-rng.randint(200, 900)),
+            }
+        )
+    if rng.random() < 0.3:
+        first = rng.randint(5, 30)
+        treatments.append(
+            {
+                "name": "Physiotherapy",
+                "category": "physical_therapy",
+                "start_date": day(first),
+                "stop_date": min(day(first + rng.randint(28, 56)), today - dt.timedelta(days=1)),
+                "note": "Weekly sessions",
+            }
+        )
+    if rng.random() < 0.25:
+        treatments.append(
+            {
+                "name": "Vitamin D",
+                "category": "supplement",
+                "start_date": day(-rng.randint(30, 400)),
+            }
+        )
+    if index in PREGABALIN:
+        treatments.append(
+            {
+                "name": "Pregabalin 75 mg",
+                "category": "gabapentinoid",
+                "start_date": day(45 + rng.randint(0, 10)),
+                "note": "Started by the GP",
+            }
+        )
+    if index == OPIOID:
+        treatments.append(
+            {
+                "name": "Tramadol 50 mg",
+                "category": "opioid",
+                "start_date": today - dt.timedelta(days=6),
+                "note": "For back pain after a fall",
+            }
+        )
+    events: list[dict] = []
+    for _ in range(rng.choice((0, 1, 1, 2))):
+        events.append({"date": day(rng.randint(0, 80)), "kind": "flare", "text": ""})
+    if rng.random() < 0.3:
+        text = rng.choice(("Moved house", "Started a new job", "Family bereavement", "Holiday"))
+        events.append({"date": day(rng.randint(0, 80)), "kind": "life_event", "text": text})
+    return treatments, events
+
+
+def _questionnaires(
+    profile: Profile, rng: random.Random, *, start: dt.date, today: dt.date
+) -> list[tuple[str, int, dict, dt.date]]:
+    """FIQR and ACR 2016 at weeks 0, 4, 8 and 12 and PGIC at 4, 8 and 12, answered a few days
+    after each week's day (the baseline a few days before the first dose), following the same
+    ramp as the diary; a week not reached yet is left open, to show as a card."""
+    level0 = rng.uniform(5.0, 7.0)
+    # The FIQR moves with the diary, a little less than pain does.
+    effect = profile.pain_effect * 0.85
+    areas = list(BODY_AREAS)
+    rng.shuffle(areas)
+    somatic = {
+        "headaches": rng.random() < 0.6,
+        "lower_abdominal": rng.random() < 0.35,
+        "depression": rng.random() < 0.4,
+    }
+    out: list[tuple[str, int, dict, dt.date]] = []
+    for week in (0, 4, 8, 12):
+        n = -rng.randint(1, 6) if week == 0 else 7 * week + rng.randint(*ANSWER_LAG_DAYS)
+        answered_on = start + dt.timedelta(days=n)
+        if answered_on > today - dt.timedelta(days=1):
+            continue
+        level = level0 * (1 - effect * _ramp(max(n, 0)))
+        fiqr = {}
+        for number in range(1, 22):
+            shift = -0.6 if number <= 9 else 0.6 if number <= 11 else 0.0
+            fiqr[str(number)] = _clip(rng.gauss(level + shift, 1.1))
+        severity = {
+            name: int(min(3, max(0, round(level / 3.2 + rng.gauss(0, 0.4)))))
+            for name in ("fatigue", "waking_unrefreshed", "cognitive")
+        }
+        painful = set(areas[: max(0, min(19, round(level * 1.7 + rng.gauss(0, 1))))])
+        acr = {
+            "painful_areas": [a for a in BODY_AREAS if a in painful],
+            "symptoms_3_months": True,
+            **severity,
+            **somatic,
+        }
+        out.append(("fiqr", week, fiqr, answered_on))
+        out.append(("acr2016", week, acr, answered_on))
+        if week:
+            fall = 1 - level / level0
+            pgic = 1 if fall >= 0.4 else 2 if fall >= 0.22 else 3 if fall >= 0.08 else 4
+            if fall < -0.1:
+                pgic = 6 if fall < -0.25 else 5
+            out.append(("pgic", week, {"answer": pgic}, answered_on))
+    return out
 
 
 def build_cohort(*, today: dt.date, seed: int = 7) -> list[DemoPatient]:
@@ -205,3 +349,25 @@ def diary_rows(
         target_ug=round(steps[-1] * 1000),
     )
     return entries, doses, plan
+
+
+def context_rows(
+    patient: User, spec: DemoPatient
+) -> tuple[list[Treatment], list[LifeEvent], list[QuestionnaireResponse]]:
+    """Unsaved Treatment, LifeEvent and QuestionnaireResponse objects for one demo patient."""
+    from ldn_diary.diary.models import LifeEvent, Treatment
+    from ldn_diary.questionnaires.models import QuestionnaireResponse
+
+    treatments = [Treatment(patient=patient, **t) for t in spec.treatments]
+    events = [LifeEvent(patient=patient, **e) for e in spec.events]
+    responses = [
+        QuestionnaireResponse(
+            patient=patient,
+            instrument=instrument,
+            week=week,
+            answers=answers,
+            completed_at=dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC),
+        )
+        for instrument, week, answers, day in spec.questionnaires
+    ]
+    return treatments, events, responses

@@ -36,8 +36,9 @@ from ldn_diary.clinic.selectors import consent_context
 from ldn_diary.clinical.constants import ROLLING_DAYS, ROLLING_MIN_DAYS
 from ldn_diary.diary import selectors as diary
 from ldn_diary.diary.calendar import month_weeks
+from ldn_diary.diary.choices import TreatmentCategory
 from ldn_diary.diary.rules import BACKFILL_DAYS
-from ldn_diary.trends.charts import CHART_DAYS, history_figure
+from ldn_diary.trends.charts import CHART_DAYS, EventMark, TreatmentMark, history_figure
 from ldn_diary.trends.selectors import trend_days_for, trend_summary_for
 
 from . import datarights
@@ -156,7 +157,19 @@ def history(request: AuthenticatedRequest, patient: User) -> HttpResponse:
     trend_days = trend_days_for(patient, window_start, today).only(
         "date", "pain_r7", "fatigue_r7", "sleep_r7", "mood_r7"
     )
-    figure = history_figure(recent, trend_days, timeline, window_start, today)
+    labels = dict(TreatmentCategory.choices)
+    figure = history_figure(
+        recent,
+        trend_days,
+        timeline,
+        window_start,
+        today,
+        treatments=[
+            TreatmentMark(t.name, labels.get(t.category, t.category), t.start_date, t.stop_date)
+            for t in diary.treatments_for(patient)
+        ],
+        events=[EventMark(e.date, e.kind) for e in diary.life_events_for(patient)],
+    )
     weeks = month_weeks(month, today, logged, started)
     recent_logged = sum(1 for d in logged if d >= window_start)
     prev_month = _add_months(month, -1)
@@ -240,9 +253,7 @@ def profile(request: AuthenticatedRequest) -> HttpResponse:
 def _download(body: bytes, content_type: str, filename: str) -> HttpResponse:
     response = HttpResponse(body, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    # A health record: no shared cache or browser cache should keep a copy.
-    response["Cache-Control"] = "no-store"
-    return response
+    return response  # no-store, like every page: accounts.middleware.NoStoreMiddleware
 
 
 @require_GET

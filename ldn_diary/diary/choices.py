@@ -45,3 +45,38 @@ class Formulation(models.TextChoices):
     SUBLINGUAL = "sublingual", "Sublingual"
     CREAM = "cream", "Cream"
     OTHER = "other", "Other"
+
+
+class TreatmentCategory(models.TextChoices):
+    """Other medicines and therapies a patient records beside LDN (docs/clinical-rules.md §1)."""
+
+    ANALGESIC = "analgesic", "Analgesic"
+    OPIOID = "opioid", "Opioid"
+    ANTIDEPRESSANT = "antidepressant", "Antidepressant / SNRI"
+    GABAPENTINOID = "gabapentinoid", "Gabapentinoid"
+    MUSCLE_RELAXANT = "muscle_relaxant", "Muscle relaxant"
+    SLEEP_AID = "sleep_aid", "Sleep aid"
+    SUPPLEMENT = "supplement", "Supplement"
+    PHYSICAL_THERAPY = "physical_therapy", "Physical therapy"
+    PSYCHOLOGICAL_THERAPY = "psychological_therapy", "Psychological therapy"
+    OTHER = "other", "Other"
+
+
+# Examples shown beside each category, so a patient can tell that tramadol is an opioid.
+TREATMENT_EXAMPLES = {
+    TreatmentCategory.ANALGESIC: "paracetamol, ibuprofen, naproxen",
+    TreatmentCategory.OPIOID: "tramadol, codeine, oxycodone, morphine, tapentadol",
+    TreatmentCategory.ANTIDEPRESSANT: "duloxetine, amitriptyline, milnacipran",
+    TreatmentCategory.GABAPENTINOID: "pregabalin, gabapentin",
+    TreatmentCategory.MUSCLE_RELAXANT: "cyclobenzaprine, tizanidine",
+    TreatmentCategory.SLEEP_AID: "zopiclone, melatonin",
+    TreatmentCategory.SUPPLEMENT: "vitamin D, magnesium",
+    TreatmentCategory.PHYSICAL_THERAPY: "physiotherapy, graded exercise, hydrotherapy",
+    TreatmentCategory.PSYCHOLOGICAL_THERAPY: "CBT, ACT, counselling",
+    TreatmentCategory.OTHER: "anything else",
+}
+
+
+class LifeEventKind(models.TextChoices):
+    FLARE = "flare", "Flare"
+    LIFE_EVENT = "life_event", "Life event"

@@ -37,7 +37,15 @@ from django.core.exceptions import ValidationError
 
 from . import rules
 from .dosing import format_mg, parse_dose_mg
-from .models import SCORE_FIELDS, DiaryEntry, DoseChange, DoseTaken, SideEffect
+from .models import (
+    SCORE_FIELDS,
+    DiaryEntry,
+    DoseChange,
+    DoseTaken,
+    LifeEvent,
+    SideEffect,
+    Treatment,
+)
 from .selectors import dose_at
 
 COLUMNS = (
@@ -400,3 +408,34 @@ def diary_csv_lines(entries: Iterable[DiaryEntry], timeline: list[DoseChange]) -
     for entry in entries:
         change = dose_at(timeline, entry.date)
         yield writer.writerow(entry_to_cells(entry, change.dose_ug if change else None))
+
+
+# --- Other treatments and life events: a file of their own --------------------------------------
+
+# A separate file, so the diary's format above stays exactly as it is (README.md, "Treatments
+# and events CSV"). A flare or life event has no stop date, category or name; its words are
+# in ``note``.
+TREATMENT_COLUMNS = ("kind", "start_date", "stop_date", "category", "name", "note")
+TREATMENT_KIND = "treatment"
+
+
+def treatments_csv_lines(
+    treatments: Iterable[Treatment], events: Iterable[LifeEvent]
+) -> Iterator[str]:
+    """The header, then every treatment and event, oldest first (on one day, treatments first)."""
+    rows: list[tuple[dt.date, int, tuple[str, ...]]] = []
+    for t in treatments:
+        stop = t.stop_date.isoformat() if t.stop_date else ""
+        rows.append(
+            (
+                t.start_date,
+                0,
+                (TREATMENT_KIND, t.start_date.isoformat(), stop, t.category, t.name, t.note),
+            )
+        )
+    for e in events:
+        rows.append((e.date, 1, (e.kind, e.date.isoformat(), "", "", "", e.text)))
+    writer = csv.writer(_Echo())
+    yield writer.writerow(TREATMENT_COLUMNS)
+    for _, _, row in sorted(rows):
+        yield writer.writerow(row)

@@ -9,19 +9,24 @@ from __future__ import annotations
 
 from django import forms
 
-from .choices import DOSE_ANSWERS
+from .choices import DOSE_ANSWERS, TREATMENT_EXAMPLES, LifeEventKind, TreatmentCategory
 from .csvio import MAX_IMPORT_BYTES
 from .dosing import DOSE_HELP, parse_dose_mg
 from .models import Dreams, Formulation, SideEffect, TimeOfDay
 from .rules import (
+    CATEGORY_HELP,
     DOSE_NOTE_MAX,
     DOSE_TAKEN_HELP,
     DREAMS_HELP,
+    EVENT_TEXT_MAX,
     INTERVAL_HELP,
+    KIND_HELP,
     NOTE_MAX,
     OTHER_TEXT_MAX,
     PLAN_INTERVAL_DAYS,
     SCORE_VALUES,
+    TREATMENT_NAME_MAX,
+    TREATMENT_NOTE_MAX,
     score_prompt,
 )
 
@@ -168,6 +173,59 @@ class PlanConfirmForm(forms.Form):
         required=False,
         label="Taken from",
         error_messages={"invalid": "Enter a date like 2026-11-24."},
+    )
+
+
+def _date_field(label: str, required_message: str, *, required: bool = True) -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        widget=DATE_WIDGET,
+        required=required,
+        error_messages={"required": required_message, "invalid": "Enter a date like 2026-11-24."},
+    )
+
+
+# Each category with examples, so that "tramadol" is found under opioids.
+CATEGORY_CHOICES = [("", "Choose…")] + [
+    (c.value, f"{c.label} ({TREATMENT_EXAMPLES[c]})") for c in TreatmentCategory
+]
+
+
+class TreatmentForm(forms.Form):
+    name = forms.CharField(
+        label="Name",
+        help_text="The medicine or therapy, e.g. pregabalin 75 mg or physiotherapy.",
+        widget=forms.TextInput(attrs={"maxlength": TREATMENT_NAME_MAX, "autocomplete": "off"}),
+        error_messages={"required": "Enter the name."},
+    )
+    category = forms.ChoiceField(
+        label="Kind",
+        choices=CATEGORY_CHOICES,
+        error_messages={"required": CATEGORY_HELP, "invalid_choice": CATEGORY_HELP},
+    )
+    start_date = _date_field("Started", "Enter the day you started (roughly is fine).")
+    stop_date = _date_field("Stopped (leave empty if you still take it)", "", required=False)
+    note = forms.CharField(
+        label="Note (optional)",
+        required=False,
+        widget=forms.TextInput(attrs={"maxlength": TREATMENT_NOTE_MAX}),
+    )
+
+
+class LifeEventForm(forms.Form):
+    date = _date_field("Date", "Enter the day it happened.")
+    kind = forms.ChoiceField(
+        label="What",
+        choices=LifeEventKind.choices,
+        widget=forms.RadioSelect,
+        initial=LifeEventKind.FLARE,
+        error_messages={"required": KIND_HELP, "invalid_choice": KIND_HELP},
+    )
+    text = forms.CharField(
+        label="A few words (optional)",
+        required=False,
+        help_text="e.g. “flare after a long drive”, “moved house”.",
+        widget=forms.TextInput(attrs={"maxlength": EVENT_TEXT_MAX}),
     )
 
 

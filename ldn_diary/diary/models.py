@@ -11,17 +11,28 @@ from django.utils import timezone
 # The rules these models enforce live in rules.py and dosing.py; the database holds the ones that
 # must never be broken (one entry per day, scores 0-10, dose bounds). Re-exported here because
 # much of the code reads the choices from the models.
-from .choices import DoseTaken, Dreams, Formulation, SideEffect, TimeOfDay
+from .choices import (
+    DoseTaken,
+    Dreams,
+    Formulation,
+    LifeEventKind,
+    SideEffect,
+    TimeOfDay,
+    TreatmentCategory,
+)
 from .dosing import MAX_DOSE_UG, MIN_DOSE_UG
 from .rules import (
     BACKFILL_DAYS,
     DOSE_NOTE_MAX,
+    EVENT_TEXT_MAX,
     NOTE_MAX,
     OTHER_TEXT_MAX,
     PLAN_INTERVAL_DAYS,
     SCORE_FIELDS,
     SCORE_MAX,
     SCORE_MIN,
+    TREATMENT_NAME_MAX,
+    TREATMENT_NOTE_MAX,
 )
 
 __all__ = [
@@ -35,9 +46,13 @@ __all__ = [
     "ImportStash",
     "Dreams",
     "Formulation",
+    "LifeEvent",
+    "LifeEventKind",
     "SideEffect",
     "TimeOfDay",
     "TitrationPlan",
+    "Treatment",
+    "TreatmentCategory",
 ]
 
 
@@ -208,3 +223,70 @@ class ImportStash(models.Model):
     @property
     def expires_at(self) -> dt.datetime:
         return self.created_at + IMPORT_STASH_TTL
+
+
+class Treatment(models.Model):
+    """Another medicine or therapy beside LDN, from a start date to an optional stop date.
+
+    Recorded because it can explain a change as well as LDN can (a new pregabalin prescription,
+    physiotherapy), and because an opioid must not be taken with LDN (rules.opioids_with_ldn).
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="treatments"
+    )
+    name = models.CharField(max_length=TREATMENT_NAME_MAX)
+    category = models.CharField(max_length=24, choices=TreatmentCategory.choices)
+    start_date = models.DateField()
+    # Empty while the patient still takes it; both dates count as days taken.
+    stop_date = models.DateField(null=True, blank=True)
+    note = models.CharField(max_length=TREATMENT_NOTE_MAX, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-start_date", "name"]
+        indexes = [models.Index(fields=["patient", "category"], name="treatment_patient_category")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(category__in=[c.value for c in TreatmentCategory]),
+                name="treatment_category_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(stop_date__isnull=True) | Q(stop_date__gte=models.F("start_date")),
+                name="treatment_stop_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} from {self.start_date}"
+
+    @property
+    def is_opioid(self) -> bool:
+        return self.category == TreatmentCategory.OPIOID
+
+
+class LifeEvent(models.Model):
+    """A flare or another life event on a date: context for the trends, never a score."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="life_events"
+    )
+    date = models.DateField()
+    kind = models.CharField(max_length=12, choices=LifeEventKind.choices)
+    text = models.CharField(max_length=EVENT_TEXT_MAX, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "-created_at"]
+        indexes = [models.Index(fields=["patient", "date"], name="life_event_patient_date")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=[c.value for c in LifeEventKind]), name="life_event_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.date}"

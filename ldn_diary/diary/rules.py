@@ -10,13 +10,24 @@ No database access here.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
 from django.utils.dateformat import format as date_format
 
-from .choices import DOSE_ANSWERS, DoseTaken, Dreams, Formulation, SideEffect, TimeOfDay
+from ldn_diary.clinical import doses
+
+from .choices import (
+    DOSE_ANSWERS,
+    DoseTaken,
+    Dreams,
+    Formulation,
+    LifeEventKind,
+    SideEffect,
+    TimeOfDay,
+    TreatmentCategory,
+)
 from .dosing import DOSE_HELP, format_mg, is_dose_ug
 
 SCORE_FIELDS = ("pain", "fatigue", "sleep", "mood")
@@ -293,3 +304,133 @@ def plan_problems(
             f"({format_mg(start)} mg). Enter a target at or above the start."
         )
     return problems
+
+
+# --- Other treatments and life events -------------------------------------------------------------
+
+TREATMENT_NAME_MAX = 100
+TREATMENT_NOTE_MAX = 500
+EVENT_TEXT_MAX = 200
+# A date before this is a typing slip (a year of 0202), not a treatment history *(design)*.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+CATEGORY_HELP = "Choose the kind of treatment from the list (if unsure, choose “Other”)."
+KIND_HELP = "Choose whether this was a flare or another life event."
+
+
+def text_problem(what: str, text: str, limit: int, *, required: bool = False) -> str | None:
+    """A free-text field: present when required, within its limit, and storable.
+
+    PostgreSQL cannot store the NUL character in text at all, so it is refused with words
+    rather than left to fail as a database error.
+    """
+    if required and not text:
+        return f"Enter {what}."
+    if "\x00" in text:
+        return f"Remove the invisible NUL character from {what} (it cannot be stored)."
+    if len(text) > limit:
+        return f"{too_long(what, limit, text)}."
+    return None
+
+
+def record_date_problem(what: str, date: dt.date, today: dt.date) -> str | None:
+    """A date of something that happened: not in the future, not before EARLIEST_DATE."""
+    if date > today:
+        return f"{what} ({day_label(date)} {date.year}) is in the future; record it once it has happened."
+    if date < EARLIEST_DATE:
+        return f"{what} ({date.isoformat()}) is before {EARLIEST_DATE.year}; check the year."
+    return None
+
+
+def treatment_problems(
+    *,
+    name: str,
+    category: str,
+    start_date: dt.date,
+    stop_date: dt.date | None,
+    note: str,
+    today: dt.date,
+) -> dict[str, str]:
+    """Problems of another medicine or therapy, by form field. Text is checked as given
+    (the service strips it first)."""
+    problems: dict[str, str] = {}
+    if problem := text_problem("the name", name, TREATMENT_NAME_MAX, required=True):
+        problems["name"] = problem
+    if category not in TreatmentCategory.values:
+        problems["category"] = CATEGORY_HELP
+    if problem := record_date_problem("The start date", start_date, today):
+        problems["start_date"] = problem
+    if stop_date is not None:
+        if problem := record_date_problem("The stop date", stop_date, today):
+            problems["stop_date"] = problem
+        elif stop_date < start_date:
+            problems["stop_date"] = (
+                f"The stop date ({day_label(stop_date)} {stop_date.year}) is before the start "
+                f"({day_label(start_date)} {start_date.year}). Enter a stop on or after the start."
+            )
+    if problem := text_problem("the note", note, TREATMENT_NOTE_MAX):
+        problems["note"] = problem
+    return problems
+
+
+def life_event_problems(*, date: dt.date, kind: str, text: str, today: dt.date) -> dict[str, str]:
+    """Problems of a flare or life event, by form field."""
+    problems: dict[str, str] = {}
+    if problem := record_date_problem("The date", date, today):
+        problems["date"] = problem
+    if kind not in LifeEventKind.values:
+        problems["kind"] = KIND_HELP
+    if problem := text_problem("the description", text, EVENT_TEXT_MAX):
+        problems["text"] = problem
+    return problems
+
+
+# --- Opioids with LDN (docs/clinical-rules.md §1) -------------------------------------------------
+
+# Naltrexone blocks opioid receptors: with an opioid on board it can bring on withdrawal, and it
+# blocks the opioid's pain relief. The words are the seed article's, kept plain.
+OPIOID_WARNING = (
+    "LDN can trigger withdrawal with opioids, and you have recorded an opioid ({names}) while "
+    "taking LDN. Speak to the prescriber before the next dose."
+)
+
+
+def treatment_active(start: dt.date, stop: dt.date | None, day: dt.date) -> bool:
+    """A treatment is taken from its start date to its stop date, both included."""
+    return start <= day and (stop is None or day <= stop)
+
+
+def ldn_active(steps: Sequence[tuple[dt.date, int]], day: dt.date) -> bool:
+    """A dose above 0 is in force on ``day`` (``steps``: (date, µg), oldest first)."""
+    index = doses.dose_in_force(steps, day)
+    return index is not None and steps[index][1] > 0
+
+
+def opioids_with_ldn(
+    opioids: Iterable[tuple[str, dt.date, dt.date | None]],
+    steps: Sequence[tuple[dt.date, int]],
+    day: dt.date,
+) -> list[str]:
+    """The names of opioids (name, start, stop) taken on ``day`` while LDN is, else [].
+
+    The one rule behind the patient's warning (entry, doses and treatments pages) and the
+    clinician's "opioid + LDN" flag: both active on the same day, that day being today.
+    """
+    if not ldn_active(steps, day):
+        return []
+    return sorted({name for name, start, stop in opioids if treatment_active(start, stop, day)})
+
+
+def ldn_overlaps(
+    steps: Sequence[tuple[dt.date, int]], start: dt.date, stop: dt.date | None, today: dt.date
+) -> bool:
+    """Whether LDN above 0 was in force on any day from ``start`` to ``stop`` (or ``today``)."""
+    end = min(stop, today) if stop is not None else today
+    if end < start:
+        return False
+    if ldn_active(steps, start):
+        return True
+    return any(start < date <= end and dose_ug > 0 for date, dose_ug in steps)
+
+
+def opioid_warning(names: Sequence[str]) -> str:
+    return OPIOID_WARNING.format(names=", ".join(names))

@@ -19,13 +19,17 @@ from django.http import Http404
 from ldn_diary.accounts.models import User
 from ldn_diary.clinical import doses
 
+from . import rules
 from .models import (
     BACKFILL_DAYS,
     IMPORT_STASH_TTL,
     DiaryEntry,
     DoseChange,
     ImportStash,
+    LifeEvent,
     TitrationPlan,
+    Treatment,
+    TreatmentCategory,
 )
 from .rules import backfill_window
 
@@ -101,6 +105,71 @@ def get_dose_change(patient: User, code: uuid_mod.UUID | str) -> DoseChange:
     if change is None:
         raise Http404("No such dose change.")
     return change
+
+
+def therapy_start_of(patient: User) -> dt.date | None:
+    """The first day with a dose above 0 (docs/clinical-rules.md §1), or None: one query."""
+    return (
+        DoseChange.objects.filter(patient=patient, dose_ug__gt=0)
+        .order_by("effective_date")
+        .values_list("effective_date", flat=True)
+        .first()
+    )
+
+
+# --- Other treatments and life events -----------------------------------------------------------
+
+
+def treatments_for(patient: User) -> list[Treatment]:
+    """Every other treatment, the latest started first."""
+    return list(Treatment.objects.filter(patient=patient).order_by("-start_date", "name"))
+
+
+def life_events_for(patient: User) -> list[LifeEvent]:
+    """Every flare and life event, the latest first."""
+    return list(LifeEvent.objects.filter(patient=patient).order_by("-date", "-created_at"))
+
+
+def _by_code(model: type[Treatment] | type[LifeEvent], patient: User, code: object, what: str):
+    try:
+        key = uuid_mod.UUID(str(code))
+    except ValueError as exc:
+        raise Http404(f"No such {what}.") from exc
+    found = model.objects.filter(patient=patient, uuid=key).first()
+    if found is None:
+        raise Http404(f"No such {what}.")
+    return found
+
+
+def get_treatment(patient: User, code: uuid_mod.UUID | str) -> Treatment:
+    """A treatment named in a URL. Missing and another patient's give the same 404."""
+    treatment: Treatment = _by_code(Treatment, patient, code, "treatment")
+    return treatment
+
+
+def get_life_event(patient: User, code: uuid_mod.UUID | str) -> LifeEvent:
+    """A flare or life event named in a URL. Missing and another patient's: the same 404."""
+    event: LifeEvent = _by_code(LifeEvent, patient, code, "event")
+    return event
+
+
+def opioids_with_ldn_on(
+    patient: User, day: dt.date, timeline: Sequence[DoseChange] | None = None
+) -> list[str]:
+    """Names of opioids taken on ``day`` while LDN is (``rules.opioids_with_ldn``), or [].
+
+    One query for the patient's opioids, plus the dose history unless ``timeline`` is given.
+    """
+    opioids = list(
+        Treatment.objects.filter(
+            patient=patient, category=TreatmentCategory.OPIOID, start_date__lte=day
+        ).values_list("name", "start_date", "stop_date")
+    )
+    if not opioids:
+        return []
+    if timeline is None:
+        timeline = dose_timeline(patient)
+    return rules.opioids_with_ldn(opioids, steps(timeline), day)
 
 
 def plan_for(patient: User) -> TitrationPlan | None:

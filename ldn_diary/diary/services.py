@@ -1,4 +1,5 @@
-"""Writes to the diary: entries, dose changes, the titration plan and CSV imports.
+"""Writes to the diary: entries, dose changes, the titration plan, other treatments and life
+events, and CSV imports.
 
 Each function is atomic and sends ``signals.diary_changed`` inside its own transaction, so
 whatever listens (the trends app marks the patient's trends stale) commits with the change;
@@ -35,8 +36,10 @@ from .models import (
     DoseTaken,
     Formulation,
     ImportStash,
+    LifeEvent,
     TimeOfDay,
     TitrationPlan,
+    Treatment,
 )
 from .rules import day_label
 from .selectors import dose_at, dose_on, dose_timeline, on_ldn, titration_status
@@ -390,6 +393,142 @@ def plan_confirm_step(
         from_plan=True,
         today=today,
     )
+
+
+# --- Other treatments and life events ------------------------------------------------------------
+# One service per write, each in its own transaction and sending diary_changed like every diary
+# write (the clinician's cached dashboard and roster are keyed on the version it bumps). Whether
+# an opioid now overlaps LDN is read afterwards by the page (selectors.opioids_with_ldn_on):
+# the record is true either way, so it is saved and the patient is warned.
+
+
+def _treatment_fields(
+    *,
+    name: str,
+    category: str,
+    start_date: dt.date,
+    stop_date: dt.date | None,
+    note: str,
+    today: dt.date,
+) -> dict[str, object]:
+    name, note = (name or "").strip(), (note or "").strip()
+    problems = rules.treatment_problems(
+        name=name,
+        category=category,
+        start_date=start_date,
+        stop_date=stop_date,
+        note=note,
+        today=today,
+    )
+    if problems:
+        raise ValidationError(problems)
+    return {
+        "name": name,
+        "category": category,
+        "start_date": start_date,
+        "stop_date": stop_date,
+        "note": note,
+    }
+
+
+@transaction.atomic
+def treatment_add(
+    *,
+    patient: User,
+    name: str,
+    category: str,
+    start_date: dt.date,
+    stop_date: dt.date | None = None,
+    note: str = "",
+    today: dt.date | None = None,
+) -> Treatment:
+    """Record another medicine or therapy (``stop_date`` None: still taking it)."""
+    today = today or patient.local_today()
+    values = _treatment_fields(
+        name=name,
+        category=category,
+        start_date=start_date,
+        stop_date=stop_date,
+        note=note,
+        today=today,
+    )
+    treatment = Treatment(patient=patient, **values)
+    treatment.full_clean(exclude=["patient"])
+    treatment.save()
+    audit.record(actor=patient, patient=patient, action=AuditAction.TREATMENT_ADD, obj=treatment)
+    send_diary_changed(patient_id=patient.pk)
+    return treatment
+
+
+@transaction.atomic
+def treatment_edit(
+    *,
+    treatment: Treatment,
+    name: str,
+    category: str,
+    start_date: dt.date,
+    stop_date: dt.date | None,
+    note: str = "",
+    today: dt.date | None = None,
+) -> Treatment:
+    """Correct a treatment, or stop it by giving a stop date. The caller fetched it with
+    ``selectors.get_treatment`` (scoped to the patient)."""
+    patient = treatment.patient
+    today = today or patient.local_today()
+    values = _treatment_fields(
+        name=name,
+        category=category,
+        start_date=start_date,
+        stop_date=stop_date,
+        note=note,
+        today=today,
+    )
+    for field_name, value in values.items():
+        setattr(treatment, field_name, value)
+    treatment.full_clean(exclude=["patient"])
+    treatment.save()
+    audit.record(actor=patient, patient=patient, action=AuditAction.TREATMENT_EDIT, obj=treatment)
+    send_diary_changed(patient_id=patient.pk)
+    return treatment
+
+
+@transaction.atomic
+def treatment_delete(*, treatment: Treatment) -> None:
+    patient = treatment.patient
+    audit.record(actor=patient, patient=patient, action=AuditAction.TREATMENT_DELETE, obj=treatment)
+    treatment.delete()
+    send_diary_changed(patient_id=patient.pk)
+
+
+@transaction.atomic
+def life_event_add(
+    *,
+    patient: User,
+    date: dt.date,
+    kind: str,
+    text: str = "",
+    today: dt.date | None = None,
+) -> LifeEvent:
+    """Record a flare or another life event on ``date``."""
+    today = today or patient.local_today()
+    text = (text or "").strip()
+    problems = rules.life_event_problems(date=date, kind=kind, text=text, today=today)
+    if problems:
+        raise ValidationError(problems)
+    event = LifeEvent(patient=patient, date=date, kind=kind, text=text)
+    event.full_clean(exclude=["patient"])
+    event.save()
+    audit.record(actor=patient, patient=patient, action=AuditAction.EVENT_ADD, obj=event)
+    send_diary_changed(patient_id=patient.pk)
+    return event
+
+
+@transaction.atomic
+def life_event_delete(*, life_event: LifeEvent) -> None:
+    patient = life_event.patient
+    audit.record(actor=patient, patient=patient, action=AuditAction.EVENT_DELETE, obj=life_event)
+    life_event.delete()
+    send_diary_changed(patient_id=patient.pk)
 
 
 # --- CSV import ---------------------------------------------------------------------------------

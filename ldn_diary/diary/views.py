@@ -1,4 +1,5 @@
-"""The patient's own diary pages: the day's entry, doses and plan, CSV import and export.
+"""The patient's own diary pages: the day's entry, doses and plan, other treatments and life
+events, CSV import and export.
 
 Every view gets the patient through ``accounts.decorators.patient_view``, so a clinician or
 moderator is answered 404 here, and every object named in a URL is looked up within that
@@ -25,7 +26,7 @@ from ldn_diary.accounts.http import AuthenticatedRequest
 from ldn_diary.accounts.models import User
 
 from . import selectors, services
-from .csvio import decode_upload, diary_csv_lines, parse_diary_csv
+from .csvio import decode_upload, diary_csv_lines, parse_diary_csv, treatments_csv_lines
 from .dosing import format_mg
 from .forms import (
     DoseChangeForm,
@@ -33,14 +34,27 @@ from .forms import (
     EntryForm,
     ImportConfirmForm,
     ImportForm,
+    LifeEventForm,
     PlanConfirmForm,
     PlanForm,
+    TreatmentForm,
 )
 from .models import DiaryEntry, DoseTaken, Formulation, SideEffect, TimeOfDay
-from .rules import BACKFILL_DAYS, backfill_window, day_label
+from .rules import BACKFILL_DAYS, backfill_window, day_label, opioid_warning
 from .services import StaleEntryError
 
 ENTRY_TEMPLATE = "diary/today.html"
+
+
+def _opioid_context(
+    patient: User, today: dt.date, timeline: list | None = None
+) -> dict[str, object]:
+    """The opioid warning, shown on the entry, doses and treatments pages while an opioid and
+    LDN are both taken today (rules.opioids_with_ldn). A save that makes it true lands on one
+    of those pages, so the patient sees it at once."""
+    names = selectors.opioids_with_ldn_on(patient, today, timeline)
+    return {"opioid_warning": opioid_warning(names) if names else ""}
+
 
 # --- Daily entry --------------------------------------------------------------------------------
 
@@ -100,6 +114,7 @@ def _entry_context(
         "next_mg": format_mg(status.next_ug) if status and status.next_ug else "",
         "missed": selectors.days_to_fill_in(patient, today),
         "backfill_days": BACKFILL_DAYS,
+        **_opioid_context(patient, today, timeline),
         **extra,
     }
 
@@ -281,6 +296,7 @@ def _doses_page(
         "add_form": add_form or DoseChangeForm(initial=defaults),
         "stop_form": stop_form or DoseStopForm(initial={"effective_date": today}),
         "plan_form": plan_form,
+        **_opioid_context(patient, today, timeline),
     }
     return render(request, "diary/doses.html", context, status=status_code)
 
@@ -460,6 +476,150 @@ def plan_confirm(request: AuthenticatedRequest, patient: User) -> HttpResponse:
     return redirect(back)
 
 
+# --- Other treatments and life events ------------------------------------------------------------
+
+
+def _treatments_page(
+    request: AuthenticatedRequest,
+    patient: User,
+    *,
+    treatment_form: TreatmentForm | None = None,
+    event_form: LifeEventForm | None = None,
+    status_code: int = 200,
+) -> HttpResponse:
+    today = request.user.local_today()
+    treatments = selectors.treatments_for(patient)
+    context = {
+        "today": today,
+        "current": [t for t in treatments if t.stop_date is None or t.stop_date >= today],
+        "past": [t for t in treatments if t.stop_date is not None and t.stop_date < today],
+        "events": selectors.life_events_for(patient),
+        "treatment_form": treatment_form or TreatmentForm(initial={"start_date": today}),
+        "event_form": event_form or LifeEventForm(initial={"date": today}),
+        **_opioid_context(patient, today),
+    }
+    return render(request, "diary/treatments.html", context, status=status_code)
+
+
+@require_GET
+@patient_view
+def treatments(request: AuthenticatedRequest, patient: User) -> HttpResponse:
+    return _treatments_page(request, patient)
+
+
+@require_POST
+@patient_view
+def treatment_add(request: AuthenticatedRequest, patient: User) -> HttpResponse:
+    form = TreatmentForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            treatment = services.treatment_add(
+                patient=patient,
+                name=data["name"],
+                category=data["category"],
+                start_date=data["start_date"],
+                stop_date=data["stop_date"],
+                note=data["note"],
+                today=request.user.local_today(),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request,
+                f"Recorded {treatment.name} ({treatment.get_category_display().lower()}) from "
+                f"{day_label(treatment.start_date)} {treatment.start_date.year}.",
+            )
+            return redirect("diary:treatments")
+    return _treatments_page(request, patient, treatment_form=form)
+
+
+@require_http_methods(["GET", "POST"])
+@patient_view
+def treatment_edit(request: AuthenticatedRequest, patient: User, code: uuid.UUID) -> HttpResponse:
+    treatment = selectors.get_treatment(patient, code)
+    if request.method == "POST":
+        form = TreatmentForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.treatment_edit(
+                    treatment=treatment,
+                    name=data["name"],
+                    category=data["category"],
+                    start_date=data["start_date"],
+                    stop_date=data["stop_date"],
+                    note=data["note"],
+                    today=request.user.local_today(),
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, f"Saved {treatment.name}.")
+                return redirect("diary:treatments")
+    else:
+        form = TreatmentForm(
+            initial={
+                "name": treatment.name,
+                "category": treatment.category,
+                "start_date": treatment.start_date,
+                "stop_date": treatment.stop_date,
+                "note": treatment.note,
+            }
+        )
+    return render(request, "diary/treatment_edit.html", {"form": form, "treatment": treatment})
+
+
+@require_http_methods(["GET", "POST"])
+@patient_view
+def treatment_delete(request: AuthenticatedRequest, patient: User, code: uuid.UUID) -> HttpResponse:
+    treatment = selectors.get_treatment(patient, code)
+    if request.method == "POST":
+        services.treatment_delete(treatment=treatment)
+        messages.success(request, f"Deleted {treatment.name}.")
+        return redirect("diary:treatments")
+    return render(request, "diary/record_delete.html", {"treatment": treatment, "event": None})
+
+
+@require_POST
+@patient_view
+def event_add(request: AuthenticatedRequest, patient: User) -> HttpResponse:
+    form = LifeEventForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            event = services.life_event_add(
+                patient=patient,
+                date=data["date"],
+                kind=data["kind"],
+                text=data["text"],
+                today=request.user.local_today(),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request,
+                f"Recorded a {event.get_kind_display().lower()} on {day_label(event.date)}.",
+            )
+            return redirect(reverse("diary:treatments") + "#events")
+    return _treatments_page(request, patient, event_form=form)
+
+
+@require_http_methods(["GET", "POST"])
+@patient_view
+def event_delete(request: AuthenticatedRequest, patient: User, code: uuid.UUID) -> HttpResponse:
+    event = selectors.get_life_event(patient, code)
+    if request.method == "POST":
+        services.life_event_delete(life_event=event)
+        messages.success(
+            request, f"Deleted the {event.get_kind_display().lower()} on {day_label(event.date)}."
+        )
+        return redirect(reverse("diary:treatments") + "#events")
+    return render(request, "diary/record_delete.html", {"treatment": None, "event": event})
+
+
 # --- CSV export and import ----------------------------------------------------------------------
 
 
@@ -473,8 +633,19 @@ def export(request: AuthenticatedRequest, patient: User) -> StreamingHttpRespons
     )
     filename = f"ldn-diary-{request.user.local_today().isoformat()}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    # A health record: no shared cache or browser cache should keep a copy.
-    response["Cache-Control"] = "no-store"
+    return response  # no-store, like every page: accounts.middleware.NoStoreMiddleware
+
+
+@require_GET
+@patient_view
+def treatments_export(request: AuthenticatedRequest, patient: User) -> StreamingHttpResponse:
+    """Other treatments, flares and life events: a CSV file of their own (csvio)."""
+    response = StreamingHttpResponse(
+        treatments_csv_lines(selectors.treatments_for(patient), selectors.life_events_for(patient)),
+        content_type="text/csv; charset=utf-8",
+    )
+    filename = f"ldn-diary-treatments-{request.user.local_today().isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 

@@ -3,16 +3,19 @@ vendored plotly.js basic bundle (scatter, bar and pie only, so only scatter trac
 
 The one palette: every chart of symptoms (the patient's history chart here, the clinician's
 dashboard in ``ldn_diary.clinic.charts``) takes its names, colours and line styles from
-``SYMPTOM_STYLES`` and ``DOSE_STYLE``, so a symptom looks the same wherever it is drawn.
+``SYMPTOM_STYLES`` and ``DOSE_STYLE``, so a symptom looks the same wherever it is drawn; other
+treatments, flares and life events are drawn the same way on both by ``context_lane``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import plotly.graph_objects as go
 
@@ -42,6 +45,170 @@ SYMPTOM_STYLES = {
     "mood": SeriesStyle("Mood", "Mood", "#CC79A7", "dashdot"),
 }
 DOSE_STYLE = SeriesStyle("Dose (mg)", "Dose (mg)", "#3b3b3b", "solid")
+# Other treatments, flares and life events: a lane above the 0-10 scores. Each treatment is a bar
+# over the days it was taken, labelled with its name (a triangle where it started, a square where
+# it stopped); events are black symbols that differ by kind, so neither colour nor position alone
+# carries the meaning.
+TREATMENT_STYLE = SeriesStyle("Other treatments", "Treatments", "#E69F00", "solid")
+EVENT_STYLES = {
+    "flare": (SeriesStyle("Flare", "Flare", "#000000", "solid"), "star"),
+    "life_event": (SeriesStyle("Life event", "Life event", "#000000", "solid"), "diamond-open"),
+}
+# At most this many treatment bars (the latest started); the rest are named in a note, and
+# every one is in the lists beside the charts.
+MAX_TREATMENT_ROWS = 4
+SCORE_TOP = 10.3  # the 0-10 axis's upper end without a lane
+LANE_START = 11.0  # the lane's first row: events, then one row per treatment above
+LANE_ROW = 1.0  # a bar and the name written above it
+LANE_HEADROOM = 0.9  # above the top row, for its name
+
+
+def lane_scale(lane_top: float) -> float:
+    """How much taller the score axis is with a lane: the dose axis grows by as much, so the
+    dose line stays beside the scores and never runs through the lane."""
+    return (lane_top + 0.3) / (SCORE_TOP + 0.3)
+
+
+@dataclass(frozen=True)
+class TreatmentMark:
+    """A treatment as the charts draw it; ``category`` is its label ("Gabapentinoid")."""
+
+    name: str
+    category: str
+    start: dt.date
+    stop: dt.date | None
+
+
+@dataclass(frozen=True)
+class EventMark:
+    date: dt.date
+    kind: str  # a LifeEventKind value
+
+
+@dataclass
+class Lane:
+    """What ``context_lane`` adds to a figure: traces, layout annotations, and the y axis top."""
+
+    traces: list[go.Scatter] = field(default_factory=list)
+    annotations: list[dict[str, Any]] = field(default_factory=list)
+    top: float = SCORE_TOP
+
+
+def _day(date: dt.date) -> str:
+    return f"{date.day} {date:%b %Y}"
+
+
+def _plain(text: str, limit: int) -> str:
+    """User text for plotly's pseudo-HTML labels: shortened, with markup characters escaped."""
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return html.escape(text).replace("%{", "% {")
+
+
+def context_lane(
+    treatments: Sequence[TreatmentMark],
+    events: Sequence[EventMark],
+    *,
+    x: Callable[[dt.date], Any],
+    first: dt.date,
+    last: dt.date,
+    x_words: str = "%{x}",
+    font_size: int = 10,
+    max_rows: int = MAX_TREATMENT_ROWS,
+    short_names: bool = False,
+) -> Lane:
+    """Treatment bars and event symbols for the days ``first``..``last``, drawn above the scores.
+
+    ``x`` maps a date to the chart's x (a therapy day, or an ISO date) and ``x_words`` says it in
+    an event's hover text ("day %{x}" for therapy days). At most ``max_rows`` treatments are
+    drawn, the latest started; the others are named in a note. ``short_names`` gives the
+    legend the short names (a small chart's legend keeps to one row). Treatments and events
+    outside the days shown are left out; a bar that runs past an edge stops at it.
+    """
+    lane = Lane()
+    shown = [t for t in treatments if t.start <= last and (t.stop is None or t.stop >= first)]
+    shown.sort(key=lambda t: (t.start, t.name))
+    hidden = shown[:-max_rows] if len(shown) > max_rows else []
+    shown = shown[-max_rows:]
+    in_view = [e for e in events if first <= e.date <= last]
+    if not shown and not in_view and not hidden:
+        return lane
+    row = 0
+    if in_view:
+        for kind, (style, symbol) in EVENT_STYLES.items():
+            days = [e.date for e in in_view if e.kind == kind]
+            if days:
+                lane.traces.append(
+                    go.Scatter(
+                        x=[x(d) for d in days],
+                        y=[LANE_START] * len(days),
+                        mode="markers",
+                        name=style.short if short_names else style.name,
+                        marker={"color": style.colour, "symbol": symbol, "size": 11},
+                        hovertemplate=f"{style.name}: {x_words}<extra></extra>",
+                    )
+                )
+        row = 1
+    for i, t in enumerate(shown):
+        y = LANE_START + row * LANE_ROW
+        row += 1
+        start, end = max(t.start, first), min(t.stop or last, last)
+        stopped = t.stop is not None and t.stop <= last
+        until = _day(t.stop) if t.stop else "now"
+        lane.traces.append(
+            go.Scatter(
+                x=[x(start), x(end)],
+                y=[y, y],
+                mode="lines+markers",
+                name=TREATMENT_STYLE.short if short_names else TREATMENT_STYLE.name,
+                legendgroup="treatments",
+                showlegend=i == 0,
+                line={"color": TREATMENT_STYLE.colour, "width": 5},
+                marker={
+                    "color": TREATMENT_STYLE.colour,
+                    "symbol": ["triangle-right", "square"],
+                    "size": [10 if t.start >= first else 0, 8 if stopped else 0],
+                },
+                hovertemplate=(
+                    f"{_plain(t.name, 60)} ({_plain(t.category, 40)}): {_day(t.start)} to "
+                    f"{until}<extra></extra>"
+                ),
+            )
+        )
+        # The name sits above the bar, from its start; a bar in the last third of the chart
+        # gets it right-aligned to its end instead, so it never runs off the plot.
+        late = (start - first).days > 0.6 * max((last - first).days, 1)
+        lane.annotations.append(
+            {
+                "text": _plain(t.name, 28),
+                "x": x(end) if late else x(start),
+                "y": y,
+                "xref": "x",
+                "yref": "y",
+                "xanchor": "right" if late else "left",
+                "yanchor": "bottom",
+                "yshift": 3,
+                "showarrow": False,
+                "font": {"size": font_size, "color": "#3b3b3b"},
+            }
+        )
+    if hidden:
+        names = ", ".join(_plain(t.name, 20) for t in hidden)
+        lane.annotations.append(
+            {
+                "text": f"Also: {names}",
+                "xref": "paper",
+                "yref": "y",
+                "x": 0,
+                "y": LANE_START + row * LANE_ROW - LANE_ROW / 2,
+                "xanchor": "left",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": font_size - 1, "color": "#505a6b"},
+            }
+        )
+        row += 1
+    lane.top = LANE_START + (row - 1) * LANE_ROW + LANE_HEADROOM
+    return lane
 
 
 def history_figure(
@@ -50,6 +217,8 @@ def history_figure(
     timeline: Sequence[DoseChange],
     start: dt.date,
     end: dt.date,
+    treatments: Sequence[TreatmentMark] = (),
+    events: Sequence[EventMark] = (),
 ) -> dict:
     """The figure as a plain dict for ``json_script``.
 
@@ -105,6 +274,9 @@ def history_figure(
                 hovertemplate="Dose %{y} mg<extra></extra>",
             )
         )
+    lane = context_lane(treatments, events, x=lambda d: d.isoformat(), first=start, last=end)
+    for trace in lane.traces:
+        fig.add_trace(trace)
     # Ticks at the doses actually taken (1.5, 3, 4.5 ...) rather than at plotly's round numbers.
     dose_ticks = sorted({y for y in dose_y if y is not None})
     top_mg = max(dose_ticks, default=0)
@@ -123,8 +295,9 @@ def history_figure(
             # Half a day either side, so the first and last markers are not cut in half.
             "range": [_half_day(start, -1), _half_day(end, 1)],
         },
+        annotations=lane.annotations,
         yaxis={
-            "range": [-0.3, 10.3],
+            "range": [-0.3, lane.top],
             "tickvals": [0, 2, 4, 6, 8, 10],
             "gridcolor": "#e3e7ee",
             "zeroline": False,
@@ -134,7 +307,7 @@ def history_figure(
         yaxis2={
             "overlaying": "y",
             "side": "right",
-            "range": [0, max(top_mg * 1.15, 1)],
+            "range": [0, max(top_mg * 1.15, 1) * lane_scale(lane.top)],
             "tickvals": dose_ticks,
             "ticktext": [f"{mg:g}" for mg in dose_ticks],
             "title": {"text": "mg"},

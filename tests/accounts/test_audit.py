@@ -157,6 +157,55 @@ def test_dose_edits_deletes_plan_clear_and_imports_are_recorded(alice, today):
     assert {r.object_uuid for r in rows()[:3]} == {change.uuid}
 
 
+def test_other_treatments_life_events_and_questionnaires_are_recorded(alice, today):
+    """Each write one row naming its object; finishing or hiding a second time writes nothing,
+    so records nothing."""
+    from ldn_diary.questionnaires import services as questionnaires
+
+    treatment = diary.treatment_add(
+        patient=alice, name="Pregabalin", category="gabapentinoid", start_date=today, note=SECRET
+    )
+    diary.treatment_edit(
+        treatment=treatment,
+        name="Pregabalin",
+        category="gabapentinoid",
+        start_date=today,
+        stop_date=today,
+    )
+    diary.treatment_delete(treatment=treatment)
+    event = diary.life_event_add(patient=alice, date=today, kind="flare", text=SECRET)
+    diary.life_event_delete(life_event=event)
+    # The baseline questionnaires are open before the first dose.
+    diary.dose_change_add(patient=alice, effective_date=today, dose_ug=1500)
+    answer = questionnaires.questionnaire_save(
+        patient=alice, instrument="acr2016", week=0, answers={"fatigue": 2}, today=today
+    )
+    questionnaires.questionnaire_dismiss(patient=alice, instrument="acr2016", week=0, today=today)
+    questionnaires.questionnaire_dismiss(patient=alice, instrument="acr2016", week=0, today=today)
+    fiqr = questionnaires.questionnaire_save(
+        patient=alice,
+        instrument="fiqr",
+        week=0,
+        answers={str(n): 5 for n in range(1, 22)},
+        today=today,
+    )
+    questionnaires.questionnaire_finish(patient=alice, instrument="fiqr", week=0, today=today)
+    questionnaires.questionnaire_finish(patient=alice, instrument="fiqr", week=0, today=today)
+    written = [r for r in rows() if r.action != AuditAction.DOSE_ADD]
+    assert [(r.action, r.object_type, r.object_uuid) for r in written] == [
+        (AuditAction.TREATMENT_ADD, "Treatment", treatment.uuid),
+        (AuditAction.TREATMENT_EDIT, "Treatment", treatment.uuid),
+        (AuditAction.TREATMENT_DELETE, "Treatment", treatment.uuid),
+        (AuditAction.EVENT_ADD, "LifeEvent", event.uuid),
+        (AuditAction.EVENT_DELETE, "LifeEvent", event.uuid),
+        (AuditAction.QUESTIONNAIRE_SAVE, "QuestionnaireResponse", answer.uuid),
+        (AuditAction.QUESTIONNAIRE_DISMISS, "QuestionnaireResponse", answer.uuid),
+        (AuditAction.QUESTIONNAIRE_SAVE, "QuestionnaireResponse", fiqr.uuid),
+        (AuditAction.QUESTIONNAIRE_FINISH, "QuestionnaireResponse", fiqr.uuid),
+    ]
+    assert {(r.actor, r.patient) for r in written} == {(alice, alice)}
+
+
 def test_consent_notes_and_follow_ups_name_who_acted(alice, carol, today):
     link = CareLink.objects.get(patient=alice, clinician=carol)
     assert [(r.action, r.actor) for r in rows()] == [

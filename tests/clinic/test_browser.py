@@ -40,9 +40,11 @@ def pdf_pages(pdf: bytes) -> int:
     return len(re.findall(rb"/Type\s*/Page[^s]", pdf))
 
 
-def busy_patient(carol, today):
-    """The tallest brief we expect: six dose phases (five shown), side effects of every kind,
-    data-quality caveats (short baseline, a thin window, silence) and a long note."""
+def busy_patient(carol, today, clock=None):
+    """The tallest brief we expect: six dose phases (four shown), side effects of every kind,
+    data-quality caveats (short baseline, a thin window, silence), a long note; and, with the
+    ``clock``, every questionnaire finished on schedule, five other treatments (an opioid among
+    them), flares and life events."""
     patient = linked_patient(carol, "brenda", "Brenda Longname-Example")
     steps = (500, 1000, 1500, 3000, 4500, 6000)
     write_diary(
@@ -61,19 +63,70 @@ def busy_patient(carol, today):
     plan_set(patient=patient, start_ug=500, step_ug=1500, interval_days=14, target_ug=9000)
     note_add(clinician=carol, patient=patient, text="Discussed sleep hygiene and timing. " * 20)
     followup_set(clinician=carol, patient=patient, due_on=today)
+    if clock is not None:
+        start = days_ago(today, 100)
+        _context(patient, start, today, clock)
     recompute(patient)
     return patient
 
 
-def test_the_brief_prints_on_exactly_one_a4_and_one_letter_page(page, live_server, carol):
+def _context(patient, start, today, clock) -> None:
+    """Every questionnaire of weeks 0-12, finished in its window; treatments and events."""
+    import datetime as dt
+
+    from ldn_diary.diary.services import life_event_add, treatment_add
+    from ldn_diary.questionnaires.services import questionnaire_finish, questionnaire_save
+
+    acr = {
+        "painful_areas": ["neck", "left_hip", "right_hip", "left_upper_arm", "right_upper_arm",
+                          "lower_back", "upper_back", "left_jaw", "chest"],
+        "symptoms_3_months": True, "fatigue": 2, "waking_unrefreshed": 3, "cognitive": 2,
+        "headaches": True, "lower_abdominal": False, "depression": True,
+    }  # fmt: skip
+    for week, level in ((0, 7), (4, 6), (8, 5), (12, 4)):
+        day = start + dt.timedelta(days=7 * week - (2 if week == 0 else -2))
+        clock.move_to(dt.datetime.combine(day, dt.time(12), dt.UTC))
+        answers = {"fiqr": {str(n): level for n in range(1, 22)}, "acr2016": acr}
+        if week:
+            answers["pgic"] = {"answer": 5 - week // 4}
+        for instrument, given in answers.items():
+            questionnaire_save(patient=patient, instrument=instrument, week=week, answers=given)
+            questionnaire_finish(patient=patient, instrument=instrument, week=week)
+    clock.move_to(dt.datetime.combine(today, dt.time(10), dt.UTC))
+    for name, category, began, ended in (
+        ("Pregabalin 75 mg twice daily", "gabapentinoid", 40, None),
+        ("Physiotherapy (hydrotherapy pool)", "physical_therapy", 10, 60),
+        ("Vitamin D 1000 IU", "supplement", -300, None),
+        ("Amitriptyline 10 mg at night", "antidepressant", -700, -20),
+        ("Tramadol 50 mg", "opioid", 95, None),
+    ):
+        treatment_add(
+            patient=patient,
+            name=name,
+            category=category,
+            start_date=start + dt.timedelta(days=began),
+            stop_date=None if ended is None else start + dt.timedelta(days=ended),
+        )
+    for n in (12, 33, 57, 81):
+        life_event_add(patient=patient, date=start + dt.timedelta(days=n), kind="flare")
+    life_event_add(
+        patient=patient,
+        date=start + dt.timedelta(days=47),
+        kind="life_event",
+        text="Moved house, a stressful fortnight with little sleep",
+    )
+
+
+def test_the_brief_prints_on_exactly_one_a4_and_one_letter_page(page, live_server, carol, clock):
     today = carol.local_today()
-    patient = busy_patient(carol, today)
+    patient = busy_patient(carol, today, clock)
     log_in(page, live_server, "carol")
     page.goto(f"{live_server.url}/clinic/p/{patient.uuid}/brief/")
     # The chart is drawn by plotly.js in the browser; print only once it has rendered.
     page.wait_for_selector("#brief-chart[data-rendered=true]")
     assert page.locator("#brief-chart .main-svg").count() >= 1
     page.emulate_media(media="print")
+    page.locator("article.brief").screenshot(path=str(SHOTS / "clinic-brief-test-print.png"))
     # Headroom: the printed brief stays well inside the 10.2 in Letter box (96 px per inch), so
     # a longer name or one more caveat line does not spill onto a second page.
     height = page.evaluate("document.querySelector('article.brief').getBoundingClientRect().height")

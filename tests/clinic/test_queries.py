@@ -1,7 +1,9 @@
 """Query counts of the roster and the dashboard, pinned, and the same for 1 and 50 patients.
 
 Each patient gets everything a roster row reads (doses, a plan, entries with side effects,
-trends, a note and a follow-up date), so a lazy per-row query anywhere would show up as growth.
+trends, a note and a follow-up date, other treatments with an opioid), so a lazy per-row query
+anywhere would show up as growth; the dashboard's patient also has flares and finished
+questionnaires, and the count does not grow with them.
 """
 
 from __future__ import annotations
@@ -9,29 +11,32 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from ldn_diary.clinic.services import followup_set, note_add
-from ldn_diary.diary.services import plan_set
+from ldn_diary.diary.services import life_event_add, plan_set, treatment_add
+from ldn_diary.questionnaires.services import questionnaire_finish, questionnaire_save
 
 from .conftest import days_ago, linked_patient, recompute, write_diary
 
 # Session + user (2), the roster's data version (1), the audit rows of the patients shown (1,
-# one INSERT however many), then on a cache miss the roster itself (10): patients, doses,
+# one INSERT however many), then on a cache miss the roster itself (11): patients, doses,
 # plans, entry counts, side-effect reports, latest trend rows, summary heads, trend states, last
-# notes, follow-ups. With the data unchanged, a reload or another sort or filter costs the
-# first 4.
-ROSTER_QUERIES = 14
+# notes, follow-ups, opioids taken today (the "opioid + LDN" flag). With the data unchanged, a
+# reload or another sort or filter costs the first 4.
+ROSTER_QUERIES = 15
 ROSTER_QUERIES_CACHED = 4
 # Session + user (2), the patient (1), the audit row of the read (1), trend state and summary
-# (1), the clinician's notes and follow-up (2); and, unless the patient's data is cached since
-# its last change, entries, doses, plan, trend rows and the entry statistics shared with the
-# roster (5).
-DASHBOARD_QUERIES = 12
-DASHBOARD_QUERIES_CACHED = 7
+# (1), the clinician's notes and follow-up (2), the finished questionnaires (1: not a diary
+# write, so read fresh every time); and, unless the patient's data is cached since its last
+# change, entries, doses, plan, trend rows, the entry statistics shared with the roster, other
+# treatments, flares and life events (7).
+DASHBOARD_QUERIES = 15
+DASHBOARD_QUERIES_CACHED = 8
 
 
 def make_patients(carol, today, n):
@@ -47,6 +52,15 @@ def make_patients(carol, today, n):
             dose_ug=lambda d: 1500 if d < 14 else 3000,
         )
         plan_set(patient=patient, start_ug=1500, step_ug=1500, interval_days=14, target_ug=4500)
+        treatment_add(
+            patient=patient, name="Tramadol", category="opioid", start_date=days_ago(today, 3)
+        )
+        treatment_add(
+            patient=patient,
+            name="Physio",
+            category="physical_therapy",
+            start_date=days_ago(today, 9),
+        )
         note_add(clinician=carol, patient=patient, text="Seen.")
         followup_set(clinician=carol, patient=patient, due_on=today + dt.timedelta(days=14))
         patients.append(patient)
@@ -111,6 +125,30 @@ def test_dashboard_query_count_is_pinned_whatever_the_diary_length(
     client, carol, alice, today, days, django_assert_num_queries
 ):
     write_diary(alice, start=days_ago(today, days), last=days, side_effects=("headache",))
+    for n in range(days // 10):
+        life_event_add(patient=alice, date=days_ago(today, n * 10), kind="flare")
+        treatment_add(
+            patient=alice, name=f"Med {n}", category="supplement", start_date=days_ago(today, n)
+        )
+    for week in (0, 4, 8, 12):
+        if 7 * week - 3 <= days:
+            # Finished in its own window, so each one is a real (week, answers) row.
+            with time_machine.travel(
+                dt.datetime.combine(days_ago(today, days - 7 * week), dt.time(12), dt.UTC)
+            ):
+                questionnaire_save(
+                    patient=alice,
+                    instrument="fiqr",
+                    week=week,
+                    answers={str(n): 5 for n in range(1, 22)},
+                    today=days_ago(today, days - 7 * week),
+                )
+                questionnaire_finish(
+                    patient=alice,
+                    instrument="fiqr",
+                    week=week,
+                    today=days_ago(today, days - 7 * week),
+                )
     note_add(clinician=carol, patient=alice, text="First note.")
     note_add(clinician=carol, patient=alice, text="Second note.")
     recompute(alice)
@@ -122,4 +160,6 @@ def test_dashboard_query_count_is_pinned_whatever_the_diary_length(
         client.get(reverse("clinic:brief", args=[alice.uuid]))
     # The patient-derived part is cached until the diary, the results or the day change.
     with django_assert_num_queries(DASHBOARD_QUERIES_CACHED):
-        client.get(reverse("clinic:patient", args=[alice.uuid]))
+        html = client.get(reverse("clinic:patient", args=[alice.uuid])).content.decode()
+    assert "Opioid + LDN" not in html and "Med 0" in html
+    assert 'class="compact-table fiqr"' in html

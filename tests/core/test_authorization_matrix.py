@@ -29,10 +29,19 @@ from ldn_diary.accounts.models import Role, User
 from ldn_diary.clinic.models import CareLink
 from ldn_diary.clinic.services import invite_create, link_grant, link_revoke
 from ldn_diary.community import services as community
-from ldn_diary.diary.services import dose_change_add, entry_save, import_stash_put
+from ldn_diary.diary.services import (
+    dose_change_add,
+    entry_save,
+    import_stash_put,
+    life_event_add,
+    treatment_add,
+)
 from tests.conftest import PASSWORD, make_user
 
 SECRET_NOTE = "matrix-secret-note-5e0b"
+# What A shares with her clinicians (the context of other treatments and life events): it may
+# reach A and her linked clinician, nobody else.
+SHARED_NOTE = "matrix-shared-context-7c1d"
 ALICE_NAME = "Alice Quillfeather"
 
 ANON, A, B, CLIN, DAVE, REVOKED, MOD, ADMIN = (
@@ -164,6 +173,26 @@ MATRIX: dict[str, dict[str, Cells]] = {
     "diary:import_confirm": {"POST": patient_page(To("diary:import"))},
     "diary:import_cancel": {"POST": patient_page(To("diary:history"))},
     "diary:history": {"GET": patient_page(200)},
+    "diary:treatments": {"GET": patient_page(200)},
+    "diary:treatment_add": {"POST": patient_page(200)},
+    "diary:treatment_edit": {"GET": own_object(200), "POST": own_object(200)},
+    "diary:treatment_delete": {
+        "GET": own_object(200),
+        "POST": own_object(To("diary:treatments")),
+    },  # fmt: skip
+    "diary:event_add": {"POST": patient_page(200)},
+    "diary:event_delete": {"GET": own_object(200), "POST": own_object(To("diary:treatments"))},
+    "diary:treatments_export": {"GET": patient_page(200)},
+    # questionnaires: each patient's own (a URL names no patient: the week-0 FIQR is every
+    # patient's own, open before and around the first dose).
+    "questionnaires:index": {"GET": patient_page(200)},
+    "questionnaires:due": {"GET": patient_page(To("questionnaires:index"))},
+    # An empty part is a valid part (every question may be skipped): saved, on to the next.
+    "questionnaires:fill": {
+        "GET": patient_page(200),
+        "POST": patient_page(To("/questionnaires/fiqr/week-0/")),
+    },  # fmt: skip
+    "questionnaires:dismiss": {"POST": patient_page(To("diary:today"))},
     # clinic: clinicians, and the patient's consent actions
     "clinic:roster": {"GET": clinician_page(200)},
     "clinic:link": {"GET": clinician_page(200), "POST": clinician_page(200)},
@@ -243,6 +272,11 @@ def world(db) -> World:
         )  # fmt: skip
     change = dose_change_add(patient=alice, effective_date=today, dose_ug=1500)
     invite = invite_create(patient=alice)
+    treatment = treatment_add(
+        patient=alice, name="Pregabalin", category="gabapentinoid", start_date=today,
+        note=SHARED_NOTE,
+    )  # fmt: skip
+    event = life_event_add(patient=alice, date=today, kind="flare", text=SHARED_NOTE)
     import_stash_put(patient=alice, name="d.csv", text=f"date,...\r\n{SECRET_NOTE}\r\n")
     group = community.group_create(moderator=mona, name="Leeds", slug="leeds")
     membership, _ = community.membership_join(patient=alice, code=group.join_code)
@@ -269,6 +303,11 @@ def world(db) -> World:
             "accounts:activate": {"uidb64": "MQ", "token": "made-up-token"},
             "diary:dose_edit": {"code": change.uuid},
             "diary:dose_delete": {"code": change.uuid},
+            "diary:treatment_edit": {"code": treatment.uuid},
+            "diary:treatment_delete": {"code": treatment.uuid},
+            "diary:event_delete": {"code": event.uuid},
+            "questionnaires:fill": {"instrument": "fiqr", "week": 0},
+            "questionnaires:dismiss": {"instrument": "fiqr", "week": 0},
             "clinic:link_code": {"code": "ABCD2345"},
             "clinic:patient": {"patient_uuid": alice.uuid},
             "clinic:brief": {"patient_uuid": alice.uuid},
@@ -327,9 +366,11 @@ def check(world: World, name: str, table: dict[str, Cells]) -> list[str]:
             # refused (or redirected) response names nobody.
             if role != A and SECRET_NOTE in body:
                 wrong.append(f"{where}: A's note is in the response")
+            if role not in (A, CLIN) and SHARED_NOTE in body:
+                wrong.append(f"{where}: what A shares with her clinician is in the response")
             # (A 400 is a form re-rendered for someone allowed in, not a refusal.)
             refused = isinstance(expected, To) or expected in (401, 403, 404, 405)
-            if refused and (ALICE_NAME in body or SECRET_NOTE in body):
+            if refused and any(text in body for text in (ALICE_NAME, SECRET_NOTE, SHARED_NOTE)):
                 wrong.append(f"{where}: a refused response shows A's data")
             if role in (ANON, B, DAVE, REVOKED) and ALICE_NAME in body:
                 wrong.append(f"{where}: A's name is shown to {role}")

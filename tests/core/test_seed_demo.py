@@ -7,7 +7,8 @@ from django.core.management import call_command
 
 from ldn_diary.accounts.models import Role, User
 from ldn_diary.clinic.models import CareLink
-from ldn_diary.diary.models import DiaryEntry, DoseChange, TitrationPlan
+from ldn_diary.diary.models import DiaryEntry, DoseChange, LifeEvent, TitrationPlan, Treatment
+from ldn_diary.questionnaires.models import QuestionnaireResponse
 from ldn_diary.trends.models import ResponseSummary
 
 
@@ -37,6 +38,17 @@ def cohort() -> dict[str, object]:
     summaries = {
         s.patient.username: s.data for s in ResponseSummary.objects.select_related("patient")
     }
+    treatments = sorted(
+        Treatment.objects.values_list(
+            "patient__username", "name", "category", "start_date", "stop_date", "note"
+        ),
+        key=str,
+    )
+    events = sorted(LifeEvent.objects.values_list("patient__username", "date", "kind", "text"))
+    questionnaires = sorted(
+        (r.patient.username, r.instrument, r.week, sorted(r.answers.items()), r.completed_at)
+        for r in QuestionnaireResponse.objects.select_related("patient")
+    )
     return {
         "users": users,
         "entries": entries,
@@ -44,6 +56,9 @@ def cohort() -> dict[str, object]:
         "plans": plans,
         "links": links,
         "summaries": summaries,
+        "treatments": treatments,
+        "events": events,
+        "questionnaires": questionnaires,
     }
 
 
@@ -145,3 +160,46 @@ def test_the_demo_clinician_can_sign_in_with_what_seed_demo_prints(client, db, c
     third.post(reverse("accounts:login"), {**login, "username": "demo-moderator"})
     third.post(reverse("accounts:two_factor"), {"code": recovery[1]})
     assert third.get(reverse("community:home")).status_code == 302
+
+
+def test_the_demo_has_questionnaires_treatments_and_one_opioid_with_ldn(db):
+    """Most patients answered on schedule, a responder's FIQR falls by the MCID or more, a few
+    other treatments and flares, and the roster flags exactly one patient for opioid + LDN."""
+    import zoneinfo
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from ldn_diary.clinic import presentation, rules
+    from ldn_diary.clinical import fiqr_mcid_met
+    from ldn_diary.core import demo
+    from ldn_diary.questionnaires.selectors import completed_for
+    from ldn_diary.questionnaires.summary import summarise
+
+    call_command("seed_demo", stdout=io.StringIO())
+    clinician = User.objects.get(username="demo-clinician")
+    flagged = [r.name for r in presentation.roster(clinician).rows if rules.OPIOID in r.flag_codes]
+    assert len(flagged) == 1
+    assert Treatment.objects.filter(category="opioid").count() == 1
+    assert Treatment.objects.filter(category="gabapentinoid").count() == 2
+    assert Treatment.objects.filter(category="physical_therapy").exists()
+    assert LifeEvent.objects.filter(kind="flare").count() >= 10
+    answered = QuestionnaireResponse.objects.values("patient").distinct().count()
+    assert 24 <= answered <= 27  # most, not all
+    # Every stored response is finished, and scores through the pure functions.
+    summaries = {
+        p.username: summarise(completed_for(p)) for p in User.objects.filter(role=Role.PATIENT)
+    }
+    assert sum(len(s.fiqr) for s in summaries.values()) >= 24 * 3
+    assert all(r.total is not None for s in summaries.values() for r in s.fiqr)
+    # Responders (substantial and moderate profiles) reach the MCID by their latest FIQR.
+    tz = zoneinfo.ZoneInfo(settings.DEFAULT_PATIENT_TIME_ZONE)
+    cohort_specs = demo.build_cohort(today=timezone.now().astimezone(tz).date())
+    for spec in cohort_specs:
+        fiqr = summaries[spec.username].fiqr
+        if spec.profile.name in ("substantial", "moderate") and len(fiqr) >= 3:
+            assert fiqr_mcid_met(fiqr[0].total, fiqr[-1].total), spec.username
+        if spec.profile.name in ("none", "worse") and len(fiqr) >= 3:
+            assert not fiqr_mcid_met(fiqr[0].total, fiqr[-1].total), spec.username
+    assert any(r.met for s in summaries.values() for r in s.acr)
+    assert any(r.responder for s in summaries.values() for r in s.pgic)

@@ -239,3 +239,49 @@ def test_manage_py_exits_non_zero_with_a_clear_message():
     )
     assert done.returncode == 1
     assert "Give either --patient USERNAME or --all." in done.stderr
+
+
+def test_response_report_gives_the_finished_questionnaires(alice_on_ldn, clock):
+    """The ``questionnaires`` key beside every other key: FIQR at weeks 0 and 4 (all 6: total
+    60; all 5: total 50, 16.7 % lower, the MCID met), a PGIC; a draft is left out."""
+    from ldn_diary.questionnaires.services import questionnaire_finish, questionnaire_save
+
+    def finish(instrument, week, answers, day):
+        clock.move_to(dt.datetime.combine(on(day), dt.time(12), dt.UTC))
+        questionnaire_save(
+            patient=alice_on_ldn, instrument=instrument, week=week, answers=answers, today=on(day)
+        )
+        questionnaire_finish(patient=alice_on_ldn, instrument=instrument, week=week, today=on(day))
+
+    finish("fiqr", 0, {str(n): 6 for n in range(1, 22)}, -3)
+    finish("fiqr", 4, {str(n): 5 for n in range(1, 22)}, 28)
+    finish("pgic", 4, {"answer": 2}, 29)
+    questionnaire_save(
+        patient=alice_on_ldn, instrument="acr2016", week=4, answers={"fatigue": 2}, today=on(29)
+    )
+    # Back to after the diary's last day: a diary day after today is refused by the engine.
+    clock.move_to(dt.datetime.combine(on(84), dt.time(12), dt.UTC))
+    out, _ = run("response_report", "--patient", "alice", "--json")
+    report = json.loads(out)
+    assert {"baseline", "windows", "phases", "status", "questionnaires"} <= set(report)
+    q = report["questionnaires"]
+    assert q["fiqr_mcid_pct"] == 14.0
+    assert [(r["week"], r["total"], r["mcid_met"]) for r in q["fiqr"]] == [
+        (0, 60.0, None),
+        (4, 50.0, True),
+    ]
+    assert q["fiqr"][1]["fall_from_baseline_pct"] == pytest.approx(100 / 6)
+    assert q["fiqr"][1]["completed_on"] == on(28).isoformat()
+    assert q["pgic"] == [
+        {
+            "week": 4,
+            "completed_on": on(29).isoformat(),
+            "answer": 2,
+            "label": "Much improved",
+            "responder": True,
+        }
+    ]
+    assert q["acr2016"] == []  # only a draft
+    text, _ = run("response_report", "--patient", "alice")
+    assert "FIQR week 4" in text and "16.7 % lower than week 0 (MCID met)" in text
+    assert "PGIC week 4" in text and "Much improved (responder)" in text

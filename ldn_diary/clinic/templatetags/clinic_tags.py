@@ -41,3 +41,41 @@ def ci(cell) -> str:
     if cell is None or cell.ci_low is None:
         return "—"
     return f"{cell.ci_low:+.1f} to {cell.ci_high:+.1f}"
+
+
+@register.filter
+def lower_pct(fall: float | None) -> str:
+    """A score's fall from its baseline, in % of it: 22.8 -> "22 % lower", -5 -> "5 % higher".
+
+    Truncated toward zero like every shown percent (clinical.stats.shown_percent), so a fall
+    shown as 14 % is one that meets the 14 % MCID, and 13.9 % never shows as 14 %.
+    """
+    if fall is None:
+        return "—"
+    shown = shown_percent(fall)
+    if shown == 0:
+        return "unchanged"
+    return f"{abs(shown)} % {'lower' if shown > 0 else 'higher'}"
+
+
+@register.filter
+def score(value: float | None) -> str:
+    """A questionnaire score to one decimal (as scored, never rounded before); None -> "—"."""
+    return "—" if value is None else f"{value:.1f}"
+
+
+@register.filter
+def score_change(fall: float | None) -> str:
+    """The same fall as a signed change of the score, for the brief: 22.8 -> "−22 %"."""
+    if fall is None:
+        return "—"
+    shown = shown_percent(fall)
+    if shown == 0:
+        return "±0 %"
+    return f"{'−' if shown > 0 else '+'}{abs(shown)} %"
+
+
+@register.filter
+def score_short(value: float | None) -> str:
+    """A score in as few characters as it takes, for the brief: 21.0 -> "21", 15.33 -> "15.3"."""
+    return "—" if value is None else f"{round(value, 1):g}"

@@ -16,7 +16,8 @@ from ldn_diary.clinic.services import link_grant
 from ldn_diary.community.demo import GROUP_SLUG as DEMO_GROUP
 from ldn_diary.community.demo import demo_public_url, seed_demo_group
 from ldn_diary.core import demo
-from ldn_diary.diary.models import DiaryEntry, DoseChange, TitrationPlan
+from ldn_diary.diary.models import DiaryEntry, DoseChange, LifeEvent, TitrationPlan, Treatment
+from ldn_diary.questionnaires.models import QuestionnaireResponse
 from ldn_diary.trends.services import trends_mark_dirty, trends_recompute_patients
 
 
@@ -71,6 +72,9 @@ class Command(BaseCommand):
         entries: list[DiaryEntry] = []
         doses: list[DoseChange] = []
         plans: list[TitrationPlan] = []
+        treatments: list[Treatment] = []
+        events: list[LifeEvent] = []
+        responses: list[QuestionnaireResponse] = []
         for spec in demo.build_cohort(today=today):
             patient, _ = user_create(
                 username=spec.username,
@@ -84,12 +88,19 @@ class Command(BaseCommand):
             entries += patient_entries
             doses += patient_doses
             plans.append(plan)
+            patient_treatments, patient_events, patient_responses = demo.context_rows(patient, spec)
+            treatments += patient_treatments
+            events += patient_events
+            responses += patient_responses
             # Two patients have not (yet) shared their diary with the clinician: consent is theirs.
             if spec.username not in (f"{demo.PATIENT_PREFIX}28", f"{demo.PATIENT_PREFIX}29"):
                 link_grant(patient=patient, clinician=clinician)
         DiaryEntry.objects.bulk_create(entries, batch_size=2000)
         DoseChange.objects.bulk_create(doses, batch_size=2000)
         TitrationPlan.objects.bulk_create(plans)
+        Treatment.objects.bulk_create(treatments)
+        LifeEvent.objects.bulk_create(events)
+        QuestionnaireResponse.objects.bulk_create(responses)
         for patient in patients:
             trends_mark_dirty(patient_id=patient.pk)
         return patients

@@ -1,4 +1,5 @@
-"""Print a patient's stored response summary, as JSON (--json) or as a readable report."""
+"""Print a patient's stored response summary, as JSON (--json) or as a readable report, with the
+scores of their finished questionnaires (the ``questionnaires`` key, docs/clinical-rules.md §4)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from ldn_diary.clinical.compare import VERDICT_WORDS
 from ldn_diary.clinical.constants import SYMPTOMS
+from ldn_diary.questionnaires.selectors import completed_for
+from ldn_diary.questionnaires.summary import summarise
 from ldn_diary.trends.selectors import CURRENT, trend_summary_for
 from ldn_diary.trends.services import trends_recompute_patients
 
@@ -37,6 +40,7 @@ class Command(BaseCommand):
             "computed_at": summary.computed_at.isoformat() if summary.computed_at else None,
             "data_version": summary.data_version,
             "status": summary.status,
+            "questionnaires": summarise(completed_for(patient)).as_json(),
         }
         if opts["json"]:
             self.stdout.write(json.dumps(report, indent=2))
@@ -110,4 +114,34 @@ def _plain_text(report: dict[str, Any]) -> str:
         f"Composite responder{f' ({assessed})' if assessed else ''}: "
         f"{_yes_no(report.get('composite_responder'))}"
     )
+    lines.append("")
+    lines += _questionnaire_lines(report["questionnaires"])
     return "\n".join(lines)
+
+
+def _questionnaire_lines(q: dict[str, Any]) -> list[str]:
+    lines = ["Questionnaires (finished):"]
+    for r in q["fiqr"]:
+        change = ""
+        fall = r["fall_from_baseline_pct"]
+        if fall is not None:
+            met = "MCID met" if r["mcid_met"] else "MCID not met"
+            direction = "lower" if fall >= 0 else "higher"
+            change = f", {abs(fall):.1f} % {direction} than week 0 ({met})"
+        lines.append(
+            f"  FIQR week {r['week']} ({r['completed_on']}): total {_num(r['total'])} "
+            f"(function {_num(r['function'])}, overall {_num(r['overall'])}, "
+            f"symptoms {_num(r['symptoms'])}){change}"
+        )
+    for r in q["pgic"]:
+        responder = " (responder)" if r["responder"] else ""
+        lines.append(f"  PGIC week {r['week']} ({r['completed_on']}): {r['label']}{responder}")
+    for r in q["acr2016"]:
+        lines.append(
+            f"  ACR 2016 week {r['week']} ({r['completed_on']}): "
+            f"{'met' if r['met'] else 'not met'} (WPI {r['wpi']}, SSS {r['sss']}, FS {r['fs']}, "
+            f"{'generalised' if r['generalized'] else 'not generalised'})"
+        )
+    if len(lines) == 1:
+        lines.append("  none")
+    return lines
