@@ -28,5 +28,6 @@ urlpatterns = [
     path("diary/", _app(diary_urls, path("history/", pages.history, name="history"))),
     path("clinic/", include("ldn_diary.clinic.urls")),
     path("groups/", include("ldn_diary.community.urls")),
+    path("reminders/", include("ldn_diary.reminders.urls")),
     path("admin/", admin.site.urls),
 ]

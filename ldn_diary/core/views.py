@@ -31,6 +31,7 @@ from ldn_diary.clinical.constants import ROLLING_DAYS, ROLLING_MIN_DAYS
 from ldn_diary.diary import selectors as diary
 from ldn_diary.diary.calendar import month_weeks
 from ldn_diary.diary.rules import BACKFILL_DAYS
+from ldn_diary.reminders.selectors import profile_card as reminders_card
 from ldn_diary.trends.charts import CHART_DAYS, history_figure
 from ldn_diary.trends.selectors import trend_days_for, trend_summary_for
 
@@ -197,4 +198,6 @@ def profile(request: AuthenticatedRequest) -> HttpResponse:
     if user.is_patient:
         # The consent section (who may see the diary, invite codes): clinic/_consent.html.
         context.update(consent_context(user))
+        # The reminders card, linking to their own page: reminders/_profile_card.html.
+        context.update(reminders_card(user))
     return render(request, "core/profile.html", context)
