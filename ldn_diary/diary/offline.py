@@ -26,6 +26,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ldn_diary.accounts.decorators import patient_view
@@ -72,17 +73,22 @@ def _errors(exc: ValidationError) -> list[str]:
 def entry_sync(request: AuthenticatedRequest, patient: User) -> JsonResponse:
     """GET: who is signed in and a fresh CSRF token (the cookie is HttpOnly, so the queue asks
     here before it sends). POST: one queued entry, as the entry form's fields plus the
-    ``patient`` it was saved for; answers saved, conflict or invalid as JSON."""
+    ``patient`` it was saved for; answers saved, conflict, invalid or other_account as JSON.
+
+    Each outcome is a 200 with its ``status``: a conflict or a refused value is an answer for
+    the patient to act on (like the entry form's own stale and error messages), not a failed
+    request for the browser's console and the server's log to report.
+    """
     if request.method == "GET":
         return JsonResponse({"patient": str(patient.uuid), "csrf": get_token(request)})
     if request.POST.get("patient") != str(patient.uuid):
         # Saved on this phone under another account: never file it in this one's diary.
-        return JsonResponse({"status": "other_account"}, status=409)
+        return JsonResponse({"status": "other_account"})
     now = patient.local_today()
     form = EntryForm(request.POST)
     if not form.is_valid():
         messages = [str(e) for errors in form.errors.values() for e in errors]
-        return JsonResponse({"status": "invalid", "errors": messages}, status=422)
+        return JsonResponse({"status": "invalid", "errors": messages})
     data = form.cleaned_data
     date: dt.date = data["date"]
     try:
@@ -103,21 +109,23 @@ def entry_sync(request: AuthenticatedRequest, patient: User) -> JsonResponse:
             today=now,
         )
     except StaleEntryError as exc:
+        saved = {name: getattr(exc.entry, name) for name in services.ENTRY_FIELDS}
+        if saved["dose_taken"] == DoseTaken.NOT_APPLICABLE:
+            saved["dose_taken"] = ""  # not asked that day: nothing to show
         return JsonResponse(
             {
                 "status": "conflict",
                 "day": day_label(date),
-                "message": exc.message,
-                "server": _saved_summary(exc.entry),
+                "at": timezone.localtime(exc.entry.updated_at, patient.tzinfo).strftime("%H:%M"),
+                "server": _unsaved_summary(saved),
                 "local": _unsaved_summary(data),
                 # Sending again with this version replaces the server's entry: only when the
                 # patient chooses to (offline.js, "Replace it with this phone's").
                 "version": exc.entry.version,
-            },
-            status=409,
+            }
         )
     except ValidationError as exc:
-        return JsonResponse({"status": "invalid", "errors": _errors(exc)}, status=422)
+        return JsonResponse({"status": "invalid", "errors": _errors(exc)})
     return JsonResponse(
         {
             "status": "saved",

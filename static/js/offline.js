@@ -54,12 +54,17 @@
     return [d.getFullYear(), String(d.getMonth() + 1).padStart(2, "0"), String(d.getDate()).padStart(2, "0")].join("-");
   }
 
+  // The page's language; its regional variant from the browser when it agrees ("en" and
+  // "en-GB" write dates differently).
+  var LANG = document.documentElement.lang || "";
+  var LOCALE = LANG.indexOf("-") > 0 || !navigator.language || navigator.language.indexOf(LANG) !== 0
+    ? (LANG || undefined) : navigator.language;
+
   function dayLabel(iso) {
     var p = String(iso).split("-");
     var d = new Date(+p[0], +p[1] - 1, +p[2]);
     if (isNaN(d)) return String(iso);
-    return d.toLocaleDateString(document.documentElement.lang || undefined,
-      { weekday: "long", day: "numeric", month: "long" });
+    return d.toLocaleDateString(LOCALE, { weekday: "long", day: "numeric", month: "long" });
   }
 
   // --- The queue: one record per account and day, in IndexedDB -----------------------------
@@ -216,7 +221,7 @@
     if (record.state === "conflict") {
       var c = record.conflict || {};
       place(record.id, message("conflict",
-        { day: day, message: c.message || "", server: c.server || "", local: c.local || "" },
+        { day: day, at: c.at || "", server: c.server || "", local: c.local || "" },
         {
           "keep-server": function () {
             deleteRecord(record.id).then(function () {
