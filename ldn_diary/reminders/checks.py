@@ -18,4 +18,6 @@ def vapid_keys_match(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     problem = keys.problem(settings.VAPID_PUBLIC_KEY, settings.VAPID_PRIVATE_KEY)
     if problem is None:
         return []
-    return [Error(problem, hint="`python manage.py vapid_keys` prints a new pair.", id="reminders.E001")]
+    return [
+        Error(problem, hint="`python manage.py vapid_keys` prints a new pair.", id="reminders.E001")
+    ]

@@ -57,13 +57,14 @@ class Message:
 
 
 def build(*, patient: User, kind: str, date: dt.date, dose_ug: int | None) -> Message:
+    unsubscribe = unsubscribe_url(patient, kind)
     context = {
         "name": patient.display_name or patient.username,
         "date": date,
         "mg": format_mg(dose_ug) if dose_ug else "",
         "entry_url": site_url(entry_path(date)),
         "settings_url": site_url(reverse("reminders:settings")),
-        "unsubscribe_url": unsubscribe_url(patient, kind),
+        "unsubscribe_url": unsubscribe,
         "site_url": settings.SITE_URL.rstrip("/"),
     }
     text = render_to_string(f"reminders/email/{kind}.txt", context)
@@ -82,7 +83,7 @@ def build(*, patient: User, kind: str, date: dt.date, dose_ug: int | None) -> Me
             # One notification per day and kind: a repeat replaces it instead of stacking.
             "tag": f"ldn-{kind}-{date.isoformat()}",
         },
-        unsubscribe_url=context["unsubscribe_url"],
+        unsubscribe_url=unsubscribe,
     )
 
 

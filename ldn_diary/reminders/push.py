@@ -39,7 +39,9 @@ def _vapid(private_key: str) -> Vapid:
     return Vapid.from_string(private_key=private_key)
 
 
-def send(*, endpoint: str, p256dh: str, auth: str, payload: dict[str, str], patient_id: int) -> Outcome:
+def send(
+    *, endpoint: str, p256dh: str, auth: str, payload: dict[str, str], patient_id: int
+) -> Outcome:
     """Send one notification to one browser. Never raises; logs the patient's id only (the
     endpoint is a capability URL and the payload a health-related message)."""
     if not configured():

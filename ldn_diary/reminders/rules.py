@@ -32,7 +32,9 @@ def is_due(local: dt.datetime, remind_at: dt.time) -> bool:
     return local.time().replace(tzinfo=None) >= remind_at
 
 
-def titration_step_due(*, next_ug: int | None, due: dt.date | None, has_dose: bool, today: dt.date) -> bool:
+def titration_step_due(
+    *, next_ug: int | None, due: dt.date | None, has_dose: bool, today: dt.date
+) -> bool:
     """A step reminder goes out on the step's due day only, once.
 
     Not for the start dose (``has_dose`` False): before the first dose the plan's start is

@@ -133,7 +133,9 @@ def due_reminders(now: dt.datetime) -> list[Due]:
     with_push = set(
         PushSubscription.objects.filter(patient_id__in=ids).values_list("patient_id", flat=True)
     )
-    reachable = [(row, d) for row, d in candidates if row.patient.email or row.patient_id in with_push]
+    reachable = [
+        (row, d) for row, d in candidates if row.patient.email or row.patient_id in with_push
+    ]
     if not reachable:
         return []
     ids = [row.patient_id for row, _ in reachable]

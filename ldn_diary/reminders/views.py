@@ -60,10 +60,10 @@ def settings_page(request: AuthenticatedRequest, patient: User) -> HttpResponse:
                 messages.success(request, "Reminders are off.")
             return redirect("reminders:settings")
         return _settings_page(request, patient, form)
-    row = selectors.settings_for(patient)
+    saved = selectors.settings_for(patient)
     initial = (
-        {"remind_at": row.remind_at, "daily": row.daily, "titration": row.titration}
-        if row
+        {"remind_at": saved.remind_at, "daily": saved.daily, "titration": saved.titration}
+        if saved
         else {"daily": True, "titration": True}
     )
     return _settings_page(request, patient, ReminderSettingsForm(initial=initial))
@@ -76,7 +76,11 @@ def push_add(request: AuthenticatedRequest, patient: User) -> JsonResponse:
     try:
         body = json.loads(request.body or b"{}")
         keys = body.get("keys") or {}
-        data = {"endpoint": body.get("endpoint"), "p256dh": keys.get("p256dh"), "auth": keys.get("auth")}
+        data = {
+            "endpoint": body.get("endpoint"),
+            "p256dh": keys.get("p256dh"),
+            "auth": keys.get("auth"),
+        }
     except (ValueError, AttributeError):
         return JsonResponse({"error": "Send the subscription as JSON."}, status=400)
     form = PushDeviceForm(data)

@@ -13,7 +13,11 @@ def test_the_manifest_makes_the_entry_page_an_app(client, db):
     assert response["Content-Type"] == "application/manifest+json"
     manifest = json.loads(response.content)
     assert manifest["start_url"] == reverse("diary:today") == "/diary/"
-    assert (manifest["display"], manifest["scope"], manifest["short_name"]) == ("standalone", "/", "LDN Diary")
+    assert (manifest["display"], manifest["scope"], manifest["short_name"]) == (
+        "standalone",
+        "/",
+        "LDN Diary",
+    )
     assert manifest["theme_color"] == "#1f5fa8"
     sizes = {(icon["sizes"], icon.get("purpose", "any")) for icon in manifest["icons"]}
     assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= sizes

@@ -70,7 +70,12 @@ def test_a_queued_entry_is_saved_and_a_retry_writes_nothing(client, alice):
     assert answer["status"] == "saved"
     assert answer["summary"] == "Saved for Wednesday 18 Nov: pain 6, fatigue 7, sleep 3, mood 5."
     entry = DiaryEntry.objects.get(patient=alice)
-    assert (entry.pain, entry.side_effects, entry.note, entry.version) == (6, ["headache"], "on the bus", 1)
+    assert (entry.pain, entry.side_effects, entry.note, entry.version) == (
+        6,
+        ["headache"],
+        "on the bus",
+        1,
+    )
     # The connection dropped before the answer: the phone sends the same again.
     again = client.post(SYNC, data).json()
     assert again["status"] == "saved" and again["version"] == 1

@@ -42,9 +42,11 @@ def phone(chromium):
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on(
         "console",
-        lambda m: problems.append(f"console: {m.text}")
-        if m.type == "error" and "net::ERR_INTERNET_DISCONNECTED" not in m.text
-        else None,
+        lambda m: (
+            problems.append(f"console: {m.text}")
+            if m.type == "error" and "net::ERR_INTERNET_DISCONNECTED" not in m.text
+            else None
+        ),
     )
     page.problems = problems
     return page

@@ -71,7 +71,9 @@ class Browser:
     def __init__(self) -> None:
         self.key = ec.generate_private_key(ec.SECP256R1())
         self.auth = os.urandom(16)
-        self.p256dh = b64(self.key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint))
+        self.p256dh = b64(
+            self.key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+        )
 
     def subscribe(self, patient, endpoint: str) -> PushSubscription:
         return PushSubscription.objects.create(
@@ -92,7 +94,9 @@ def test_a_reminder_is_pushed_encrypted_and_signed(alice, clock, push_service, v
     assert len(mail.outbox) == 1  # the email as well
     ((path, headers, body),) = received
     assert headers["content-encoding"] == "aes128gcm"
-    assert headers["authorization"].startswith("vapid t=") and f"k={vapid}" in headers["authorization"]
+    assert (
+        headers["authorization"].startswith("vapid t=") and f"k={vapid}" in headers["authorization"]
+    )
     assert int(headers["ttl"]) == 12 * 60 * 60
     assert b"not logged" not in body  # the push service sees no text
     assert browser.read(body) == {

@@ -108,14 +108,34 @@ def simulate(start: T, hours: int, clock) -> None:
     [
         # London springs forward at 01:00 UTC on 28 March 2027: 01:30 never happens locally,
         # so the reminder goes at the first tick after, 02:00 BST.
-        ("Europe/London", "01:30", T(2027, 3, 28, 0, 0, tzinfo=UTC), T(2027, 3, 28, 1, 0, tzinfo=UTC)),
+        (
+            "Europe/London",
+            "01:30",
+            T(2027, 3, 28, 0, 0, tzinfo=UTC),
+            T(2027, 3, 28, 1, 0, tzinfo=UTC),
+        ),
         # London falls back at 01:00 UTC on 25 October 2026: 01:30 happens twice locally; the
         # first is the reminder, the second finds the day claimed.
-        ("Europe/London", "01:30", T(2026, 10, 24, 23, 0, tzinfo=UTC), T(2026, 10, 25, 0, 30, tzinfo=UTC)),
+        (
+            "Europe/London",
+            "01:30",
+            T(2026, 10, 24, 23, 0, tzinfo=UTC),
+            T(2026, 10, 25, 0, 30, tzinfo=UTC),
+        ),
         # New York: forward at 07:00 UTC on 14 March 2027 (02:00 EST -> 03:00 EDT).
-        ("America/New_York", "02:15", T(2027, 3, 14, 5, 0, tzinfo=UTC), T(2027, 3, 14, 7, 0, tzinfo=UTC)),
+        (
+            "America/New_York",
+            "02:15",
+            T(2027, 3, 14, 5, 0, tzinfo=UTC),
+            T(2027, 3, 14, 7, 0, tzinfo=UTC),
+        ),
         # Back at 06:00 UTC on 1 November 2026 (02:00 EDT -> 01:00 EST).
-        ("America/New_York", "01:20", T(2026, 11, 1, 4, 0, tzinfo=UTC), T(2026, 11, 1, 5, 20, tzinfo=UTC)),
+        (
+            "America/New_York",
+            "01:20",
+            T(2026, 11, 1, 4, 0, tzinfo=UTC),
+            T(2026, 11, 1, 5, 20, tzinfo=UTC),
+        ),
     ],
     ids=["london-spring", "london-fall", "new-york-spring", "new-york-fall"],
 )
@@ -259,7 +279,9 @@ def test_a_failed_send_is_logged_by_patient_id_only_and_retried_once_later(
     def flaky(self, *args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 1:
-            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed: alice@example.org")
+            raise smtplib.SMTPServerDisconnected(
+                "Connection unexpectedly closed: alice@example.org"
+            )
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(EmailMultiAlternatives, "send", flaky)

@@ -45,8 +45,13 @@ def test_the_start_up_check_catches_keys_that_are_not_a_pair(settings):
 
 def test_settings_want_both_keys_and_a_contact(tmp_path):
     pair = generated()
-    result = run_settings("s.VAPID_PUBLIC_KEY", SECRET_KEY="x", VAPID_PUBLIC_KEY=pair["VAPID_PUBLIC_KEY"])
-    assert result.returncode != 0 and "Set both VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY" in result.stderr
+    result = run_settings(
+        "s.VAPID_PUBLIC_KEY", SECRET_KEY="x", VAPID_PUBLIC_KEY=pair["VAPID_PUBLIC_KEY"]
+    )
+    assert (
+        result.returncode != 0
+        and "Set both VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY" in result.stderr
+    )
     result = run_settings(
         "s.VAPID_SUBJECT", SECRET_KEY="x", VAPID_PUBLIC_KEY=pair["VAPID_PUBLIC_KEY"],
         VAPID_PRIVATE_KEY=pair["VAPID_PRIVATE_KEY"], VAPID_SUBJECT="me",
