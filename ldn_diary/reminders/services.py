@@ -228,7 +228,16 @@ def reminders_tick(*, now: dt.datetime | None = None) -> TickResult:
         if reminder is None:
             skipped += 1
             continue
-        if reminder_deliver(reminder=reminder):
+        try:
+            delivered = reminder_deliver(reminder=reminder)
+        except Exception as exc:  # one patient's problem must not stop everyone's reminders
+            log.warning("Reminder %s for patient %s not sent (%s); a later tick retries it.",
+                        item.kind, item.patient_id, type(exc).__name__)  # fmt: skip
+            Reminder.objects.filter(pk=reminder.pk).update(
+                status=ReminderStatus.FAILED, last_error=type(exc).__name__[:80]
+            )
+            delivered = False
+        if delivered:
             sent += 1
         else:
             failed += 1

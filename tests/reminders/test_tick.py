@@ -368,3 +368,22 @@ def test_a_tick_costs_the_same_queries_for_one_patient_or_many(alice, clock):
         remind(patient, "23:00")
         log_day(patient, patient.local_today())
     assert count() == few <= 8
+
+
+def test_one_patients_broken_reminder_does_not_stop_the_others(alice, bob, clock, monkeypatch):
+    from ldn_diary.reminders import messages
+
+    remind(alice, "09:00")
+    remind(bob, "09:00")
+    original = messages.build
+
+    def build(*, patient, **kwargs):
+        if patient.pk == alice.pk:
+            raise RuntimeError("template went wrong")
+        return original(patient=patient, **kwargs)
+
+    monkeypatch.setattr(messages, "build", build)
+    result = tick()
+    assert (result.sent, result.failed) == (1, 1)
+    assert [m.to for m in mail.outbox] == [[bob.email]]
+    assert reminders_of(alice)[0].status == "failed"
