@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "ldn_diary.trends",
     "ldn_diary.clinic",
     "ldn_diary.community",
+    "ldn_diary.reminders",
 ]
 
 MIDDLEWARE = [
@@ -249,6 +250,24 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="LDN Diary <no-reply@localhost>")
 
+# --- Web Push (reminders) ----------------------------------------------------------------------
+# VAPID keys sign the app's push messages (RFC 8292); `manage.py vapid_keys` makes a pair. With
+# neither key set, reminders go by email only. The subject is a contact for push services:
+# mailto:you@example.org or an https:// address.
+VAPID_PUBLIC_KEY = env.str("VAPID_PUBLIC_KEY", default="")
+VAPID_PRIVATE_KEY = _secret("VAPID_PRIVATE_KEY", default="") or ""
+VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="")
+if bool(VAPID_PUBLIC_KEY) != bool(VAPID_PRIVATE_KEY):
+    raise EnvError(
+        "Set both VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY (or VAPID_PRIVATE_KEY_FILE), or neither "
+        "for reminders by email only. `python manage.py vapid_keys` prints a new pair."
+    )
+if VAPID_PUBLIC_KEY and not VAPID_SUBJECT.startswith(("mailto:", "https://")):
+    raise EnvError(
+        "VAPID_SUBJECT must be a contact for push services, mailto:you@example.org or an "
+        f"https:// address; got {VAPID_SUBJECT!r}."
+    )
+
 # --- Sessions, cookies and headers --------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -294,6 +313,10 @@ CONTENT_SECURITY_POLICY = {
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
         "connect-src": [SELF],
+        # The service worker (/sw.js, offline entry and reminders' notifications) and the web
+        # app manifest (/manifest.webmanifest) come from this site only.
+        "worker-src": [SELF],
+        "manifest-src": [SELF],
         "object-src": [NONE],
         "base-uri": [NONE],
         "frame-ancestors": [NONE],
@@ -375,6 +398,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ldn_diary.diary.tasks.purge_import_stashes",
         "schedule": 10 * 60,
         "options": {"expires": 9 * 60},
+    },
+    # Reminders whose local time has come (ldn_diary.reminders.services.reminders_tick); each
+    # is claimed before it is sent, so overlapping ticks never send one twice.
+    "send-due-reminders": {
+        "task": "ldn_diary.reminders.tasks.send_due_reminders",
+        "schedule": 5 * 60,
+        "options": {"expires": 4 * 60},
     },
 }
 

@@ -35,5 +35,6 @@ urlpatterns = [
     path("questionnaires/", include("ldn_diary.questionnaires.urls")),
     path("clinic/", include("ldn_diary.clinic.urls")),
     path("groups/", include("ldn_diary.community.urls")),
+    path("reminders/", include("ldn_diary.reminders.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -38,6 +38,7 @@ from ldn_diary.diary import selectors as diary
 from ldn_diary.diary.calendar import month_weeks
 from ldn_diary.diary.choices import TreatmentCategory
 from ldn_diary.diary.rules import BACKFILL_DAYS
+from ldn_diary.reminders.selectors import profile_card as reminders_card
 from ldn_diary.trends.charts import CHART_DAYS, EventMark, TreatmentMark, history_figure
 from ldn_diary.trends.selectors import trend_days_for, trend_summary_for
 
@@ -244,6 +245,8 @@ def profile(request: AuthenticatedRequest) -> HttpResponse:
             }
             for event in page.object_list
         ]
+        # The reminders card, linking to their own page: reminders/_profile_card.html.
+        context.update(reminders_card(user))
     return render(request, "core/profile.html", context)
 
 

@@ -2,13 +2,15 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import offline, views
 
 # The history page (the diary with its trends) is added by the root URLconf from ldn_diary.core.
 app_name = "diary"
 urlpatterns = [
     path("", views.today, name="today"),
     path("entry/", views.entry_save, name="entry_save"),
+    path("offline/", offline.entry_shell, name="entry_shell"),
+    path("offline/sync/", offline.entry_sync, name="entry_sync"),
     path("doses/", views.doses, name="doses"),
     path("doses/add/", views.dose_add, name="dose_add"),
     path("doses/stop/", views.dose_stop, name="dose_stop"),

@@ -206,6 +206,36 @@ def test_other_treatments_life_events_and_questionnaires_are_recorded(alice, tod
     assert {(r.actor, r.patient) for r in written} == {(alice, alice)}
 
 
+def test_reminder_settings_devices_and_switch_offs_are_recorded(alice, bob):
+    """The patient's own acts name her; a device another account took over, or one the push
+    service forgot, is removed by LDN Diary, naming nobody else."""
+    import datetime as dt
+
+    from ldn_diary.reminders import services as reminders
+
+    settings = reminders.reminder_settings_save(
+        patient=alice, remind_at=dt.time(18), daily=True, titration=True
+    )
+    reminders.reminders_unsubscribe(patient=alice, purpose="daily")
+    reminders.reminders_unsubscribe(patient=alice, purpose="daily")  # already off: no row
+    endpoint = "https://push.example.org/send/one"
+    device = reminders.push_device_add(patient=alice, endpoint=endpoint, p256dh="k", auth="a")
+    reminders.push_device_add(patient=bob, endpoint=endpoint, p256dh="k", auth="a")
+    mine = reminders.push_device_add(patient=alice, endpoint=endpoint + "2", p256dh="k", auth="a")
+    reminders.push_device_remove(device=mine)
+    assert [(r.action, r.actor, r.patient, r.object_type) for r in rows()] == [
+        (AuditAction.REMINDERS_SAVE, alice, alice, "ReminderSettings"),
+        (AuditAction.REMINDERS_UNSUBSCRIBE, alice, alice, "ReminderSettings"),
+        (AuditAction.PUSH_ADD, alice, alice, "PushSubscription"),
+        (AuditAction.PUSH_REMOVE, None, alice, "PushSubscription"),
+        (AuditAction.PUSH_ADD, bob, bob, "PushSubscription"),
+        (AuditAction.PUSH_ADD, alice, alice, "PushSubscription"),
+        (AuditAction.PUSH_REMOVE, alice, alice, "PushSubscription"),
+    ]
+    assert rows()[3].actor_role == "system" and rows()[3].object_uuid == device.uuid
+    assert settings.pk
+
+
 def test_consent_notes_and_follow_ups_name_who_acted(alice, carol, today):
     link = CareLink.objects.get(patient=alice, clinician=carol)
     assert [(r.action, r.actor) for r in rows()] == [

@@ -36,6 +36,8 @@ from ldn_diary.diary.services import (
     life_event_add,
     treatment_add,
 )
+from ldn_diary.reminders import tokens as reminder_tokens
+from ldn_diary.reminders.services import push_device_add
 from tests.conftest import PASSWORD, make_user
 
 SECRET_NOTE = "matrix-secret-note-5e0b"
@@ -125,6 +127,9 @@ MATRIX: dict[str, dict[str, Cells]] = {
         ),  # fmt: skip
     },
     "healthz": {"GET": everyone(200)},
+    # The web app manifest and the service worker: no data, for every browser.
+    "manifest": {"GET": everyone(200)},
+    "service_worker": {"GET": everyone(200)},
     # accounts
     "accounts:login": {"GET": cells(To(HOME), anon=200), "POST": cells(To(HOME), anon=200)},
     "accounts:logout": {"POST": everyone(LOGIN)},
@@ -156,6 +161,9 @@ MATRIX: dict[str, dict[str, Cells]] = {
     # diary: the patient's own pages
     "diary:today": {"GET": patient_page(200)},
     "diary:entry_save": {"POST": patient_page(200)},
+    # The offline shell holds no data; sync says who is signed in and takes queued entries.
+    "diary:entry_shell": {"GET": patient_page(200)},
+    "diary:entry_sync": {"GET": patient_page(200), "POST": patient_page(200)},
     "diary:doses": {"GET": patient_page(200)},
     "diary:dose_add": {"POST": patient_page(200)},
     "diary:dose_stop": {"POST": patient_page(200)},
@@ -193,6 +201,15 @@ MATRIX: dict[str, dict[str, Cells]] = {
         "POST": patient_page(To("/questionnaires/fiqr/week-0/")),
     },  # fmt: skip
     "questionnaires:dismiss": {"POST": patient_page(To("diary:today"))},
+    # reminders: the patient's own; the emailed switch-off link works signed in or not (it
+    # names its patient and one purpose, and only ever switches reminders off).
+    "reminders:settings": {
+        "GET": patient_page(200),
+        "POST": patient_page(To("reminders:settings")),
+    },  # fmt: skip
+    "reminders:push_add": {"POST": patient_page(400)},
+    "reminders:push_remove": {"POST": own_object(To("reminders:settings"))},
+    "reminders:unsubscribe": {"GET": everyone(200), "POST": everyone(200)},
     # clinic: clinicians, and the patient's consent actions
     "clinic:roster": {"GET": clinician_page(200)},
     "clinic:link": {"GET": clinician_page(200), "POST": clinician_page(200)},
@@ -277,6 +294,9 @@ def world(db) -> World:
         note=SHARED_NOTE,
     )  # fmt: skip
     event = life_event_add(patient=alice, date=today, kind="flare", text=SHARED_NOTE)
+    device = push_device_add(
+        patient=alice, endpoint="https://push.example.org/send/matrix", p256dh="k", auth="a"
+    )
     import_stash_put(patient=alice, name="d.csv", text=f"date,...\r\n{SECRET_NOTE}\r\n")
     group = community.group_create(moderator=mona, name="Leeds", slug="leeds")
     membership, _ = community.membership_join(patient=alice, code=group.join_code)
@@ -306,6 +326,8 @@ def world(db) -> World:
             "diary:treatment_edit": {"code": treatment.uuid},
             "diary:treatment_delete": {"code": treatment.uuid},
             "diary:event_delete": {"code": event.uuid},
+            "reminders:push_remove": {"code": device.uuid},
+            "reminders:unsubscribe": {"token": reminder_tokens.make(alice.uuid, "daily")},
             "questionnaires:fill": {"instrument": "fiqr", "week": 0},
             "questionnaires:dismiss": {"instrument": "fiqr", "week": 0},
             "clinic:link_code": {"code": "ABCD2345"},
