@@ -414,7 +414,8 @@ def diary_csv_lines(entries: Iterable[DiaryEntry], timeline: list[DoseChange]) -
 
 # A separate file, so the diary's format above stays exactly as it is (README.md, "Treatments
 # and events CSV"). A flare or life event has no stop date, category or name; its words are
-# in ``note``.
+# in ``note``. Names and notes are free text, defused like the diary's (``escape_formula``):
+# the Doses page and the patient's zip (core.datarights) both write this file.
 TREATMENT_COLUMNS = ("kind", "start_date", "stop_date", "category", "name", "note")
 TREATMENT_KIND = "treatment"
 
@@ -430,11 +431,18 @@ def treatments_csv_lines(
             (
                 t.start_date,
                 0,
-                (TREATMENT_KIND, t.start_date.isoformat(), stop, t.category, t.name, t.note),
+                (
+                    TREATMENT_KIND,
+                    t.start_date.isoformat(),
+                    stop,
+                    t.category,
+                    escape_formula(t.name),
+                    escape_formula(t.note),
+                ),
             )
         )
     for e in events:
-        rows.append((e.date, 1, (e.kind, e.date.isoformat(), "", "", "", e.text)))
+        rows.append((e.date, 1, (e.kind, e.date.isoformat(), "", "", "", escape_formula(e.text))))
     writer = csv.writer(_Echo())
     yield writer.writerow(TREATMENT_COLUMNS)
     for _, _, row in sorted(rows):

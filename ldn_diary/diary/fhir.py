@@ -15,9 +15,29 @@ The bundle (type ``collection``) holds:
   per day one for dreams, one for side effects (a component per effect, ``other`` with its
   text), one for whether the dose was taken (only on days with LDN), and one for the note.
 
+- per other treatment (``Treatment``): a medicine (analgesic, opioid, antidepressant,
+  gabapentinoid, muscle relaxant, sleep aid, supplement, other) is a ``MedicationStatement``
+  with the name as ``medicationCodeableConcept.text`` (free text the patient typed: no code is
+  guessed for it), its category as ``category`` in ``TREATMENT_CATEGORY_CODES``, and
+  ``effectivePeriod`` from its start to its stop date (open, and ``active``, while still taken;
+  ``completed`` once stopped); a therapy (physical or psychological) is a ``Procedure`` with the
+  name as ``code.text``, the same local ``category``, ``performedPeriod``, and ``in-progress``
+  or ``completed``. The note is the resource's ``note``;
+- per flare or life event (``LifeEvent``): an ``Observation`` with the local code ``flare`` or
+  ``life-event``, ``effectiveDateTime`` its date, and its words as ``valueString`` when there are
+  any. Its category is chosen per kind, from the two R4 categories that could fit: a flare is
+  ``survey``, like every other observation of the diary, because it is the patient's own report
+  of their symptoms, made in the same instrument, and ``social-history`` ("the patient's
+  personal, social ... history and health risk factors that may impact the patient's health")
+  would misfile a symptom; a life event (a bereavement, a move, a new job) is exactly that
+  kind of history, so it is ``social-history``, and a consumer that lists social history finds
+  it there.
+
 Local codes live under ``LOCAL`` (a URN: an identifier of this project's code systems, which
 FHIR does not require to resolve). Ids are UUIDs derived from the stored objects' UUIDs, so
-the same diary exports the same ids.
+the same diary exports the same ids. The helpers here (``derived_id``, ``reference``, ``concept``,
+``collection``) are also what ``questionnaires.fhir`` builds its resources with; the whole
+export is assembled by ``core.datarights.fhir_export``.
 """
 
 from __future__ import annotations
@@ -30,21 +50,33 @@ from typing import Any
 
 from ldn_diary.accounts.models import User
 
-from .choices import DoseTaken, Dreams, Formulation, SideEffect, TimeOfDay
+from .choices import (
+    DoseTaken,
+    Dreams,
+    Formulation,
+    LifeEventKind,
+    SideEffect,
+    TimeOfDay,
+    TreatmentCategory,
+)
 from .dosing import format_mg
-from .models import DiaryEntry, DoseChange
+from .models import DiaryEntry, DoseChange, LifeEvent, Treatment
 
 LOCAL = "urn:ldn-diary:CodeSystem"
 CODES = f"{LOCAL}:diary"  # what is observed: pain, fatigue, sleep-quality, ...
 DREAM_CODES = f"{LOCAL}:dreams"
 SIDE_EFFECT_CODES = f"{LOCAL}:side-effect"
 DOSE_TAKEN_CODES = f"{LOCAL}:dose-taken"
+TREATMENT_CATEGORY_CODES = f"{LOCAL}:treatment-category"
 PATIENT_IDS = "urn:ldn-diary:patient"
 LOINC = "http://loinc.org"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 UCUM = "http://unitsofmeasure.org"
 CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 SURVEY = {"coding": [{"system": CATEGORY, "code": "survey", "display": "Survey"}]}
+SOCIAL_HISTORY = {
+    "coding": [{"system": CATEGORY, "code": "social-history", "display": "Social History"}]
+}
 NALTREXONE = {
     "coding": [{"system": RXNORM, "code": "7243", "display": "naltrexone"}],
     "text": "Low-dose naltrexone (LDN)",
@@ -67,11 +99,21 @@ SCORE_TEXT = {
 }
 
 
-def _ref(patient: User) -> dict[str, str]:
+# Therapies are done, not taken: a Procedure each. Every other category is a medicine.
+THERAPIES = frozenset({TreatmentCategory.PHYSICAL_THERAPY, TreatmentCategory.PSYCHOLOGICAL_THERAPY})
+# (local code, category, what is observed) per kind of life event; the category is chosen in the
+# module docstring.
+EVENT_CODES = {
+    LifeEventKind.FLARE: ("flare", SURVEY, "Flare"),
+    LifeEventKind.LIFE_EVENT: ("life-event", SOCIAL_HISTORY, "Life event"),
+}
+
+
+def reference(patient: User) -> dict[str, str]:
     return {"reference": f"urn:uuid:{patient.uuid}"}
 
 
-def _id(base: uuid.UUID, name: str) -> str:
+def derived_id(base: uuid.UUID, name: str) -> str:
     return str(uuid.uuid5(base, name))
 
 
@@ -79,11 +121,11 @@ def _entry(resource: dict[str, Any]) -> dict[str, Any]:
     return {"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource}
 
 
-def _concept(system: str, code: str, display: str, text: str | None = None) -> dict[str, Any]:
-    concept: dict[str, Any] = {"coding": [{"system": system, "code": code, "display": display}]}
+def concept(system: str, code: str, display: str, text: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"coding": [{"system": system, "code": code, "display": display}]}
     if text:
-        concept["text"] = text
-    return concept
+        out["text"] = text
+    return out
 
 
 def patient_resource(patient: User) -> dict[str, Any]:
@@ -111,12 +153,12 @@ def medication_statements(patient: User, timeline: list[DoseChange]) -> Iterable
             period["end"] = (following.effective_date - dt.timedelta(days=1)).isoformat()
         resource: dict[str, Any] = {
             "resourceType": "MedicationStatement",
-            "id": _id(change.uuid, "MedicationStatement"),
-            "subject": _ref(patient),
+            "id": derived_id(change.uuid, "MedicationStatement"),
+            "subject": reference(patient),
             "medicationCodeableConcept": NALTREXONE,
             "effectivePeriod": period,
             "dateAsserted": change.created_at.isoformat(),
-            "informationSource": _ref(patient),
+            "informationSource": reference(patient),
         }
         form = Formulation(change.formulation).label.lower()
         when = TimeOfDay(change.time_of_day)
@@ -159,14 +201,14 @@ def _observation(
 ) -> dict[str, Any]:
     return {
         "resourceType": "Observation",
-        "id": _id(entry.uuid, name),
+        "id": derived_id(entry.uuid, name),
         "status": "final",
         "category": [SURVEY],
         "code": code,
-        "subject": _ref(patient),
+        "subject": reference(patient),
         "effectiveDateTime": entry.date.isoformat(),
         "issued": entry.updated_at.isoformat(),
-        "performer": [_ref(patient)],
+        "performer": [reference(patient)],
         **value,
     }
 
@@ -177,24 +219,24 @@ def observations(patient: User, entry: DiaryEntry) -> Iterable[dict[str, Any]]:
         codings = [{"system": CODES, "code": code, "display": SCORE_TEXT[field]}]
         if loinc:
             codings.insert(0, {"system": LOINC, "code": loinc[0], "display": loinc[1]})
-        concept = {"coding": codings, "text": SCORE_TEXT[field]}
-        yield _observation(patient, entry, code, concept, valueInteger=getattr(entry, field))
+        observed = {"coding": codings, "text": SCORE_TEXT[field]}
+        yield _observation(patient, entry, code, observed, valueInteger=getattr(entry, field))
     yield _observation(
         patient,
         entry,
         "dreams",
-        _concept(CODES, "dreams", "Dreams"),
-        valueCodeableConcept=_concept(
+        concept(CODES, "dreams", "Dreams"),
+        valueCodeableConcept=concept(
             DREAM_CODES, entry.dreams, Dreams(entry.dreams).label, Dreams(entry.dreams).label
         ),
     )
     effects = [c for c in SideEffect if c.value in entry.side_effects]
-    side_code = _concept(CODES, "side-effects", "Side effects")
+    side_code = concept(CODES, "side-effects", "Side effects")
     if effects:
         components = []
         for effect in effects:
             component: dict[str, Any] = {
-                "code": _concept(SIDE_EFFECT_CODES, effect.value, effect.label)
+                "code": concept(SIDE_EFFECT_CODES, effect.value, effect.label)
             }
             if effect == SideEffect.OTHER and entry.side_effect_other:
                 component["valueString"] = entry.side_effect_other
@@ -208,7 +250,7 @@ def observations(patient: User, entry: DiaryEntry) -> Iterable[dict[str, Any]]:
             entry,
             "side-effects",
             side_code,
-            valueCodeableConcept=_concept(SIDE_EFFECT_CODES, "none", "None", "None"),
+            valueCodeableConcept=concept(SIDE_EFFECT_CODES, "none", "None", "None"),
         )
     if entry.dose_taken != DoseTaken.NOT_APPLICABLE:
         label = DoseTaken(entry.dose_taken).label
@@ -216,31 +258,97 @@ def observations(patient: User, entry: DiaryEntry) -> Iterable[dict[str, Any]]:
             patient,
             entry,
             "dose-taken",
-            _concept(CODES, "dose-taken", "LDN dose taken that day"),
-            valueCodeableConcept=_concept(DOSE_TAKEN_CODES, entry.dose_taken, label, label),
+            concept(CODES, "dose-taken", "LDN dose taken that day"),
+            valueCodeableConcept=concept(DOSE_TAKEN_CODES, entry.dose_taken, label, label),
         )
     if entry.note:
         yield _observation(
             patient,
             entry,
             "diary-note",
-            _concept(CODES, "diary-note", "Diary note"),
+            concept(CODES, "diary-note", "Diary note"),
             valueString=entry.note,
         )
 
 
-def diary_bundle(
+def treatment_resource(patient: User, treatment: Treatment) -> dict[str, Any]:
+    """A medicine as a ``MedicationStatement``, a therapy as a ``Procedure``."""
+    category = TreatmentCategory(treatment.category)
+    period = {"start": treatment.start_date.isoformat()}
+    if treatment.stop_date is not None:
+        period["end"] = treatment.stop_date.isoformat()
+    stopped = treatment.stop_date is not None
+    kind = concept(TREATMENT_CATEGORY_CODES, category.value, category.label)
+    resource: dict[str, Any]
+    if category in THERAPIES:
+        resource = {
+            "resourceType": "Procedure",
+            "id": derived_id(treatment.uuid, "Procedure"),
+            "status": "completed" if stopped else "in-progress",
+            "category": kind,
+            "code": {"text": treatment.name},
+            "subject": reference(patient),
+            "performedPeriod": period,
+            "asserter": reference(patient),
+        }
+    else:
+        resource = {
+            "resourceType": "MedicationStatement",
+            "id": derived_id(treatment.uuid, "MedicationStatement"),
+            "status": "completed" if stopped else "active",
+            "category": kind,
+            "medicationCodeableConcept": {"text": treatment.name},
+            "subject": reference(patient),
+            "effectivePeriod": period,
+            "dateAsserted": treatment.created_at.isoformat(),
+            "informationSource": reference(patient),
+        }
+    if treatment.note:
+        resource["note"] = [{"text": treatment.note}]
+    return resource
+
+
+def event_observation(patient: User, event: LifeEvent) -> dict[str, Any]:
+    """A flare or life event on its date, with the patient's words if they gave any."""
+    code, category, text = EVENT_CODES[LifeEventKind(event.kind)]
+    resource: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": derived_id(event.uuid, "Observation"),
+        "status": "final",
+        "category": [category],
+        "code": concept(CODES, code, text, text),
+        "subject": reference(patient),
+        "effectiveDateTime": event.date.isoformat(),
+        "issued": event.created_at.isoformat(),
+        "performer": [reference(patient)],
+    }
+    if event.text:
+        resource["valueString"] = event.text
+    return resource
+
+
+def diary_resources(
     patient: User,
     *,
     entries: Iterable[DiaryEntry],
     timeline: list[DoseChange],
-    now: dt.datetime,
-) -> dict[str, Any]:
-    """The whole diary as a ``collection`` Bundle (entries oldest first, ``timeline`` too)."""
-    resources: list[dict[str, Any]] = [patient_resource(patient)]
-    resources += medication_statements(patient, timeline)
+    treatments: Iterable[Treatment],
+    events: Iterable[LifeEvent],
+) -> Iterable[dict[str, Any]]:
+    """The patient, LDN, the other treatments, the days' entries, then flares and life events
+    (pass each oldest first)."""
+    yield patient_resource(patient)
+    yield from medication_statements(patient, timeline)
+    for treatment in treatments:
+        yield treatment_resource(patient, treatment)
     for entry in entries:
-        resources += observations(patient, entry)
+        yield from observations(patient, entry)
+    for event in events:
+        yield event_observation(patient, event)
+
+
+def collection(resources: Iterable[dict[str, Any]], *, now: dt.datetime) -> dict[str, Any]:
+    """Resources as a ``collection`` Bundle, in the order given."""
     return {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),
