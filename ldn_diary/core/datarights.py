@@ -39,6 +39,7 @@ from ldn_diary.questionnaires.fhir import answered_items, questionnaire_resource
 from ldn_diary.questionnaires.models import QuestionnaireResponse
 from ldn_diary.questionnaires.selectors import completed_for, responses_for
 from ldn_diary.questionnaires.summary import summarise
+from ldn_diary.reminders.selectors import reminder_history_for, reminders_sent_for
 
 README = """Your LDN Diary data, exported {now} (UTC).
 
@@ -63,6 +64,10 @@ questionnaire_scores.csv
                   answered, fall of the total from week 0 in % and whether that met the
                   MCID; ACR 2016 WPI, SSS, FS, generalized pain and whether the criteria
                   were met; PGIC answer, its words and whether it counts as a response
+reminders.csv     the reminders sent to you: your local date, kind (daily or dose step),
+                  status and when it was sent (UTC)
+reminder_settings.csv
+                  changes to your reminder time and to the devices that show notifications
 sharing.csv       invite codes and clinicians' access: given, used, withdrawn
 groups.csv        support groups you joined, and when you agreed or stopped contributing
 access_log.csv    the audit trail: who read or changed your data, and when
@@ -217,6 +222,20 @@ def export_files(patient: User, now: dt.datetime) -> dict[str, str]:
         ),
         "questionnaire_scores.csv": _table(
             ("instrument", "week", "completed_on", "score", "value"), _score_rows(patient)
+        ),
+        "reminders.csv": _table(
+            ("local_date", "kind", "status", "sent_at"),
+            (
+                (r.local_date.isoformat(), r.kind, r.status, _when(r.sent_at))
+                for r in reminders_sent_for(patient)
+            ),
+        ),
+        "reminder_settings.csv": _table(
+            ("at", "event", "detail", "by"),
+            (
+                (_when(e.at), e.get_kind_display(), e.detail, "you" if e.by_patient else "link")
+                for e in reminder_history_for(patient)
+            ),
         ),
         "sharing.csv": _table(
             ("at", "event", "clinician", "invite_code"),

@@ -272,7 +272,8 @@ def export_csv(request: AuthenticatedRequest, patient: User) -> HttpResponse:
 @require_GET
 @patient_view
 def export_fhir(request: AuthenticatedRequest, patient: User) -> HttpResponse:
-    """The diary and dose history as a FHIR R4 Bundle (diary.fhir)."""
+    """The diary, doses, other treatments and events, and questionnaires as a FHIR R4 Bundle
+    (diary.fhir, questionnaires.fhir; assembled in core.datarights)."""
     now = timezone.now()
     body = datarights.fhir_export(patient, now)
     audit.record(actor=patient, patient=patient, action=AuditAction.ACCOUNT_EXPORT)

@@ -22,7 +22,14 @@ from ldn_diary.diary.models import DiaryEntry, DoseChange, TitrationPlan
 from ldn_diary.diary.selectors import dose_at, titration_status
 
 from . import rules
-from .models import PushSubscription, Reminder, ReminderKind, ReminderSettings, ReminderStatus
+from .models import (
+    PushSubscription,
+    Reminder,
+    ReminderEvent,
+    ReminderKind,
+    ReminderSettings,
+    ReminderStatus,
+)
 
 
 def settings_for(patient: User) -> ReminderSettings | None:
@@ -31,6 +38,16 @@ def settings_for(patient: User) -> ReminderSettings | None:
 
 def push_devices(patient: User) -> QuerySet[PushSubscription]:
     return PushSubscription.objects.filter(patient=patient).order_by("created_at")
+
+
+def reminders_sent_for(patient: User) -> QuerySet[Reminder]:
+    """Every reminder claimed for the patient, oldest first (their own copy of their data)."""
+    return Reminder.objects.filter(patient=patient).order_by("local_date", "kind")
+
+
+def reminder_history_for(patient: User) -> QuerySet[ReminderEvent]:
+    """Changes to the patient's reminder settings and devices, oldest first."""
+    return ReminderEvent.objects.filter(patient=patient).order_by("at", "pk")
 
 
 def get_push_device(patient: User, code: uuid_mod.UUID | str) -> PushSubscription:

@@ -59,7 +59,7 @@ def test_a_patient_sees_who_viewed_their_data_then_deletes_the_account(
     page.locator("#your-data").screenshot(path=str(SHOTS / f"rights-your-data-{width}.png"))
 
     with page.expect_download() as download:
-        page.click("text=Your diary as a FHIR R4 file (JSON)")
+        page.click("text=Your health record as a FHIR R4 file (JSON)")
     assert download.value.suggested_filename.startswith("ldn-diary-fhir-")
 
     page.click("text=Delete my account…")

@@ -104,6 +104,8 @@ def test_the_zip_holds_the_diary_as_exported_and_everything_else(
         "treatments.csv",
         "questionnaires.csv",
         "questionnaire_scores.csv",
+        "reminders.csv",
+        "reminder_settings.csv",
         "sharing.csv",
         "groups.csv",
         "access_log.csv",

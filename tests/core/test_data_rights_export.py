@@ -377,13 +377,50 @@ def today(alice) -> dt.date:
     return alice.local_today()
 
 
+def test_the_zip_holds_the_reminders_sent_and_the_settings_history(client, alice, bob, today):
+    from ldn_diary.reminders.models import Reminder, ReminderKind, ReminderStatus
+    from ldn_diary.reminders.services import (
+        push_device_add,
+        reminder_settings_save,
+        reminders_unsubscribe,
+    )
+
+    for who in (alice, bob):
+        reminder_settings_save(patient=who, remind_at=dt.time(18, 30), daily=True, titration=True)
+    reminders_unsubscribe(patient=alice, purpose="titration")
+    push_device_add(
+        patient=alice, endpoint="https://push.example.org/a", p256dh="k", auth="a", label="=Phone"
+    )
+    sent = dt.datetime.combine(today, dt.time(17, 31), UTC)
+    Reminder.objects.create(
+        patient=alice, local_date=today, kind=ReminderKind.DAILY, status=ReminderStatus.SENT,
+        sent_at=sent,
+    )  # fmt: skip
+    Reminder.objects.create(
+        patient=bob, local_date=today, kind=ReminderKind.DAILY, status=ReminderStatus.SENT
+    )
+    client.force_login(alice)
+    files = unzip(client.get(reverse("accounts:export_csv")).content)
+    assert rows(files["reminders.csv"]) == [
+        ["local_date", "kind", "status", "sent_at"],
+        [today.isoformat(), "daily", "sent", sent.isoformat()],
+    ]
+    history = rows(files["reminder_settings.csv"])
+    assert history[0] == ["at", "event", "detail", "by"]
+    assert [r[1:] for r in history[1:]] == [
+        ["Reminder settings saved", "daily and dose steps at 18:30", "you"],
+        ["Switched off from a link in a reminder", "titration reminders off", "link"],
+        ["Device added for notifications", "'=Phone", "you"],
+    ]
+
+
 # --- Queries -------------------------------------------------------------------------------------
 
 # Pinned: the session, the user and the audit row the view writes (3), and one query per kind of
 # data. The zip: doses, plan, diary, treatments, events, questionnaire responses, the finished
-# ones for the scores, sharing, groups, the audit trail (10). The bundle: doses, diary,
-# treatments, events, questionnaire responses (5).
-CSV_QUERIES = 13
+# ones for the scores, reminders sent, reminder settings history, sharing, groups, the audit
+# trail (12). The bundle: doses, diary, treatments, events, questionnaire responses (5).
+CSV_QUERIES = 15
 FHIR_QUERIES = 8
 
 
@@ -460,7 +497,7 @@ def test_the_profiles_downloads_hold_the_new_files(chromium, live_server, alice)
     assert rows(files["questionnaires.csv"])[1:] == [["fiqr", "0", "draft", "", "1", "6"]]
 
     with page.expect_download() as download:
-        page.click("text=Your diary as a FHIR R4 file (JSON)")
+        page.click("text=Your health record as a FHIR R4 file (JSON)")
     with open(download.value.path(), "rb") as body:
         bundle = json.load(body)
     validate(bundle)
