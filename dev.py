@@ -36,6 +36,18 @@ def run(*args: str, env: dict[str, str] | None = None) -> None:
         sys.exit(result.returncode)
 
 
+def locked_block(lock: str, name: str) -> str:
+    """The pin of one package in a pip-compile lock, with its --hash lines and nothing else."""
+    lines = (ROOT / lock).read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"{name}=="))
+    block = [lines[start]]
+    for line in lines[start + 1 :]:
+        if not line.strip().startswith("--hash="):
+            break
+        block.append(line)
+    return "\n".join(block) + "\n"
+
+
 def ensure_env() -> None:
     if sys.version_info < (3, 11):  # noqa: UP036 - dev.py may be run by an older python3
         sys.exit(f"LDN Diary needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
@@ -50,6 +62,12 @@ def ensure_env() -> None:
         # Exactly the locked versions, each checked against its hash; pip itself and setuptools
         # are in the lock too, so nothing here resolves or fetches an unpinned version.
         pip_install = (str(PY), "-m", "pip", "install", "--quiet")
+        # The locked pip first: the pip that venv bootstraps (23.2 on Python 3.11.7) refuses a
+        # requirement with extras that a pinned package carries (fhir.resources asks for
+        # pydantic[email]) in --require-hashes mode; pip 23.3 and newer resolve it to the pin.
+        pip_lock = VENV / "pip-lock.txt"
+        pip_lock.write_text(locked_block(DEV_LOCK, "pip"))
+        run(*pip_install, "--require-hashes", "-r", str(pip_lock))
         run(*pip_install, "--require-hashes", "-r", DEV_LOCK)
         # The project itself, editable, so manage.py, pytest, the Celery worker that
         # tests/trends/test_worker.py starts and the bench/ scripts all import this checkout.
