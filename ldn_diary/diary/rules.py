@@ -311,8 +311,6 @@ def plan_problems(
 TREATMENT_NAME_MAX = 100
 TREATMENT_NOTE_MAX = 500
 EVENT_TEXT_MAX = 200
-# A date before this is a typing slip (a year of 0202), not a treatment history *(design)*.
-EARLIEST_DATE = dt.date(1900, 1, 1)
 CATEGORY_HELP = "Choose the kind of treatment from the list (if unsure, choose “Other”)."
 KIND_HELP = "Choose whether this was a flare or another life event."
 
@@ -325,8 +323,8 @@ def text_problem(what: str, text: str, limit: int, *, required: bool = False) ->
     """
     if required and not text:
         return f"Enter {what}."
-    if "\x00" in text:
-        return f"Remove the invisible NUL character from {what} (it cannot be stored)."
+    if problem := nul_problem(what[:1].upper() + what[1:], text):
+        return f"{problem}."
     if len(text) > limit:
         return f"{too_long(what, limit, text)}."
     return None
@@ -336,8 +334,8 @@ def record_date_problem(what: str, date: dt.date, today: dt.date) -> str | None:
     """A date of something that happened: not in the future, not before EARLIEST_DATE."""
     if date > today:
         return f"{what} ({day_label(date)} {date.year}) is in the future; record it once it has happened."
-    if date < EARLIEST_DATE:
-        return f"{what} ({date.isoformat()}) is before {EARLIEST_DATE.year}; check the year."
+    if problem := too_early_problem(date):
+        return f"{what}: {problem}."
     return None
 
 
