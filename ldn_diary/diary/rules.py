@@ -15,6 +15,10 @@ from dataclasses import dataclass
 from typing import cast
 
 from django.utils.dateformat import format as date_format
+from django.utils.functional import lazy
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from ldn_diary.clinical import doses
 
@@ -28,12 +32,17 @@ from .choices import (
     TimeOfDay,
     TreatmentCategory,
 )
-from .dosing import DOSE_HELP, format_mg, is_dose_ug
+from .dosing import DOSE_HELP, display_mg, is_dose_ug
 
 SCORE_FIELDS = ("pain", "fatigue", "sleep", "mood")
-SCORE_LABELS = {"pain": "Pain", "fatigue": "Fatigue", "sleep": "Sleep quality", "mood": "Mood"}
+SCORE_LABELS = {
+    "pain": _("Pain"),
+    "fatigue": _("Fatigue"),
+    "sleep": _("Sleep quality"),
+    "mood": _("Mood"),
+}
 # How each checked field is named in messages about it (the CSV import uses its column names).
-FIELD_LABELS = {**SCORE_LABELS, "dreams": "Dreams", "dose_taken": "Dose taken"}
+FIELD_LABELS = {**SCORE_LABELS, "dreams": _("Dreams"), "dose_taken": _("Dose taken")}
 SCORE_MIN, SCORE_MAX = 0, 10
 SCORE_VALUES = range(SCORE_MIN, SCORE_MAX + 1)
 # A patient may fill in or change the last 14 days by hand *(design)*; older days are imported.
@@ -52,17 +61,26 @@ EARLIEST_DATE = dt.date(1900, 1, 1)
 NUL = "\x00"
 
 SCORE_RULE = f"must be a whole number from {SCORE_MIN} to {SCORE_MAX}"
-DREAMS_HELP = "Choose how you dreamt: none, normal, vivid or nightmares."
-DOSE_TAKEN_HELP = "Choose whether you took your dose: yes, partly or no."
-INTERVAL_HELP = (
-    f"Enter the days between steps as a whole number from {PLAN_INTERVAL_DAYS.start} to "
-    f"{PLAN_INTERVAL_DAYS.stop - 1}."
+DREAMS_HELP = _("Choose how you dreamt: none, normal, vivid or nightmares.")
+DOSE_TAKEN_HELP = _("Choose whether you took your dose: yes, partly or no.")
+INTERVAL_HELP = format_lazy(
+    _("Enter the days between steps as a whole number from {start} to {stop}."),
+    start=PLAN_INTERVAL_DAYS.start,
+    stop=PLAN_INTERVAL_DAYS.stop - 1,
 )
 
 
-def score_prompt(label: str) -> str:
-    """What the entry form says when a score is missing: the patient taps, not types."""
-    return f"Choose a number from {SCORE_MIN} to {SCORE_MAX} for {label.lower()}."
+def _score_prompt(label: str) -> str:
+    return gettext("Choose a number from %(min)s to %(max)s for %(what)s.") % {
+        "min": SCORE_MIN,
+        "max": SCORE_MAX,
+        "what": str(label).lower(),
+    }
+
+
+# What the entry form says when a score is missing: the patient taps, not types. Lazy, because
+# the form fields are built at import, before any language is active.
+score_prompt = lazy(_score_prompt, str)
 
 
 def day_label(date: dt.date) -> str:
@@ -141,9 +159,7 @@ def normalise_side_effects(codes: Iterable[str], other: str) -> tuple[list[str],
         chosen.add(SideEffect.OTHER)
     problem = None
     if unknown:
-        problem = (
-            f"Unknown side effect {unknown[0]!r}. Choose from: {', '.join(SideEffect.labels)}."
-        )
+        problem = f"Unknown side effect {unknown[0]!r}. Choose from: {', '.join(str(label) for label in SideEffect.labels)}."
     return [c.value for c in SideEffect if c in chosen], other, problem
 
 
@@ -230,7 +246,7 @@ def entry_date_problem(date: dt.date, today: dt.date) -> str | None:
             f"{day_label(date)} is in the future. You can log today ({day_label(today)}) and up "
             f"to {BACKFILL_DAYS} days back."
         )
-    earliest, _ = backfill_window(today)
+    earliest, _latest = backfill_window(today)
     if date < earliest:
         return (
             f"{day_label(date)} is more than {BACKFILL_DAYS} days ago. You can fill in days back "
@@ -269,9 +285,9 @@ def dose_choice_problems(*, time_of_day: str, formulation: str, note: str = "") 
     """A dose change's other fields: when it is taken, its form and its note."""
     problems = {}
     if time_of_day not in TimeOfDay.values:
-        problems["time_of_day"] = "Choose when you take it: bedtime or morning."
+        problems["time_of_day"] = gettext("Choose when you take it: bedtime or morning.")
     if formulation not in Formulation.values:
-        problems["formulation"] = (
+        problems["formulation"] = gettext(
             "Choose the form: capsule, liquid, sublingual, cream or other (say which in the note)."
         )
     note = (note or "").strip()
@@ -299,10 +315,10 @@ def plan_problems(
         problems["interval_days"] = INTERVAL_HELP
     start, target = cast(int, start_ug), cast(int, target_ug)  # checked above when no problems
     if not problems and target < start:
-        problems["target_mg"] = (
-            f"The target ({format_mg(target)} mg) is below the start dose "
-            f"({format_mg(start)} mg). Enter a target at or above the start."
-        )
+        problems["target_mg"] = gettext(
+            "The target (%(target)s mg) is below the start dose (%(start)s mg). "
+            "Enter a target at or above the start."
+        ) % {"target": display_mg(target), "start": display_mg(start)}
     return problems
 
 
@@ -313,8 +329,8 @@ TREATMENT_NOTE_MAX = 500
 EVENT_TEXT_MAX = 200
 # A date before this is a typing slip (a year of 0202), not a treatment history *(design)*.
 EARLIEST_DATE = dt.date(1900, 1, 1)
-CATEGORY_HELP = "Choose the kind of treatment from the list (if unsure, choose “Other”)."
-KIND_HELP = "Choose whether this was a flare or another life event."
+CATEGORY_HELP = _("Choose the kind of treatment from the list (if unsure, choose “Other”).")
+KIND_HELP = _("Choose whether this was a flare or another life event.")
 
 
 def text_problem(what: str, text: str, limit: int, *, required: bool = False) -> str | None:

@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ldn_diary.accounts import audit
 from ldn_diary.accounts.models import AuditAction, User
@@ -352,7 +353,7 @@ def plan_confirm_step(
     """
     today = today or patient.local_today()
     date = date or today
-    earliest, _ = rules.backfill_window(today)
+    earliest, _latest = rules.backfill_window(today)
     if not earliest <= date <= today:
         raise ValidationError(
             {
@@ -362,7 +363,7 @@ def plan_confirm_step(
         )
     plan = TitrationPlan.objects.select_for_update().filter(patient=patient).first()
     if plan is None:
-        raise ValidationError("You have no titration plan. Set one on the Doses page first.")
+        raise ValidationError(_("You have no titration plan. Set one on the Doses page first."))
     current = dose_on(patient, date)
     if (
         current is not None

@@ -19,6 +19,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ldn_diary.accounts.decorators import patient_view
@@ -27,7 +28,7 @@ from ldn_diary.accounts.models import User
 
 from . import selectors, services
 from .csvio import decode_upload, diary_csv_lines, parse_diary_csv, treatments_csv_lines
-from .dosing import format_mg
+from .dosing import display_mg, format_mg
 from .forms import (
     DoseChangeForm,
     DoseStopForm,
@@ -98,7 +99,7 @@ def _entry_context(
         form = _form_for(entry, date, DoseTaken.YES if on_ldn else "")
     dose_today = selectors.dose_at(timeline, today)
     status = selectors.titration_status(selectors.plan_for(patient), dose_today, today)
-    earliest, _ = backfill_window(today)
+    earliest, _latest = backfill_window(today)
     return {
         "form": form,
         "entry": entry,
@@ -109,9 +110,9 @@ def _entry_context(
         "next_day": date + dt.timedelta(days=1) if date < today else None,
         "dose": dose_that_day,
         "on_ldn": on_ldn,
-        "dose_mg": format_mg(dose_that_day.dose_ug) if dose_that_day else "",
+        "dose_mg": display_mg(dose_that_day.dose_ug) if dose_that_day else "",
         "status": status,
-        "next_mg": format_mg(status.next_ug) if status and status.next_ug else "",
+        "next_mg": display_mg(status.next_ug) if status and status.next_ug else "",
         "missed": selectors.days_to_fill_in(patient, today),
         "backfill_days": BACKFILL_DAYS,
         **_opioid_context(patient, today, timeline),
@@ -128,7 +129,7 @@ def _requested_day(request: AuthenticatedRequest, today: dt.date) -> dt.date | N
     except ValueError:
         messages.warning(request, f"{raw!r} is not a date like {today.isoformat()}; here is today.")
         return None
-    earliest, _ = backfill_window(today)
+    earliest, _latest = backfill_window(today)
     if not earliest <= date <= today:
         messages.info(
             request,
@@ -203,7 +204,7 @@ def entry_save(request: AuthenticatedRequest, patient: User) -> HttpResponse:
             return redirect(_day_url(date, now))
     elif form.cleaned_data.get("date"):
         date = form.cleaned_data["date"]
-        earliest, _ = backfill_window(now)
+        earliest, _latest = backfill_window(now)
         if not earliest <= date <= now:
             date = now
     context = _entry_context(patient, date, now, form=form, **extra)
@@ -258,7 +259,7 @@ def _doses_page(
         rows.append(
             {
                 "change": change,
-                "mg": format_mg(change.dose_ug),
+                "mg": display_mg(change.dose_ug),
                 "until": until,
                 "days": ((until or today) - change.effective_date).days + 1,
                 "current": change is current,
@@ -282,17 +283,17 @@ def _doses_page(
         "today": today,
         "rows": rows,
         "current": current,
-        "current_mg": format_mg(current.dose_ug) if current else "",
+        "current_mg": display_mg(current.dose_ug) if current else "",
         "plan": plan,
         "plan_mg": {
-            "start": format_mg(plan.start_ug),
-            "step": format_mg(plan.step_ug),
-            "target": format_mg(plan.target_ug),
+            "start": display_mg(plan.start_ug),
+            "step": display_mg(plan.step_ug),
+            "target": display_mg(plan.target_ug),
         }
         if plan
         else None,
         "status": status,
-        "next_mg": format_mg(status.next_ug) if status and status.next_ug else "",
+        "next_mg": display_mg(status.next_ug) if status and status.next_ug else "",
         "add_form": add_form or DoseChangeForm(initial=defaults),
         "stop_form": stop_form or DoseStopForm(initial={"effective_date": today}),
         "plan_form": plan_form,
@@ -385,7 +386,7 @@ def dose_edit(request: AuthenticatedRequest, patient: User, code: uuid.UUID) -> 
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, "Dose change updated.")
+                messages.success(request, _("Dose change updated."))
                 return redirect("diary:doses")
     else:
         form = form_class(
@@ -400,7 +401,7 @@ def dose_edit(request: AuthenticatedRequest, patient: User, code: uuid.UUID) -> 
     return render(
         request,
         "diary/dose_edit.html",
-        {"form": form, "change": change, "mg": format_mg(change.dose_ug), "is_stop": is_stop},
+        {"form": form, "change": change, "mg": display_mg(change.dose_ug), "is_stop": is_stop},
     )
 
 
@@ -414,7 +415,7 @@ def dose_delete(request: AuthenticatedRequest, patient: User, code: uuid.UUID) -
         messages.success(request, f"Deleted the {mg} mg change from {day_label(date)}.")
         return redirect("diary:doses")
     return render(
-        request, "diary/dose_delete.html", {"change": change, "mg": format_mg(change.dose_ug)}
+        request, "diary/dose_delete.html", {"change": change, "mg": display_mg(change.dose_ug)}
     )
 
 
@@ -435,7 +436,7 @@ def plan_set(request: AuthenticatedRequest, patient: User) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, "Titration plan saved.")
+            messages.success(request, _("Titration plan saved."))
             return redirect(reverse("diary:doses") + "#plan")
     return _doses_page(request, patient, plan_form=form)
 
@@ -444,7 +445,7 @@ def plan_set(request: AuthenticatedRequest, patient: User) -> HttpResponse:
 @patient_view
 def plan_clear(request: AuthenticatedRequest, patient: User) -> HttpResponse:
     services.plan_clear(patient=patient)
-    messages.success(request, "Titration plan removed. Your dose history is unchanged.")
+    messages.success(request, _("Titration plan removed. Your dose history is unchanged."))
     return redirect("diary:doses")
 
 
@@ -685,7 +686,7 @@ def import_preview(request: AuthenticatedRequest, patient: User) -> HttpResponse
     if stash is None:
         messages.info(
             request,
-            "Choose a file to import first. (An upload waits an hour for you to confirm it.)",
+            _("Choose a file to import first. (An upload waits an hour for you to confirm it.)"),
         )
         return redirect("diary:import")
     parsed = parse_diary_csv(stash.text, today=request.user.local_today())
@@ -741,5 +742,5 @@ def import_confirm(request: AuthenticatedRequest, patient: User) -> HttpResponse
 @patient_view
 def import_cancel(request: AuthenticatedRequest, patient: User) -> HttpResponse:
     services.import_stash_discard(patient=patient)
-    messages.info(request, "Import cancelled. Nothing was changed.")
+    messages.info(request, _("Import cancelled. Nothing was changed."))
     return redirect("diary:history")

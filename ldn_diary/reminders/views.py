@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -57,7 +58,7 @@ def settings_page(request: AuthenticatedRequest, patient: User) -> HttpResponse:
             if row.enabled:
                 messages.success(request, f"Reminders saved: at {row.remind_at:%H:%M} each day.")
             else:
-                messages.success(request, "Reminders are off.")
+                messages.success(request, _("Reminders are off."))
             return redirect("reminders:settings")
         return _settings_page(request, patient, form)
     saved = selectors.settings_for(patient)
