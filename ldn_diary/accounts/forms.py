@@ -44,9 +44,12 @@ class SignupForm(forms.ModelForm):
     """
 
     email = forms.EmailField(
-        max_length=254, help_text=_("We send a link to this address to activate your diary.")
+        label=_("Email"),
+        max_length=254,
+        help_text=_("We send a link to this address to activate your diary."),
     )
     time_zone = forms.ChoiceField(
+        label=_("Time zone"),
         choices=_time_zone_choices,
         help_text=_("Your diary's 'today' follows this time zone."),
     )
@@ -66,7 +69,8 @@ class SignupForm(forms.ModelForm):
         model = User
         fields = ("email", "username", "display_name", "time_zone")
         field_classes = {"username": UsernameField}
-        help_texts = {"display_name": "What the app calls you. Optional."}
+        labels = {"display_name": _("Display name")}
+        help_texts = {"display_name": _("What the app calls you. Optional.")}
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -100,6 +104,7 @@ class SignupForm(forms.ModelForm):
 
 class ProfileForm(forms.ModelForm):
     time_zone = forms.ChoiceField(
+        label=_("Time zone"),
         choices=_time_zone_choices,
         help_text=_("Your diary's 'today' follows this time zone."),
     )
@@ -114,6 +119,7 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ("display_name", "email", "language", "time_zone")
+        labels = {"display_name": _("Display name")}
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

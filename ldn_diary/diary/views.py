@@ -19,6 +19,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -40,8 +41,8 @@ from .forms import (
     PlanForm,
     TreatmentForm,
 )
-from .models import DiaryEntry, DoseTaken, Formulation, SideEffect, TimeOfDay
-from .rules import BACKFILL_DAYS, backfill_window, day_label, opioid_warning
+from .models import DiaryEntry, DoseTaken, Dreams, Formulation, SideEffect, TimeOfDay
+from .rules import BACKFILL_DAYS, SCORE_LABELS, backfill_window, day_label, opioid_warning
 from .services import StaleEntryError
 
 ENTRY_TEMPLATE = "diary/today.html"
@@ -75,10 +76,15 @@ def _form_for(entry: DiaryEntry | None, date: dt.date, dose_taken_default: str) 
 
 
 def _saved_summary(entry: DiaryEntry) -> str:
-    return (
-        f"Saved for {day_label(entry.date)}: pain {entry.pain}, fatigue {entry.fatigue}, "
-        f"sleep {entry.sleep}, mood {entry.mood}."
-    )
+    return gettext(
+        "Saved for %(day)s: pain %(pain)s, fatigue %(fatigue)s, sleep %(sleep)s, mood %(mood)s."
+    ) % {
+        "day": day_label(entry.date),
+        "pain": entry.pain,
+        "fatigue": entry.fatigue,
+        "sleep": entry.sleep,
+        "mood": entry.mood,
+    }
 
 
 def _entry_context(
@@ -127,15 +133,21 @@ def _requested_day(request: AuthenticatedRequest, today: dt.date) -> dt.date | N
     try:
         date = dt.date.fromisoformat(raw)
     except ValueError:
-        messages.warning(request, f"{raw!r} is not a date like {today.isoformat()}; here is today.")
+        messages.warning(
+            request,
+            gettext("%(raw)r is not a date like %(example)s; here is today.")
+            % {"raw": raw, "example": today.isoformat()},
+        )
         return None
     earliest, _latest = backfill_window(today)
     if not earliest <= date <= today:
         messages.info(
             request,
-            f"You can log today and fill in days back to {day_label(earliest)}; "
-            f"{day_label(date)} is outside that. Older days can be imported from a CSV file "
-            "on the History page.",
+            gettext(
+                "You can log today and fill in days back to %(earliest)s; %(day)s is outside "
+                "that. Older days can be imported from a CSV file on the History page."
+            )
+            % {"earliest": day_label(earliest), "day": day_label(date)},
         )
         return None
     return date
@@ -214,18 +226,29 @@ def entry_save(request: AuthenticatedRequest, patient: User) -> HttpResponse:
 
 
 def _unsaved_summary(data: dict) -> str:
-    scores = ", ".join(f"{name} {data[name]}" for name in ("pain", "fatigue", "sleep", "mood"))
+    scores = ", ".join(
+        f"{str(SCORE_LABELS[name]).lower()} {data[name]}"
+        for name in ("pain", "fatigue", "sleep", "mood")
+    )
     labels = dict(SideEffect.choices)
-    effects = [labels[c] for c in data["side_effects"] if c != SideEffect.OTHER]
+    effects = [str(labels[c]) for c in data["side_effects"] if c != SideEffect.OTHER]
     if data["side_effect_other"]:
         effects.append(data["side_effect_other"])
-    parts = [scores, f"dreams {data['dreams']}"]
+    dreams, taken = dict(Dreams.choices), dict(DoseTaken.choices)
+    parts = [
+        scores,
+        gettext("dreams %(dreams)s")
+        % {"dreams": str(dreams.get(data["dreams"], data["dreams"])).lower()},
+    ]
     if data["dose_taken"]:
-        parts.append(f"dose taken {data['dose_taken']}")
+        parts.append(
+            gettext("dose taken %(answer)s")
+            % {"answer": str(taken.get(data["dose_taken"], data["dose_taken"])).lower()}
+        )
     if effects:
-        parts.append("side effects " + ", ".join(effects))
+        parts.append(gettext("side effects %(effects)s") % {"effects": ", ".join(effects)})
     if data["note"]:
-        parts.append(f"note “{data['note']}”")
+        parts.append(gettext("note “%(note)s”") % {"note": data["note"]})
     return "; ".join(parts)
 
 
@@ -329,7 +352,8 @@ def dose_add(request: AuthenticatedRequest, patient: User) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Recorded {format_mg(change.dose_ug)} mg from {day_label(change.effective_date)}.",
+                gettext("Recorded %(mg)s mg from %(day)s.")
+                % {"mg": display_mg(change.dose_ug), "day": day_label(change.effective_date)},
             )
             return redirect("diary:doses")
     return _doses_page(request, patient, add_form=form)
@@ -356,7 +380,9 @@ def dose_stop(request: AuthenticatedRequest, patient: User) -> HttpResponse:
             form.add_error(None, exc)
         else:
             messages.success(
-                request, f"Recorded a stop or pause from {day_label(change.effective_date)}."
+                request,
+                gettext("Recorded a stop or pause from %(day)s.")
+                % {"day": day_label(change.effective_date)},
             )
             return redirect("diary:doses")
     return _doses_page(request, patient, stop_form=form)
@@ -410,9 +436,13 @@ def dose_edit(request: AuthenticatedRequest, patient: User, code: uuid.UUID) -> 
 def dose_delete(request: AuthenticatedRequest, patient: User, code: uuid.UUID) -> HttpResponse:
     change = selectors.get_dose_change(patient, code)
     if request.method == "POST":
-        mg, date = format_mg(change.dose_ug), change.effective_date
+        mg, date = display_mg(change.dose_ug), change.effective_date
         services.dose_change_delete(dose_change=change)
-        messages.success(request, f"Deleted the {mg} mg change from {day_label(date)}.")
+        messages.success(
+            request,
+            gettext("Deleted the %(mg)s mg change from %(day)s.")
+            % {"mg": mg, "day": day_label(date)},
+        )
         return redirect("diary:doses")
     return render(
         request, "diary/dose_delete.html", {"change": change, "mg": display_mg(change.dose_ug)}
@@ -472,7 +502,8 @@ def plan_confirm(request: AuthenticatedRequest, patient: User) -> HttpResponse:
     else:
         messages.success(
             request,
-            f"Step recorded: {format_mg(change.dose_ug)} mg from {day_label(change.effective_date)}.",
+            gettext("Step recorded: %(mg)s mg from %(day)s.")
+            % {"mg": display_mg(change.dose_ug), "day": day_label(change.effective_date)},
         )
     return redirect(back)
 
@@ -529,8 +560,13 @@ def treatment_add(request: AuthenticatedRequest, patient: User) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Recorded {treatment.name} ({treatment.get_category_display().lower()}) from "
-                f"{day_label(treatment.start_date)} {treatment.start_date.year}.",
+                gettext("Recorded %(name)s (%(category)s) from %(day)s %(year)s.")
+                % {
+                    "name": treatment.name,
+                    "category": treatment.get_category_display().lower(),
+                    "day": day_label(treatment.start_date),
+                    "year": treatment.start_date.year,
+                },
             )
             return redirect("diary:treatments")
     return _treatments_page(request, patient, treatment_form=form)
@@ -557,7 +593,7 @@ def treatment_edit(request: AuthenticatedRequest, patient: User, code: uuid.UUID
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, f"Saved {treatment.name}.")
+                messages.success(request, gettext("Saved %(name)s.") % {"name": treatment.name})
                 return redirect("diary:treatments")
     else:
         form = TreatmentForm(
@@ -578,7 +614,7 @@ def treatment_delete(request: AuthenticatedRequest, patient: User, code: uuid.UU
     treatment = selectors.get_treatment(patient, code)
     if request.method == "POST":
         services.treatment_delete(treatment=treatment)
-        messages.success(request, f"Deleted {treatment.name}.")
+        messages.success(request, gettext("Deleted %(name)s.") % {"name": treatment.name})
         return redirect("diary:treatments")
     return render(request, "diary/record_delete.html", {"treatment": treatment, "event": None})
 
@@ -602,7 +638,8 @@ def event_add(request: AuthenticatedRequest, patient: User) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Recorded a {event.get_kind_display().lower()} on {day_label(event.date)}.",
+                gettext("Recorded a %(kind)s on %(day)s.")
+                % {"kind": event.get_kind_display().lower(), "day": day_label(event.date)},
             )
             return redirect(reverse("diary:treatments") + "#events")
     return _treatments_page(request, patient, event_form=form)
@@ -615,7 +652,9 @@ def event_delete(request: AuthenticatedRequest, patient: User, code: uuid.UUID) 
     if request.method == "POST":
         services.life_event_delete(life_event=event)
         messages.success(
-            request, f"Deleted the {event.get_kind_display().lower()} on {day_label(event.date)}."
+            request,
+            gettext("Deleted the %(kind)s on %(day)s.")
+            % {"kind": event.get_kind_display().lower(), "day": day_label(event.date)},
         )
         return redirect(reverse("diary:treatments") + "#events")
     return render(request, "diary/record_delete.html", {"treatment": None, "event": event})

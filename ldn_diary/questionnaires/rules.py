@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeGuard, cast
 
+from django.utils.translation import gettext_lazy as _
+
 from ldn_diary.clinical import questionnaires as q
 
 from .schedule import ACR2016, FIQR, PGIC
@@ -93,7 +95,7 @@ INSTRUMENTS: dict[str, Instrument] = {
     FIQR: Instrument(
         code=FIQR,
         name="FIQR",
-        title="How fibromyalgia affected your week (FIQR)",
+        title=_("How fibromyalgia affected your week (FIQR)"),
         about="The Revised Fibromyalgia Impact Questionnaire: daily tasks, overall impact and "
         "symptoms over the past 7 days.",
         minutes=5,
@@ -122,7 +124,7 @@ INSTRUMENTS: dict[str, Instrument] = {
     ACR2016: Instrument(
         code=ACR2016,
         name="ACR 2016",
-        title="Where you have pain, and other symptoms (ACR 2016)",
+        title=_("Where you have pain, and other symptoms (ACR 2016)"),
         about="The 2016 fibromyalgia criteria's patient questions: painful areas over the past "
         "week, and symptoms.",
         minutes=3,
@@ -144,7 +146,7 @@ INSTRUMENTS: dict[str, Instrument] = {
     PGIC: Instrument(
         code=PGIC,
         name="PGIC",
-        title="How you rate your change since starting LDN (PGIC)",
+        title=_("How you rate your change since starting LDN (PGIC)"),
         about="The Patient Global Impression of Change: one question.",
         minutes=1,
         parts=(
