@@ -455,7 +455,8 @@ def _strip(fig: go.Figure, entries: Sequence[ChartEntry], day) -> None:
             7,
         )
     )
-    for code, label in SideEffect.choices:
+    for code, lazy_label in SideEffect.choices:
+        label = str(lazy_label)
         xs = [day(e.date) for e in entries if code in e.side_effects]
         traces.append((label, xs, row_of[label], "#9a5b00", 7))
     for level, label, size, colour in DREAM_LEVELS:

@@ -33,7 +33,7 @@ from . import charts, rules, selectors
 from . import summary as words
 from .models import ClinicianNote
 
-SIDE_EFFECT_LABELS = dict(SideEffect.choices)
+SIDE_EFFECT_LABELS = {code: str(label) for code, label in SideEffect.choices}
 CATEGORY_LABELS = dict(TreatmentCategory.choices)
 EVENT_LABELS = dict(LifeEventKind.choices)
 # Computed roster rows, rendered roster tables and dashboard figures are cached under keys that
@@ -650,7 +650,7 @@ def patient_core(
         total = sum(1 for r in rows if code in r[6])
         if total:
             last_21 = sum(1 for r in rows if code in r[6] and r[0] >= persist_start)
-            effect_counts.append((label, last_21, total))
+            effect_counts.append((str(label), last_21, total))
 
     computed_at = trend.computed_at
     baseline_pain = None

@@ -23,6 +23,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import json_script
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -294,10 +295,14 @@ def join(request: HttpRequest, code: str = "") -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    f"You joined {membership.group.name}. Nothing from your diary is shared "
-                    "unless you agree below."
+                    gettext(
+                        "You joined %(group)s. Nothing from your diary is shared unless you "
+                        "agree below."
+                    )
+                    % {"group": membership.group.name}
                     if created
-                    else f"You are already in {membership.group.name}.",
+                    else gettext("You are already in %(group)s.")
+                    % {"group": membership.group.name},
                 )
                 return redirect(reverse("community:home") + f"#m-{membership.uuid}")
     return render(request, "community/join.html", {"form": form})

@@ -167,7 +167,9 @@ def history(request: AuthenticatedRequest, patient: User) -> HttpResponse:
         window_start,
         today,
         treatments=[
-            TreatmentMark(t.name, labels.get(t.category, t.category), t.start_date, t.stop_date)
+            TreatmentMark(
+                t.name, str(labels.get(t.category, t.category)), t.start_date, t.stop_date
+            )
             for t in diary.treatments_for(patient)
         ],
         events=[EventMark(e.date, e.kind) for e in diary.life_events_for(patient)],
@@ -219,7 +221,7 @@ def profile(request: AuthenticatedRequest) -> HttpResponse:
             display_name=data["display_name"],
             email=data["email"],
             time_zone=data["time_zone"],
-            language=data["language"],
+            language=data.get("language") or None,
         )
         # The new language at once, for this very message and the page it redirects to.
         translation.activate(user.language)

@@ -7,10 +7,15 @@ limit as ``maxlength`` so a browser stops typing there.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 from .choices import DOSE_ANSWERS, TREATMENT_EXAMPLES, LifeEventKind, TreatmentCategory
 from .csvio import MAX_IMPORT_BYTES
@@ -47,8 +52,8 @@ SCALES = (
 )
 
 
-def _score_field(title: str) -> forms.TypedChoiceField:
-    message = score_prompt(title)
+def _score_field(title: StrOrPromise) -> forms.TypedChoiceField:
+    message = score_prompt(title)  # lazy: the language of the request that shows it
     return forms.TypedChoiceField(
         label=title,
         choices=SCORE_CHOICES,
@@ -94,7 +99,7 @@ class EntryForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
     request_key = forms.UUIDField(widget=forms.HiddenInput, required=False)
 
-    def scales(self) -> list[tuple[forms.BoundField, str, str, str]]:
+    def scales(self) -> list[tuple[forms.BoundField, StrOrPromise, StrOrPromise, StrOrPromise]]:
         return [(self[name], title, low, high) for name, title, low, high in SCALES]
 
 
@@ -183,7 +188,9 @@ class PlanConfirmForm(forms.Form):
     )
 
 
-def _date_field(label: str, required_message: str, *, required: bool = True) -> forms.DateField:
+def _date_field(
+    label: StrOrPromise, required_message: StrOrPromise, *, required: bool = True
+) -> forms.DateField:
     return forms.DateField(
         label=label,
         widget=DATE_WIDGET,

@@ -12,13 +12,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from django.utils.dateformat import format as date_format
 from django.utils.functional import lazy
 from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 from ldn_diary.clinical import doses
 
@@ -70,7 +73,7 @@ INTERVAL_HELP = format_lazy(
 )
 
 
-def _score_prompt(label: str) -> str:
+def _score_prompt(label: StrOrPromise) -> str:
     return gettext("Choose a number from %(min)s to %(max)s for %(what)s.") % {
         "min": SCORE_MIN,
         "max": SCORE_MAX,
@@ -176,7 +179,7 @@ def check_entry(
     note: str,
     on_therapy: bool = True,
     answer_required: bool = True,
-    name: Callable[[str], str] = FIELD_LABELS.__getitem__,
+    name: Callable[[str], str] = lambda field: str(FIELD_LABELS[field]),
 ) -> tuple[EntryValues | None, dict[str, str]]:
     """The entry's values, checked, or None and every problem as {field: message}.
 
@@ -201,7 +204,7 @@ def check_entry(
     if not on_therapy or (unanswered and not answer_required):
         dose_taken = DoseTaken.NOT_APPLICABLE
     elif unanswered:
-        problems["dose_taken"] = DOSE_TAKEN_HELP
+        problems["dose_taken"] = str(DOSE_TAKEN_HELP)
     elif dose_taken not in DOSE_ANSWERS:
         problems["dose_taken"] = (
             f"{name('dose_taken')} must be one of {', '.join(DOSE_ANSWERS)}; got {dose_taken!r}."
@@ -268,7 +271,7 @@ def import_date_problem(date: dt.date, today: dt.date) -> str | None:
 
 
 def dose_problem(dose_ug: object, *, allow_zero: bool = True) -> str | None:
-    return None if is_dose_ug(dose_ug, allow_zero=allow_zero) else DOSE_HELP
+    return None if is_dose_ug(dose_ug, allow_zero=allow_zero) else str(DOSE_HELP)
 
 
 def dose_date_problem(date: dt.date, today: dt.date) -> str | None:
@@ -306,13 +309,13 @@ def plan_problems(
     problems: dict[str, str] = {}
     for field, value in (("start_mg", start_ug), ("step_mg", step_ug), ("target_mg", target_ug)):
         if not is_dose_ug(value, allow_zero=False):
-            problems[field] = DOSE_HELP
+            problems[field] = str(DOSE_HELP)
     if not (
         isinstance(interval_days, int)
         and not isinstance(interval_days, bool)
         and interval_days in PLAN_INTERVAL_DAYS
     ):
-        problems["interval_days"] = INTERVAL_HELP
+        problems["interval_days"] = str(INTERVAL_HELP)
     start, target = cast(int, start_ug), cast(int, target_ug)  # checked above when no problems
     if not problems and target < start:
         problems["target_mg"] = gettext(
@@ -372,7 +375,7 @@ def treatment_problems(
     if problem := text_problem("the name", name, TREATMENT_NAME_MAX, required=True):
         problems["name"] = problem
     if category not in TreatmentCategory.values:
-        problems["category"] = CATEGORY_HELP
+        problems["category"] = str(CATEGORY_HELP)
     if problem := record_date_problem("The start date", start_date, today):
         problems["start_date"] = problem
     if stop_date is not None:
@@ -394,7 +397,7 @@ def life_event_problems(*, date: dt.date, kind: str, text: str, today: dt.date) 
     if problem := record_date_problem("The date", date, today):
         problems["date"] = problem
     if kind not in LifeEventKind.values:
-        problems["kind"] = KIND_HELP
+        problems["kind"] = str(KIND_HELP)
     if problem := text_problem("the description", text, EVENT_TEXT_MAX):
         problems["text"] = problem
     return problems

@@ -42,7 +42,7 @@ from .forms import (
     TreatmentForm,
 )
 from .models import DiaryEntry, DoseTaken, Dreams, Formulation, SideEffect, TimeOfDay
-from .rules import BACKFILL_DAYS, SCORE_LABELS, backfill_window, day_label, opioid_warning
+from .rules import BACKFILL_DAYS, backfill_window, day_label, opioid_warning
 from .services import StaleEntryError
 
 ENTRY_TEMPLATE = "diary/today.html"
@@ -225,10 +225,13 @@ def entry_save(request: AuthenticatedRequest, patient: User) -> HttpResponse:
     return render(request, ENTRY_TEMPLATE, context)
 
 
+# Short score names for the one-line summary of an entry that was not saved.
+SUMMARY_NAMES = {"pain": _("pain"), "fatigue": _("fatigue"), "sleep": _("sleep"), "mood": _("mood")}
+
+
 def _unsaved_summary(data: dict) -> str:
     scores = ", ".join(
-        f"{str(SCORE_LABELS[name]).lower()} {data[name]}"
-        for name in ("pain", "fatigue", "sleep", "mood")
+        f"{SUMMARY_NAMES[name]} {data[name]}" for name in ("pain", "fatigue", "sleep", "mood")
     )
     labels = dict(SideEffect.choices)
     effects = [str(labels[c]) for c in data["side_effects"] if c != SideEffect.OTHER]

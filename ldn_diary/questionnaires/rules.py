@@ -17,13 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeGuard, cast
+from typing import TYPE_CHECKING, Any, TypeGuard, cast
 
 from django.utils.translation import gettext_lazy as _
 
 from ldn_diary.clinical import questionnaires as q
 
 from .schedule import ACR2016, FIQR, PGIC
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class Part:
 class Instrument:
     code: str
     name: str  # as clinicians know it
-    title: str  # as the patient's card says it
+    title: StrOrPromise  # as the patient's card says it
     about: str
     minutes: int
     parts: tuple[Part, ...]
