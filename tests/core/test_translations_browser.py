@@ -77,3 +77,18 @@ def test_a_spanish_reminder_email_fits_a_phone(chromium, alice, tmp_path, kind):
         assert page.locator("h1").inner_text() == "Su plan dice 4,5 mg desde hoy"
     elif kind == ReminderKind.DAILY:
         assert page.get_by_role("link", name="Registrar el miércoles 18 de noviembre").is_visible()
+
+
+def test_signed_out_pages_follow_the_browser_and_the_switcher(chromium, live_server, db):
+    page = chromium(375, 740)
+    page.context.set_extra_http_headers({"Accept-Language": "es-MX,es;q=0.9"})
+    page.goto(f"{live_server.url}/accounts/login/")
+    assert page.evaluate("document.documentElement.lang") == "es"
+    page.get_by_role("heading", name="Iniciar sesión").wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=str(SHOTS / "es-login-375.png"), full_page=True)
+    # The switcher in the footer: English from now on, whatever the browser asks for.
+    page.get_by_role("button", name="English").click()
+    page.wait_for_url(f"{live_server.url}/accounts/login/")
+    assert page.evaluate("document.documentElement.lang") == "en-gb"
+    page.get_by_role("button", name="Español").wait_for()
