@@ -89,6 +89,8 @@ MIDDLEWARE = [
     "ldn_diary.accounts.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # After sessions (the switcher's cookie), before common (its redirects use the language).
+    # The reset wraps it, so a request's language never outlives the request in its thread.
+    "ldn_diary.accounts.middleware.LanguageResetMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -34,6 +34,24 @@ class PatientTimezoneMiddleware:
         return self.get_response(request)
 
 
+class LanguageResetMiddleware:
+    """Back to the default language once the response is made.
+
+    LocaleMiddleware and UserLanguageMiddleware activate a language for the request's thread and
+    leave it active; without this, the next work in that thread outside a request (a task run
+    in-process, a management command in the same worker) would speak the last visitor's language.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            return self.get_response(request)
+        finally:
+            translation.deactivate()
+
+
 class UserLanguageMiddleware:
     """Pages in the signed-in user's stored language (User.language), whatever the browser asks.
 

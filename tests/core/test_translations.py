@@ -1,4 +1,4 @@
-"""Spanish (issue #14): every patient page and email is translated, and the catalogue is sound.
+"""Spanish: every patient page and email is translated, and the catalogue is sound.
 
 How the untranslated-string check works: each page (and each email) is rendered twice for the
 same seeded patient, once in English and once in Spanish. Its visible text nodes are collected
@@ -511,3 +511,12 @@ def test_the_compiled_catalogue_matches_its_source(po_path):
         key[1] for key in source.keys() & compiled.keys() if source[key] != compiled[key]
     )
     assert stale == [], f"{mo_path} is stale: run compilemessages"
+
+
+def test_a_request_leaves_no_language_behind(rosa, client, settings):
+    """Without LanguageResetMiddleware the thread kept Spanish after the request, and a clinician
+    summary computed next in it said "2 horas ago"."""
+    _set_language(rosa, "es")
+    client.force_login(rosa)
+    assert '<html lang="es">' in client.get(reverse("diary:today")).content.decode()
+    assert translation.get_language() == settings.LANGUAGE_CODE

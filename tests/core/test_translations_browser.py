@@ -1,4 +1,4 @@
-"""Spanish in Chromium at phone size (issue #14): the entry page and a reminder email, which run
+"""Spanish in Chromium at phone size: the entry page and a reminder email, which run
 about a quarter longer than the English, still fit a 375 px screen without sideways scrolling.
 
 Screenshots go to /tmp/shots/es-*.png.
