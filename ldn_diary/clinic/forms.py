@@ -29,6 +29,8 @@ class FollowUpForm(forms.Form):
     due_on = forms.DateField(
         label="Next follow-up",
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Leave empty and save to clear it.",
+        # A native date picker shows only an ISO value, whatever the site's locale (en-gb would
+        # render 20/12/2026, which the browser drops, so a second save cleared the date).
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="Today or later. Leave empty and save to clear it.",
     )

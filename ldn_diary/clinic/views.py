@@ -294,13 +294,19 @@ def followup_set(request: AuthenticatedRequest, patient_uuid: uuid_mod.UUID) -> 
     form = FollowUpForm(request.POST)
     if form.is_valid():
         due_on = form.cleaned_data["due_on"]
-        services.followup_set(clinician=request.user, patient=person, due_on=due_on)
-        messages.success(
-            request,
-            f"Next follow-up set for {due_on:%d %b %Y}." if due_on else "Follow-up date cleared.",
-        )
+        try:
+            services.followup_set(clinician=request.user, patient=person, due_on=due_on)
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+        else:
+            messages.success(
+                request,
+                f"Next follow-up set for {due_on:%d %b %Y}."
+                if due_on
+                else "Follow-up date cleared.",
+            )
     else:
-        messages.error(request, "Enter the follow-up date as a date, e.g. 2026-03-14.")
+        messages.error(request, "Next follow-up: enter a date, e.g. 2026-03-14.")
     return redirect(reverse("clinic:patient", args=[person.uuid]) + "#notes")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from ldn_diary.accounts.models import User
 from ldn_diary.clinic import presentation
 from ldn_diary.clinic.services import note_add
 from ldn_diary.diary.services import plan_set
@@ -189,6 +190,22 @@ def test_filters(carol, cohort):
     assert names(carol, search="RI") == ["Rita"]
     roster = presentation.roster(carol, flag="worsening")
     assert roster.total == 9 and roster.flag_counts["worsening"] == 1
+
+
+def test_search_matches_how_names_start_never_usernames(carol, today):
+    # Usernames all contain letters the term might hold ("patient-07"); a clinician searches by
+    # the name the roster shows, and by first and last name.
+    for username, display in (("pat-ana", "Ana"), ("pat-sara", "Sara"), ("pat-kim", "Kim")):
+        linked_patient(carol, username, display)
+    # No service edits first and last names (an administrator sets them), so set them directly.
+    User.objects.filter(username="pat-kim").update(
+        display_name="", first_name="Kim", last_name="Abbott"
+    )
+    # Alice and Ana; Kim Abbott by her last name; never Sara, whose name only holds an "a".
+    assert names(carol, search="a") == ["Alice", "Ana", "Kim Abbott"]
+    assert names(carol, search="pat") == []  # a username is not a name
+    assert names(carol, search="kim ab") == ["Kim Abbott"]  # the full name
+    assert names(carol, search="SA") == ["Sara"]
 
 
 def test_the_page_sorts_and_filters_by_plain_links(client, carol, cohort):
