@@ -35,14 +35,15 @@ class SeriesStyle:
     short: str  # as the patient's legend names it, where a phone has little room
     colour: str
     dash: str  # plotly line dash, so that colour is never the only way to tell lines apart
+    symbol: str = "circle"  # plotly marker of the daily points, for the same reason
 
 
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
 SYMPTOM_STYLES = {
-    "pain": SeriesStyle("Pain", "Pain", "#D55E00", "solid"),
-    "fatigue": SeriesStyle("Fatigue", "Fatigue", "#0072B2", "dash"),
-    "sleep": SeriesStyle("Sleep quality", "Sleep", "#009E73", "dot"),
-    "mood": SeriesStyle("Mood", "Mood", "#CC79A7", "dashdot"),
+    "pain": SeriesStyle("Pain", "Pain", "#D55E00", "solid", "circle"),
+    "fatigue": SeriesStyle("Fatigue", "Fatigue", "#0072B2", "dash", "square"),
+    "sleep": SeriesStyle("Sleep quality", "Sleep", "#009E73", "dot", "diamond"),
+    "mood": SeriesStyle("Mood", "Mood", "#CC79A7", "dashdot", "triangle-up"),
 }
 DOSE_STYLE = SeriesStyle("Dose (mg)", "Dose (mg)", "#3b3b3b", "solid")
 # Other treatments, flares and life events: a lane above the 0-10 scores. Each treatment is a bar
