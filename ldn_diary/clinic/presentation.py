@@ -107,6 +107,20 @@ SORTS = {
     "flags": ("Flags", True),
 }
 DEFAULT_SORT = "-flags"
+# The roster's "Sort by" select, which works on a phone (where the column headers are hidden)
+# and without JavaScript: every SORTS key both ways, in words that say which end comes first.
+SORT_CHOICES = (
+    ("-flags", "Flags, most serious first"),
+    ("flags", "Flags, fewest first"),
+    ("name", "Name, A to Z"),
+    ("-name", "Name, Z to A"),
+    ("last_entry", "Last entry, longest ago first"),
+    ("-last_entry", "Last entry, most recent first"),
+    ("pain", "Pain change, worst first"),
+    ("-pain", "Pain change, best first"),
+    ("adherence", "Logging, lowest first"),
+    ("-adherence", "Logging, highest first"),
+)
 
 
 @dataclass

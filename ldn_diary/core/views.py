@@ -30,7 +30,7 @@ from ldn_diary.accounts.decorators import patient_view
 from ldn_diary.accounts.forms import ProfileForm
 from ldn_diary.accounts.http import AuthenticatedRequest
 from ldn_diary.accounts.models import AuditAction, Role, User
-from ldn_diary.accounts.selectors import access_by_others
+from ldn_diary.accounts.selectors import WrongRole, access_by_others
 from ldn_diary.accounts.throttle import client_address
 from ldn_diary.clinic.selectors import consent_context
 from ldn_diary.clinical.constants import ROLLING_DAYS, ROLLING_MIN_DAYS
@@ -51,6 +51,20 @@ ROLE_HOME: dict[str, str] = {
     Role.CLINICIAN: "clinic:roster",
     Role.MODERATOR: "community:home",
 }
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The 403 page (``handler403``), with the navigation. For a user on another role's page
+    (``WrongRole``) it says whose page it is and where theirs are; otherwise a plain sentence.
+    Used with DEBUG on as well, so what a developer sees is what a user sees."""
+    context: dict[str, object] = {}
+    if isinstance(exception, WrongRole) and request.user.is_authenticated:
+        context = {
+            "needed": exception.needed,
+            "role": request.user.get_role_display(),  # type: ignore[union-attr]
+            "home_url": ROLE_HOME.get(request.user.role),  # type: ignore[union-attr]
+        }
+    return render(request, "403.html", context, status=403)
 
 
 @require_GET

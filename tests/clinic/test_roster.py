@@ -218,6 +218,25 @@ def test_the_page_sorts_and_filters_by_plain_links(client, carol, cohort):
     assert html.index(">Ivy<") < html.index(">Wes<")
 
 
+def test_a_visible_sort_select_sorts_without_javascript(client, carol, cohort):
+    # On a phone the column headers are hidden (display: none, so their links take no focus);
+    # the "Sort by" select in the GET form sorts instead, with or without JavaScript.
+    client.force_login(carol)
+    html = client.get(reverse("clinic:roster"), {"sort": "-pain"}).content.decode()
+    assert '<label for="roster-sort">Sort by</label>' in html
+    assert '<option value="-pain" selected>Pain change, best first</option>' in html
+    assert html.count('name="sort"') == 1  # one sort value is submitted, the select's
+    assert html.index(">Ivy<") < html.index(">Wes<")
+    for code, _label in presentation.SORT_CHOICES:  # every choice is a sort the view accepts
+        assert code.lstrip("-") in presentation.SORTS
+    # An htmx sort (a header link) also updates the select, out of band.
+    html = client.get(
+        reverse("clinic:roster"), {"sort": "name"}, headers={"HX-Request": "true"}
+    ).content.decode()
+    assert '<select id="roster-sort" name="sort" hx-swap-oob="true">' in html
+    assert '<option value="name" selected>' in html
+
+
 def test_htmx_gets_only_the_table_fragment(client, carol, cohort):
     client.force_login(carol)
     response = client.get(
