@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from django import forms
 
+from ldn_diary.accounts.fielderrors import NamedErrors
+
 from .models import INVITE_CODE_LENGTH
 
 
-class LinkForm(forms.Form):
+class LinkForm(NamedErrors, forms.Form):
     code = forms.CharField(
         label="Invite code",
         max_length=INVITE_CODE_LENGTH + 6,  # room for the dash and stray spaces people type
@@ -16,7 +18,7 @@ class LinkForm(forms.Form):
     )
 
 
-class NoteForm(forms.Form):
+class NoteForm(NamedErrors, forms.Form):
     text = forms.CharField(
         label="New note",
         max_length=4000,
@@ -25,7 +27,7 @@ class NoteForm(forms.Form):
     )
 
 
-class FollowUpForm(forms.Form):
+class FollowUpForm(NamedErrors, forms.Form):
     due_on = forms.DateField(
         label="Next follow-up",
         required=False,

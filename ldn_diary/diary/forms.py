@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from django import forms
 
+from ldn_diary.accounts.fielderrors import NamedErrors
+
 from .choices import DOSE_ANSWERS, TREATMENT_EXAMPLES, LifeEventKind, TreatmentCategory
 from .csvio import MAX_IMPORT_BYTES
 from .dosing import DOSE_HELP, parse_dose_mg
@@ -55,7 +57,7 @@ def _score_field(title: str) -> forms.TypedChoiceField:
     )
 
 
-class EntryForm(forms.Form):
+class EntryForm(NamedErrors, forms.Form):
     date = forms.DateField(widget=forms.HiddenInput)
     pain = _score_field("Pain")
     fatigue = _score_field("Fatigue")
@@ -110,7 +112,7 @@ class DoseMgField(forms.CharField):
         return parse_dose_mg(text)
 
 
-class DoseChangeForm(forms.Form):
+class DoseChangeForm(NamedErrors, forms.Form):
     effective_date = forms.DateField(
         label="From",
         widget=DATE_WIDGET,
@@ -136,7 +138,7 @@ class DoseChangeForm(forms.Form):
     )
 
 
-class DoseStopForm(forms.Form):
+class DoseStopForm(NamedErrors, forms.Form):
     effective_date = forms.DateField(
         label="Stopped or paused from",
         widget=DATE_WIDGET,
@@ -152,7 +154,7 @@ class DoseStopForm(forms.Form):
     )
 
 
-class PlanForm(forms.Form):
+class PlanForm(NamedErrors, forms.Form):
     start_mg = DoseMgField(label="Start dose (mg)", help_text="e.g. 1.5")
     step_mg = DoseMgField(label="Step up by (mg)", help_text="e.g. 1.5")
     interval_days = forms.IntegerField(
@@ -166,7 +168,7 @@ class PlanForm(forms.Form):
     target_mg = DoseMgField(label="Target dose (mg)", help_text="e.g. 4.5")
 
 
-class PlanConfirmForm(forms.Form):
+class PlanConfirmForm(NamedErrors, forms.Form):
     dose_ug = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     date = forms.DateField(
         widget=DATE_WIDGET,
@@ -191,7 +193,7 @@ CATEGORY_CHOICES = [("", "Choose…")] + [
 ]
 
 
-class TreatmentForm(forms.Form):
+class TreatmentForm(NamedErrors, forms.Form):
     name = forms.CharField(
         label="Name",
         help_text="The medicine or therapy, e.g. pregabalin 75 mg or physiotherapy.",
@@ -212,7 +214,7 @@ class TreatmentForm(forms.Form):
     )
 
 
-class LifeEventForm(forms.Form):
+class LifeEventForm(NamedErrors, forms.Form):
     date = _date_field("Date", "Enter the day it happened.")
     kind = forms.ChoiceField(
         label="What",
@@ -229,7 +231,7 @@ class LifeEventForm(forms.Form):
     )
 
 
-class ImportForm(forms.Form):
+class ImportForm(NamedErrors, forms.Form):
     file = forms.FileField(
         label="Diary CSV file",
         help_text="The same columns as the export: date,pain,fatigue,sleep,mood,dreams,"

@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 
+from ldn_diary.accounts.fielderrors import NamedErrors
 from ldn_diary.clinical import questionnaires as q
 
 from . import rules
@@ -41,7 +42,7 @@ def field_name(instrument: str, key: str) -> str:
     return f"item_{key}" if instrument == FIQR else key
 
 
-class PartForm(forms.Form):
+class PartForm(NamedErrors, forms.Form):
     """The questions of one part; ``answers()`` gives them keyed as ``rules`` stores them."""
 
     def __init__(self, instrument: str, part: rules.Part, *args: Any, **kwargs: Any) -> None:

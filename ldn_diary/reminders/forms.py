@@ -7,10 +7,12 @@ import binascii
 
 from django import forms
 
+from ldn_diary.accounts.fielderrors import NamedErrors
+
 TIME_HELP = "Enter a time like 20:00, or leave it empty for no reminders."
 
 
-class ReminderSettingsForm(forms.Form):
+class ReminderSettingsForm(NamedErrors, forms.Form):
     remind_at = forms.TimeField(
         label="Remind me at",
         required=False,
