@@ -33,7 +33,8 @@ from ldn_diary.accounts.models import AuditAction, Role, User
 from ldn_diary.accounts.selectors import WrongRole, access_by_others
 from ldn_diary.accounts.throttle import client_address
 from ldn_diary.clinic.selectors import consent_context
-from ldn_diary.clinical.constants import ROLLING_DAYS, ROLLING_MIN_DAYS
+from ldn_diary.clinical.constants import ROLLING_DAYS, ROLLING_MIN_DAYS, SYMPTOMS
+from ldn_diary.clinical.doses import therapy_start
 from ldn_diary.diary import selectors as diary
 from ldn_diary.diary.calendar import month_weeks
 from ldn_diary.diary.choices import TreatmentCategory
@@ -134,6 +135,14 @@ def healthz(request: HttpRequest) -> JsonResponse:
 # --- The patient's history: calendar, streak and the 12-week chart --------------------------------
 
 
+def _valid_baseline(data: dict | None) -> dict[str, float] | None:
+    """Each symptom's baseline mean from a stored summary, when the baseline is valid (§2)."""
+    baseline = (data or {}).get("baseline") or {}
+    if not baseline.get("valid"):
+        return None
+    return {s: baseline[s] for s in SYMPTOMS if isinstance(baseline.get(s), int | float)}
+
+
 def _month_from(raw: str | None, today: dt.date) -> dt.date:
     if raw:
         try:
@@ -184,6 +193,9 @@ def history(request: AuthenticatedRequest, patient: User) -> HttpResponse:
             for t in diary.treatments_for(patient)
         ],
         events=[EventMark(e.date, e.kind) for e in diary.life_events_for(patient)],
+        # The same baseline and windows as the clinician's chart, from the stored summary.
+        baseline=_valid_baseline(trends.data),
+        therapy_start=therapy_start(diary.steps(timeline)),
     )
     weeks = month_weeks(month, today, logged, started)
     recent_logged = sum(1 for d in logged if d >= window_start)
