@@ -62,8 +62,8 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
     if isinstance(exception, WrongRole) and request.user.is_authenticated:
         context = {
             "needed": exception.needed,
-            "role": request.user.get_role_display(),  # type: ignore[union-attr]
-            "home_url": ROLE_HOME.get(request.user.role),  # type: ignore[union-attr]
+            "role": request.user.get_role_display(),
+            "home_url": ROLE_HOME.get(request.user.role),
         }
     return render(request, "403.html", context, status=403)
 

@@ -123,12 +123,24 @@ def test_a_patient_links_a_clinician_who_reads_notes_and_prints(chromium, live_s
     # The same pages on a phone.
     phone = chromium(*PHONE)
     log_in(phone, live_server, "dave")
+    # The roster sorts on a phone by its visible select; the column headers (and their sort
+    # links) are gone, out of the tab order too.
+    phone.goto(f"{live_server.url}/clinic/")
+    assert not phone.locator("table.roster thead").is_visible()
+    assert (
+        phone.evaluate("getComputedStyle(document.querySelector('table.roster thead')).display")
+        == "none"
+    )
+    phone.select_option("#roster-sort", "name")
+    phone.wait_for_url(re.compile(r"sort=name"))
+    assert phone.locator("#roster-sort").input_value() == "name"
+    shot(phone, "clinician-06-roster-375")
     phone.goto(dashboard)
     assert drawn_paths(phone, "#timeline") >= 8
     # No toolbar over the title on a phone.
     assert phone.locator("#timeline .modebar").count() == 0
-    shot(phone, "clinician-06-dashboard-375")
-    phone.locator("section.chart-card").screenshot(path=str(shot_path("clinician-06-chart-375")))
+    shot(phone, "clinician-07-dashboard-375")
+    phone.locator("section.chart-card").screenshot(path=str(shot_path("clinician-07-chart-375")))
     phone.goto(dashboard + "brief/")
     phone.wait_for_selector("#brief-chart[data-rendered=true]")
-    shot(phone, "clinician-07-brief-375")
+    shot(phone, "clinician-08-brief-375")
