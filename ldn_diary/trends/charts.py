@@ -70,12 +70,6 @@ LANE_ROW = 1.0  # a bar and the name written above it
 LANE_HEADROOM = 0.9  # above the top row, for its name
 
 
-def lane_scale(lane_top: float) -> float:
-    """How much taller the score axis is with a lane: the dose axis grows by as much, so the
-    dose line stays beside the scores and never runs through the lane."""
-    return (lane_top + 0.3) / (SCORE_TOP + 0.3)
-
-
 @dataclass(frozen=True)
 class TreatmentMark:
     """A treatment as the charts draw it; ``category`` is its label ("Gabapentinoid")."""
