@@ -44,3 +44,16 @@ def test_a_named_object_is_still_not_found_alike_for_another_patient(client, ali
     assert theirs.status_code == made_up.status_code == 404
     for response in (theirs, made_up):
         assert "<h1>Page not found</h1>" in response.content.decode()
+
+
+def test_any_other_403_is_a_plain_sentence_with_no_detail(rf, alice):
+    from django.core.exceptions import PermissionDenied
+
+    from ldn_diary.core.views import permission_denied
+
+    request = rf.get("/somewhere/")
+    request.user = alice
+    response = permission_denied(request, PermissionDenied("a detail that must not be shown"))
+    body = response.content.decode()
+    assert response.status_code == 403 and "<h1>Not allowed</h1>" in body
+    assert "a detail that must not be shown" not in body
