@@ -1,4 +1,4 @@
-"""Error messages that name their field (issue #13).
+"""Error messages that name their field.
 
 Django's built-in messages ("Ensure this value has at most 2000 characters (it has 2154).",
 "Select a valid choice. flying is not one of the available choices.", "This field is

@@ -326,7 +326,9 @@ def history_figure(
         }
         annotations.append(
             {
-                "text": f"<b>{style.short}</b> 0–10, {better}",
+                # Plain text: plotly draws <b> as an inline style attribute, which the
+                # Content-Security-Policy refuses (tests/core/test_csp_browser.py).
+                "text": f"{style.short} 0–10, {better}",
                 "xref": "paper",
                 "yref": "paper",
                 "x": 0,
@@ -340,7 +342,7 @@ def history_figure(
     if dose_x:
         annotations.append(
             {
-                "text": "<b>LDN dose</b> mg",
+                "text": "LDN dose, mg",
                 "xref": "paper",
                 "yref": "paper",
                 "x": 0,

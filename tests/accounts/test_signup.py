@@ -130,14 +130,14 @@ def test_form_errors_are_specific_and_keep_what_was_typed(client, db):
     body = response.content.decode()
     assert response.status_code == 200
     assert "The two passwords differ." in body
-    assert "Username: enter a valid username" in body  # named for its field (issue #13)
+    assert "Username: enter a valid username" in body  # named for its field
     assert 'value="Nina@Example.org"' in body
     assert not User.objects.exists() and not mail.outbox
 
 
 def test_an_unknown_time_zone_is_refused(client, db):
     response = client.post(reverse("accounts:signup"), form(time_zone="Mars/Olympus"))
-    # The message names its field (issue #13), not Django's bare "Select a valid choice".
+    # The message names its field, not Django's bare "Select a valid choice".
     body = response.content.decode()
     assert response.status_code == 200 and "Time zone: “Mars/Olympus” is not one of" in body
     assert not User.objects.exists()

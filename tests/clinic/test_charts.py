@@ -56,7 +56,7 @@ def test_daily_points_and_7_day_lines_for_four_symptoms_with_legend_toggles(figu
         daily, mean = by_name[f"{symptom} (daily)"], by_name[f"{symptom} (7-day mean)"]
         assert daily["mode"] == "markers" and mean["mode"] == "lines"
         assert daily["legendgroup"] == mean["legendgroup"]  # one legend click toggles both
-        # Every symptom is shown from the start (issue #13), told apart by dash and point shape
+        # Every symptom is shown from the start, told apart by dash and point shape
         # as well as colour.
         assert daily.get("visible", True) is True and mean.get("visible", True) is True
     daily = points(by_name["Pain (daily)"])
@@ -73,7 +73,7 @@ def test_dose_is_a_step_line_on_a_second_axis_in_mg(figure):
     assert dose["y"][:3] == [1.5, 3.0, 4.5]
     assert dose["x"][:3] == [0, 21, 42]
     axis = figure["layout"]["yaxis2"]
-    # A band of its own under the scores (issue #13: overlaid, the top step always sat at score
+    # A band of its own under the scores (overlaid, the top step always sat at score
     # height 8, on top of a baseline of 8.0).
     assert "overlaying" not in axis
     scores = figure["layout"]["yaxis"]["domain"]

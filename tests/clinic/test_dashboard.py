@@ -212,3 +212,15 @@ def test_the_next_step_is_offered_only_once_it_is_due(
     if not offered:
         due = start + dt.timedelta(days=14)
         assert f"<strong>3 mg</strong>, from {due:%A} {due.day} {due:%b}" in html
+
+
+def test_the_chart_key_explains_the_strip_and_the_shaded_windows(client, carol, diary):
+    # The strip's dream shades and sizes had no legend, and "weeks 4-12" labelled a
+    # shading that began at week 2. The key names each window's days as the chart shades them.
+    html = page(client, carol, "clinic:patient", diary)
+    key = html.split('<div class="chart-key small">')[1].split("</div>")[0]
+    assert "small and pale: normal" in key and "larger: vivid" in key
+    assert "largest and darkest: nightmares" in key
+    assert "dose not taken" in key and "partly taken" in key
+    assert "wk 4 (therapy days 14–27)" in key and "wk 12 (days 70–83)" in key
+    assert "start hidden" not in html

@@ -92,7 +92,7 @@ def everyone(outcome: Outcome) -> Cells:
 
 def patient_page(outcome: Outcome) -> Cells:
     """``accounts.decorators.patient_view``: login, then any patient; another role gets 403
-    (``WrongRole``: a page saying it is for patients, issue #13)."""
+    (``WrongRole``: a page saying it is for patients)."""
     return cells(403, anon=LOGIN, patients=outcome)
 
 

@@ -239,7 +239,7 @@ def test_only_the_patient_reaches_their_data_rights_pages(client, alice, carol, 
     for user in (carol, mona):
         client.force_login(user)
         response = client.get(reverse(name))
-        # Another role: the wrong-role page (403, issue #13), with none of Alice's data.
+        # Another role: the wrong-role page (403), with none of Alice's data.
         assert response.status_code == 403 and SECRET not in response.content.decode()
     client.force_login(alice)
     assert client.get(reverse(name)).status_code == 200
@@ -365,5 +365,5 @@ def test_login_records_naming_the_username_go_too(client, alice):
 
 def test_a_clinician_cannot_delete_through_this_page(client, carol, alice):
     client.force_login(carol)
-    assert delete(client).status_code == 403  # the wrong-role page (issue #13)
+    assert delete(client).status_code == 403  # the wrong-role page
     assert User.objects.filter(pk=carol.pk).exists()

@@ -1,5 +1,5 @@
 """A signed-in user on another role's page gets a styled 403 page with the navigation and a
-plain sentence saying whose page it is (issue #13), with DEBUG off and on alike."""
+plain sentence saying whose page it is, with DEBUG off and on alike."""
 
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ def _url(name: str, args: list[str], code: uuid.UUID) -> str:
 def test_clinicians_and_moderators_get_the_wrong_role_page(
     request, client, alice, today, method, name, args, who
 ):
-    # 403 with a page saying whose page it is (issue #13), before any object is looked up, so
+    # 403 with a page saying whose page it is, before any object is looked up, so
     # it is the same whether the named dose change exists or not; nothing is read or written.
     save_entry(alice, today, note="alice private")
     change = dose_change_add(patient=alice, effective_date=today, dose_ug=1500)

@@ -1,4 +1,4 @@
-"""Every error names its field (issue #13): Django's built-in messages are rewritten by
+"""Every error names its field: Django's built-in messages are rewritten by
 accounts.fielderrors.NamedErrors, so the entry page's summary says which field each is about."""
 
 from __future__ import annotations

@@ -208,7 +208,7 @@ def test_a_new_patient_sees_an_invitation_not_a_reproach(alice_client):
 
 
 def test_the_chart_is_one_panel_per_symptom_with_baseline_thresholds_and_windows(alice, today):
-    # Issue #13: the patient's chart no longer tangles four symptoms; each has its own panel,
+    # The patient's chart no longer tangles four symptoms; each has its own panel,
     # with the baseline, pain's -30 % / -50 % lines and the week windows the clinician sees.
     start = today - dt.timedelta(days=83)
     first_dose = today - dt.timedelta(days=40)
@@ -235,5 +235,5 @@ def test_the_chart_is_one_panel_per_symptom_with_baseline_thresholds_and_windows
     assert week4["label"]["text"] == "wk 4"
     assert "Week 12 window" not in shapes  # not reached yet: nothing shaded
     titles = [a["text"] for a in fig["layout"]["annotations"]]
-    assert "<b>Pain</b> 0–10, lower is better" in titles
-    assert "<b>Sleep</b> 0–10, higher is better" in titles
+    assert "Pain 0–10, lower is better" in titles
+    assert "Sleep 0–10, higher is better" in titles

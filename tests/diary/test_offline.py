@@ -126,7 +126,7 @@ def test_an_entry_saved_for_another_account_is_never_filed_here(client, alice, b
 def test_other_roles_get_the_wrong_role_page(client, alice, carol, dave, mona, who):
     client.force_login({"carol": carol, "dave": dave, "mona": mona}[who])
     for response in (client.get(SHELL), client.get(SYNC), client.post(SYNC, queued(alice))):
-        assert response.status_code == 403  # another role: the wrong-role page (issue #13)
+        assert response.status_code == 403  # another role: the wrong-role page
         assert str(alice.uuid).encode() not in response.content
     assert not DiaryEntry.objects.exists()
 

@@ -235,7 +235,7 @@ def test_others_are_refused_and_see_nothing(
         assert response.status_code in (200, 302)
     else:
         # Another patient: the same 404 as a made-up code; another role: the wrong-role page
-        # (403, issue #13), before anything is looked up.
+        # (403), before anything is looked up.
         assert response.status_code == (404 if who == "bob" else 403)
     assert b"alice-secret" not in body
     assert Treatment.objects.filter(patient=alice).count() == 1

@@ -1,4 +1,4 @@
-"""End to end in Chromium (issue #13): a patient links a clinician, who finds them on the roster,
+"""End to end in Chromium: a patient links a clinician, who finds them on the roster,
 reads the dashboard's drawn chart, keeps a note and a follow-up date, and prints the brief.
 
 Every step leaves a screenshot in test-artifacts/screenshots (``shot``), at the phone and the

@@ -1,4 +1,4 @@
-"""End to end in Chromium (issue #13): a new patient signs up on a phone (choosing a time zone),
+"""End to end in Chromium: a new patient signs up on a phone (choosing a time zone),
 sets a titration plan and a first dose, logs three days (one filled in later), edits one, double-
 clicks save (one entry results), and sees the days in the calendar and the chart.
 

@@ -264,7 +264,7 @@ def test_clinicians_and_moderators_get_the_wrong_role_page(
     questionnaire_save(patient=alice, instrument="fiqr", week=4, answers={"1": 7})
     client.force_login(request.getfixturevalue(who))
     result = getattr(client, method)(url, fiqr_post({1: 2}), **HTMX)
-    assert result.status_code == 403  # another role: the wrong-role page (issue #13)
+    assert result.status_code == 403  # another role: the wrong-role page
     assert stored(alice).answers == {"1": 7} and stored(alice).dismissed_at is None
 
 

@@ -97,7 +97,7 @@ def test_other_roles_get_the_wrong_role_page_and_see_nothing(client, alice, caro
         client.post(PUSH_ADD, json.dumps(subscription(2)), content_type="application/json"),
         client.post(reverse("reminders:push_remove", args=[device.uuid])),
     ):
-        assert response.status_code == 403  # another role: the wrong-role page (issue #13)
+        assert response.status_code == 403  # another role: the wrong-role page
         assert b"20:00" not in response.content and b"Chrome on Android" not in response.content
     assert ReminderSettings.objects.get(patient=alice).remind_at == dt.time(20, 0)
     assert PushSubscription.objects.filter(patient=alice).count() == 1
