@@ -41,3 +41,6 @@ urlpatterns = [
     path("reminders/", include("ldn_diary.reminders.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# A styled page, with the navigation, for every 403 (a wrong role above all).
+handler403 = "ldn_diary.core.views.permission_denied"

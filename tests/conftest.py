@@ -270,6 +270,20 @@ def pytest_collection_modifyitems(config, items):
 
 # Where browser tests leave screenshots and PDFs for a human to look at.
 SHOTS = Path("/tmp/shots")  # noqa: S108
+# Screenshots of each step of the end-to-end paths, for a reviewer: CI keeps the directory as an
+# artifact and .gitignore keeps it out of the repository.
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+
+
+def shot(page, name: str, *, full_page: bool = True) -> Path:
+    """Save a screenshot of ``page`` as test-artifacts/screenshots/<name>.png; returns the path.
+
+    Name it for the step and the viewport, e.g. ``shot(page, "clinician-03-dashboard-375")``.
+    """
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ View = Callable[..., HttpResponseBase]
 
 
 def patient_view(view: View) -> View:
-    """Log-in required, and the signed-in user must be an active patient (else 404).
+    """Log-in required, and the signed-in user must be an active patient (another role gets
+    ``WrongRole``: 403, a page saying the page is for patients).
 
     The view receives the patient as its second argument.
     """

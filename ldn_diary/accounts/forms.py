@@ -12,11 +12,46 @@ from django.core.validators import MaxLengthValidator
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from .fielderrors import NamedErrors
 from .models import User
 
+# Offered first, above the regions: where most of our users are (English- and Spanish-speaking
+# countries). Every zone is also in its region's group below.
+COMMON_TIME_ZONES = (
+    "Europe/London",
+    "Europe/Dublin",
+    "Europe/Madrid",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/Toronto",
+    "America/Mexico_City",
+    "America/Bogota",
+    "America/Argentina/Buenos_Aires",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+    "UTC",
+)
 
-def _time_zone_choices() -> list[tuple[str, str]]:
-    return [(tz, tz.replace("_", " ")) for tz in sorted(zoneinfo.available_timezones())]
+
+def _zone_label(tz: str) -> str:
+    return tz.replace("_", " ")
+
+
+def _time_zone_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The zones grouped (``<optgroup>``): the common ones first, then one group per region
+    (Africa, America, ...), so the list of about 600 can be scanned, and typed into: a select
+    jumps to the option whose label starts with the letters typed."""
+    zones = sorted(zoneinfo.available_timezones())
+    regions: dict[str, list[tuple[str, str]]] = {}
+    for tz in zones:
+        region = tz.split("/", 1)[0] if "/" in tz else "Other"
+        regions.setdefault(region, []).append((tz, _zone_label(tz)))
+    common = [(tz, _zone_label(tz)) for tz in COMMON_TIME_ZONES if tz in zones]
+    return [("Common time zones", common)] + [
+        (region, regions[region]) for region in sorted(regions, key=lambda r: (r == "Other", r))
+    ]
 
 
 USERNAME_MAX = User._meta.get_field("username").max_length or 150
@@ -36,7 +71,7 @@ class LoginForm(AuthenticationForm):
         username.error_messages["max_length"] = f"A username has at most {USERNAME_MAX} characters."
 
 
-class SignupForm(forms.ModelForm):
+class SignupForm(NamedErrors, forms.ModelForm):
     """Patients sign up themselves; clinicians and moderators are created by an administrator.
 
     Whether the username or the email is already taken is deliberately not checked here: the
@@ -102,7 +137,7 @@ class SignupForm(forms.ModelForm):
         return cleaned
 
 
-class ProfileForm(forms.ModelForm):
+class ProfileForm(NamedErrors, forms.ModelForm):
     time_zone = forms.ChoiceField(
         label=_("Time zone"),
         choices=_time_zone_choices,

@@ -39,16 +39,21 @@ from ldn_diary.trends.charts import (
     EventMark,
     TreatmentMark,
     context_lane,
-    lane_scale,
 )
 
 PAIN_COLOUR = SYMPTOM_STYLES["pain"].colour
-# The response window runs from the start of the week-4 window (day 14) to the end of the
-# week-12 window (day 83, so the shaded rect ends at 84): docs/clinical-rules.md §2.
-RESPONSE_WINDOW = (
-    7 * WEEK_WINDOWS[0] - WINDOW_DAYS,
-    7 * WEEK_WINDOWS[-1],
-)
+# Each week window the engine assesses is shaded on its own, exactly as it is computed: week w
+# is therapy days 7w-14 .. 7w-1 (week 4 is days 14-27), so a rect from 7w-14 to 7w covers its
+# days (docs/clinical-rules.md §2). The gaps between them are days no window counts.
+RESPONSE_WINDOWS = tuple((w, 7 * w - WINDOW_DAYS, 7 * w) for w in WEEK_WINDOWS)
+# The score panel, the dose panel under it, and the strip of side effects and dreams at the
+# bottom: the dose has a band of its own, so no dose can sit on a baseline or threshold line
+# (with a dose axis overlaying the scores, the top step always sat at score 8).
+SCORE_DOMAIN = (0.5, 1.0)
+DOSE_DOMAIN = (0.33, 0.45)
+STRIP_DOMAIN = (0.0, 0.26)
+BRIEF_SCORE_DOMAIN = (0.28, 1.0)
+BRIEF_DOSE_DOMAIN = (0.0, 0.16)
 DREAM_LEVELS = (
     ("normal", "Dreams: normal", 5, "#9fb7d6"),
     ("vivid", "Dreams: vivid", 8, "#4b6fa5"),
@@ -56,7 +61,7 @@ DREAM_LEVELS = (
 )
 BRIEF_LANE_ROWS = 2
 # The brief's chart, in CSS pixels: static/css/clinic.css (.brief-chart) draws its box the same.
-BRIEF_CHART_HEIGHT = 195
+BRIEF_CHART_HEIGHT = 205
 
 
 def strip_rows() -> tuple[str, ...]:
@@ -140,7 +145,9 @@ def timeline_figure(
     for symptom in symptoms:
         style = SYMPTOM_STYLES[symptom]
         name = style.name
-        visible: bool | str = True if symptom == "pain" else "legendonly"
+        # Every symptom is drawn from the start; pain, the primary outcome, is the boldest, and
+        # each symptom has its own line dash and point shape so colour never carries it alone.
+        primary = symptom == "pain"
         colour = style.colour
         fig.add_trace(
             go.Scatter(
@@ -149,8 +156,12 @@ def timeline_figure(
                 name=f"{name} (daily)",
                 legendgroup=symptom,
                 showlegend=False,
-                visible=visible,
-                marker={"color": colour, "size": 4 if compact else 5, "opacity": 0.45},
+                marker={
+                    "color": colour,
+                    "symbol": style.symbol,
+                    "size": 4 if compact or not primary else 5,
+                    "opacity": 0.45 if primary else 0.3,
+                },
                 hovertemplate=f"Day %{{x}}: {name.lower()} %{{y}}<extra></extra>",
             )
         )
@@ -162,8 +173,7 @@ def timeline_figure(
                 mode="lines",
                 name=f"{name} (7-day mean)",
                 legendgroup=symptom,
-                visible=visible,
-                line={"color": colour, "width": 2.5, "dash": style.dash},
+                line={"color": colour, "width": 3 if primary else 2, "dash": style.dash},
                 hovertemplate=f"Day %{{x}}: {name.lower()} 7-day mean %{{y}}<extra></extra>",
             )
         )
@@ -191,27 +201,28 @@ def timeline_figure(
     shapes: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
     if therapy_started:
-        shapes.append(
-            {
-                "type": "rect",
-                "name": "Response window (weeks 4-12)",
-                "xref": "x",
-                "yref": "y domain",
-                "x0": RESPONSE_WINDOW[0],
-                "x1": RESPONSE_WINDOW[1],
-                "y0": 0,
-                "y1": 1,
-                "fillcolor": "#1f5fa8",
-                "opacity": 0.07,
-                "line": {"width": 0},
-                "layer": "below",
-                "label": {
-                    "text": "weeks 4-12 response window",
-                    "textposition": "top center",
-                    "font": {"size": 10, "color": "#505a6b"},
-                },
-            }
-        )
+        for week, x0, x1 in RESPONSE_WINDOWS:
+            shapes.append(
+                {
+                    "type": "rect",
+                    "name": f"Week {week} window",
+                    "xref": "x",
+                    "yref": "y domain",
+                    "x0": x0,
+                    "x1": x1,
+                    "y0": 0,
+                    "y1": 1,
+                    "fillcolor": "#1f5fa8",
+                    "opacity": 0.08,
+                    "line": {"width": 0},
+                    "layer": "below",
+                    "label": {
+                        "text": f"wk {week}",
+                        "textposition": "top center",
+                        "font": {"size": 10, "color": "#505a6b"},
+                    },
+                }
+            )
     if baseline_pain is not None:
         levels = (
             ("Baseline pain", baseline_pain, "solid", f"baseline {baseline_pain:.1f}"),
@@ -264,7 +275,7 @@ def timeline_figure(
             }
         )
 
-    main_domain = [0.0, 1.0] if compact else [0.36, 1.0]
+    main_domain = list(BRIEF_SCORE_DOMAIN if compact else SCORE_DOMAIN)
     if not compact:
         _strip(fig, entries, day)
     last_day = max(day(end), 7)
@@ -299,12 +310,16 @@ def timeline_figure(
         else f"Weeks since the first entry ({start_text}); no LDN dose recorded"
     )
     yaxis2 = {
-        "title": {"text": "Dose (mg)"},
-        "overlaying": "y",
-        "side": "right",
-        "showgrid": False,
+        "title": {"text": "Dose (mg)" if compact else "Dose<br>(mg)", "font": {"size": 10}},
+        "domain": list(BRIEF_DOSE_DOMAIN if compact else DOSE_DOMAIN),
+        "anchor": "x",
+        "side": "left",
+        "showgrid": True,
+        "gridcolor": "#f0f2f5",
         "zeroline": False,
-        **_dose_axis([ug for _, ug in doses], scale=lane_scale(lane.top)),
+        "fixedrange": True,
+        "tickfont": {"size": 9},
+        **_dose_axis([ug for _, ug in doses], compact=compact),
     }
     fig.update_layout(
         template=None,
@@ -318,7 +333,7 @@ def timeline_figure(
         autosize=not compact,
         margin={
             "l": 44 if compact else 112,
-            "r": 44,
+            "r": 16,
             "t": 30 if compact else 96 if wide_legend else 64,
             "b": 40,
         },
@@ -337,7 +352,7 @@ def timeline_figure(
         },
         xaxis={
             "title": {"text": x_title},
-            "anchor": "y" if compact else "y3",
+            "anchor": "y2" if compact else "y3",
             "tickmode": "array",
             "tickvals": ticks,
             "ticktext": [str(t // 7) for t in ticks],
@@ -365,7 +380,7 @@ def timeline_figure(
             meta={
                 "narrow": {
                     "title": {"text": "Scores (0-10) against the LDN dose", "font": {"size": 14}},
-                    "margin": {"l": 84, "r": 34, "t": 40, "b": 160},
+                    "margin": {"l": 84, "r": 16, "t": 40, "b": 160},
                     "height": 700,
                     # A phone is too narrow for a legend row above the plot: list it underneath.
                     "legend": {
@@ -401,11 +416,8 @@ def _title(compact: bool, wide_legend: bool) -> dict[str, Any]:
     return title
 
 
-def _dose_axis(doses_ug: Sequence[int], scale: float = 1.0) -> dict[str, Any]:
-    """Ticks for the dose axis: round steps from 0, or decades for an ultra-low titration.
-
-    ``scale`` stretches the range upwards by as much as the score axis grew for the lane of
-    treatments and events (trends.charts.lane_scale), so the dose line stays out of the lane.
+def _dose_axis(doses_ug: Sequence[int], *, compact: bool = False) -> dict[str, Any]:
+    """Ticks for the dose band: the doses taken from 0, or decades for an ultra-low titration.
 
     An ultra-low titration (e.g. 0.001 -> 0.01 -> 0.1 -> 1 mg) spans three orders of magnitude;
     on a linear axis its first steps would all sit on zero, so it gets a log axis (a paused
@@ -419,18 +431,24 @@ def _dose_axis(doses_ug: Sequence[int], scale: float = 1.0) -> dict[str, Any]:
         bottom, top = low - 0.2, high + 0.2
         return {
             "type": "log",
-            "range": [bottom, bottom + (top - bottom) * scale],
+            "range": [bottom, top],
             "tickmode": "array",
             "tickvals": decades,
             "ticktext": [f"{v:g}" for v in decades],
         }
-    top = max([_mg(ug) for ug in nonzero] + [1.0]) * 1.25
-    step = next(d for d in (0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 20) if top / d <= 6)
-    if scale == 1.0:
-        return {"range": [0, round(top, 3)], "tickmode": "linear", "tick0": 0, "dtick": step}
-    # No dose ticks up in the lane: the same steps, up to the unstretched top only.
-    ticks = [round(step * i, 3) for i in range(int(top / step) + 1)]
-    return {"range": [0, round(top * scale, 3)], "tickmode": "array", "tickvals": ticks}
+    # Ticks at the doses taken (up to four), else at 0 and the highest: the band is short, and
+    # round steps of 1 mg would crowd it without naming the doses actually taken.
+    taken = sorted({_mg(ug) for ug in nonzero})
+    ticks = [0.0, *taken] if len(taken) <= 4 else [0.0, taken[-1]]
+    if compact:  # the brief's band is a few pixels high: the highest dose only
+        ticks = taken[-1:]
+    top = max(taken + [1.0]) * 1.15
+    return {
+        "range": [0, round(top, 3)],
+        "tickmode": "array",
+        "tickvals": ticks,
+        "ticktext": [f"{t:g}" for t in ticks],
+    }
 
 
 def _strip(fig: go.Figure, entries: Sequence[ChartEntry], day) -> None:
@@ -481,7 +499,7 @@ def _strip(fig: go.Figure, entries: Sequence[ChartEntry], day) -> None:
         )
     fig.update_layout(
         yaxis3={
-            "domain": [0.0, 0.27],
+            "domain": list(STRIP_DOMAIN),
             "anchor": "x",
             "tickmode": "array",
             "tickvals": list(range(len(rows))),

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from django import forms
 
+from ldn_diary.accounts.fielderrors import NamedErrors
+
 from .models import INVITE_CODE_LENGTH
 
 
-class LinkForm(forms.Form):
+class LinkForm(NamedErrors, forms.Form):
     code = forms.CharField(
         label="Invite code",
         max_length=INVITE_CODE_LENGTH + 6,  # room for the dash and stray spaces people type
@@ -16,7 +18,7 @@ class LinkForm(forms.Form):
     )
 
 
-class NoteForm(forms.Form):
+class NoteForm(NamedErrors, forms.Form):
     text = forms.CharField(
         label="New note",
         max_length=4000,
@@ -25,10 +27,12 @@ class NoteForm(forms.Form):
     )
 
 
-class FollowUpForm(forms.Form):
+class FollowUpForm(NamedErrors, forms.Form):
     due_on = forms.DateField(
         label="Next follow-up",
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Leave empty and save to clear it.",
+        # A native date picker shows only an ISO value, whatever the site's locale (en-gb would
+        # render 20/12/2026, which the browser drops, so a second save cleared the date).
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="Today or later. Leave empty and save to clear it.",
     )

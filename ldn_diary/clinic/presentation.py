@@ -113,6 +113,20 @@ SORTS = {
     "flags": ("Flags", True),
 }
 DEFAULT_SORT = "-flags"
+# The roster's "Sort by" select, which works on a phone (where the column headers are hidden)
+# and without JavaScript: every SORTS key both ways, in words that say which end comes first.
+SORT_CHOICES = (
+    ("-flags", "Flags, most serious first"),
+    ("flags", "Flags, fewest first"),
+    ("name", "Name, A to Z"),
+    ("-name", "Name, Z to A"),
+    ("last_entry", "Last entry, longest ago first"),
+    ("-last_entry", "Last entry, most recent first"),
+    ("pain", "Pain change, worst first"),
+    ("-pain", "Pain change, best first"),
+    ("adherence", "Logging, lowest first"),
+    ("-adherence", "Logging, highest first"),
+)
 
 
 @dataclass
@@ -138,7 +152,9 @@ class RosterRow:
     trends_status: str = "missing"
     followup: dt.date | None = None
     flags: list[rules.Flag] = field(default_factory=list)
-    search_text: str = ""
+    # The names a search matches (display name, first and last name), lower case: never the
+    # username, which is a login, unless it is the only name the roster shows.
+    search_names: tuple[str, ...] = ()
 
     @property
     def therapy_days(self) -> int | None:
@@ -232,13 +248,26 @@ def _flags(
     return [f for f in candidates if f is not None]
 
 
+def search_names(facts: selectors.RosterFacts) -> tuple[str, ...]:
+    names = [n for n in (facts.display_name, facts.full_name) if n] or [facts.username]
+    return tuple(n.lower() for n in names)
+
+
+def name_matches(term: str, names: tuple[str, ...]) -> bool:
+    """Whether ``term`` starts a name or one of its words ("a" finds Ana and Amir, not Sara).
+
+    A letter anywhere in a name would match most of a roster; people search by how a name starts.
+    """
+    return any(n.startswith(term) or any(w.startswith(term) for w in n.split()) for n in names)
+
+
 def roster_row(facts: selectors.RosterFacts, today: dt.date, tz: dt.tzinfo) -> RosterRow:
     row = RosterRow(
         pk=facts.pk,
         uuid=facts.uuid,
-        name=facts.display_name or facts.username,
+        name=facts.display_name or facts.full_name or facts.username,
         today=today,
-        search_text=(facts.display_name or facts.username).lower(),
+        search_names=search_names(facts),
     )
     row.therapy_start, current, status = _dose_status(facts.doses, facts.plan, today)
     if current is not None:
@@ -292,7 +321,7 @@ def roster(
     all_rows = caching.get_or_compute(cache_key, compute, CACHE_SECONDS) if cache_key else compute()
     # Display names only: a username is a login, not something a clinician searches by.
     term = search.strip().lower()
-    rows = [r for r in all_rows if not term or term in r.search_text]
+    rows = [r for r in all_rows if not term or name_matches(term, r.search_names)]
     flag_counts = dict.fromkeys(rules.FLAG_ORDER, 0)
     for row in rows:
         for f in row.flags:
@@ -421,6 +450,10 @@ class PatientCore:
     therapy_start: dt.date | None
     dose_ug: int | None
     dose_since: dt.date | None
+    # The patient's own today: the dose in force, its days and the next step are the patient's
+    # (as on their Doses page), even when the clinician's date is already another day.
+    dose_today: dt.date
+    days_at_dose: int | None
     next_ug: int | None
     next_due: dt.date | None
     at_target: bool
@@ -503,11 +536,6 @@ class Dashboard:
             return None
         return self.core.logged_since_start / self.core.days_since_start
 
-    @property
-    def days_at_dose(self) -> int | None:
-        since = self.core.dose_since
-        return None if since is None else doses.days_on(since, self.today)
-
 
 def _cell(symptoms: dict[str, Any], name: str) -> SymptomCell:
     s = symptoms.get(name) or {}
@@ -582,15 +610,19 @@ def patient_dashboard(
     fresh on every request.
     """
     today = today or clinician.local_today()
+    patient_today = patient.local_today()
     trend = selectors.trend_summary(patient)
     data = trend.data
     key = (
         f"clinic:patient:{patient.pk}:{trend.latest_version}:{trend.data_version}:"
-        f"{trend.computed_at and trend.computed_at.timestamp()}:{ENGINE_VERSION}:{today}:{compact}"
+        f"{trend.computed_at and trend.computed_at.timestamp()}:{ENGINE_VERSION}:{today}:"
+        f"{patient_today}:{compact}"
     )
     core = caching.get_or_compute(
         key,
-        lambda: patient_core(selectors.patient_facts(patient, today), trend, today, compact),
+        lambda: patient_core(
+            selectors.patient_facts(patient, today), trend, today, compact, patient_today
+        ),
         CACHE_SECONDS,
     )
     notes = selectors.notes_for(clinician, patient)
@@ -634,13 +666,18 @@ def patient_dashboard(
 
 
 def patient_core(
-    facts: selectors.PatientFacts, trend: TrendSummary, today: dt.date, compact: bool
+    facts: selectors.PatientFacts,
+    trend: TrendSummary,
+    today: dt.date,
+    compact: bool,
+    patient_today: dt.date | None = None,
 ) -> PatientCore:
     """The patient-derived part of the dashboard, and its figure."""
     data = trend.data
     rows = facts.entries
     entries = [charts.ChartEntry(*r[:8]) for r in rows]
-    therapy_start, current, status = _dose_status(facts.doses, facts.plan, today)
+    dose_today = patient_today or today
+    therapy_start, current, status = _dose_status(facts.doses, facts.plan, dose_today)
     last_entry = rows[-1][0] if rows else None
     since_start = [r for r in rows if therapy_start and therapy_start <= r[0] <= today]
 
@@ -701,6 +738,8 @@ def patient_core(
         therapy_start=therapy_start,
         dose_ug=current[1] if current else None,
         dose_since=current[0] if current else None,
+        dose_today=dose_today,
+        days_at_dose=doses.days_at_dose(facts.doses, dose_today),
         next_ug=status.next_ug if status else None,
         next_due=status.due if status else None,
         at_target=bool(status and status.reached_target),

@@ -223,6 +223,7 @@ class RosterFacts:
     uuid: uuid_mod.UUID
     display_name: str
     username: str
+    full_name: str = ""  # first and last name, for the roster's search
     doses: list[tuple[dt.date, int]] = field(default_factory=list)
     plan: TitrationPlan | None = None
     stats: EntryStats = NO_ENTRIES
@@ -275,9 +276,15 @@ def roster_version(clinician: User, today: dt.date) -> tuple[str, int]:
 def roster_facts(clinician: User, today: dt.date) -> list[RosterFacts]:
     """The facts of every patient linked to ``clinician``: one query per concern for all."""
     facts = {
-        pk: RosterFacts(pk=pk, uuid=uuid, display_name=display, username=username)
-        for pk, uuid, display, username in patients_of(clinician).values_list(
-            "pk", "uuid", "display_name", "username"
+        pk: RosterFacts(
+            pk=pk,
+            uuid=uuid,
+            display_name=display,
+            username=username,
+            full_name=f"{first} {last}".strip(),
+        )
+        for pk, uuid, display, username, first, last in patients_of(clinician).values_list(
+            "pk", "uuid", "display_name", "username", "first_name", "last_name"
         )
     }
     if not facts:

@@ -232,7 +232,18 @@ def note_add(*, clinician: User, patient: User, text: str) -> ClinicianNote:
 
 @transaction.atomic
 def followup_set(*, clinician: User, patient: User, due_on: dt.date | None) -> FollowUp | None:
-    """Set (or with ``due_on=None`` clear) this clinician's next follow-up date for the patient."""
+    """Set (or with ``due_on=None`` clear) this clinician's next follow-up date for the patient.
+
+    A date before the clinician's today is refused: a follow-up is always ahead, and a past date
+    is a typing slip (a wrong year) that would otherwise be kept without a word.
+    """
+    if due_on is not None and due_on < clinician.local_today():
+        raise ValidationError(
+            {
+                "due_on": f"Next follow-up: {due_on:%-d %b %Y} is in the past; "
+                "choose today or a later date."
+            }
+        )
     audit.record(actor=clinician, patient=patient, action=AuditAction.FOLLOWUP_SET)
     if due_on is None:
         FollowUp.objects.filter(clinician=clinician, patient=patient).delete()

@@ -1,10 +1,10 @@
 """Clinic pages: the clinician's roster, dashboard, brief and notes; the patient's consent actions.
 
 Access, in one place per kind of view:
-- clinician pages call ``_clinician`` (403 for any other role) and fetch a patient only through
+- clinician pages call ``_clinician`` (403, ``WrongRole``, for any other role) and fetch a patient only through
   ``_patient_for`` -> ``selectors.get_patient_for_clinician``, so a patient who is not
   linked, or whose link was revoked a moment ago, is a 404 exactly like a made-up UUID;
-- patient actions call ``_patient`` (404 for any other role) and the services scope every
+- patient actions call ``_patient`` (403, ``WrongRole``, for any other role) and the services scope every
   lookup to that patient, so another patient's invite or link is a 404 too.
 """
 
@@ -15,7 +15,7 @@ import uuid as uuid_mod
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -31,6 +31,7 @@ from ldn_diary import caching
 from ldn_diary.accounts import audit, throttle
 from ldn_diary.accounts.http import AuthenticatedRequest
 from ldn_diary.accounts.models import AuditAction, User
+from ldn_diary.accounts.selectors import WrongRole, get_own_patient
 
 from . import presentation, rules, selectors, services
 from .charts import CompactJSONEncoder
@@ -49,7 +50,7 @@ REDEEM_MAX_FAILURES_PER_ADDRESS = 20
 
 def _clinician(request: AuthenticatedRequest) -> User:
     if not request.user.is_clinician:
-        raise PermissionDenied("This page is for clinicians.")
+        raise WrongRole("clinicians")
     return request.user
 
 
@@ -67,9 +68,7 @@ def _patient_for(
 
 
 def _patient(request: AuthenticatedRequest) -> User:
-    if not request.user.is_patient:
-        raise Http404("Only patients share their diary.")
-    return request.user
+    return get_own_patient(request.user)
 
 
 # --- Clinician: roster ----------------------------------------------------------------------------
@@ -143,17 +142,21 @@ def roster(request: AuthenticatedRequest) -> HttpResponse:
         "q": search,
         "flag_choices": [(code, rules.FLAG_LABELS[code]) for code in rules.FLAG_ORDER],
         "response_choices": list(presentation.RESPONSE_LABELS.items()),
+        "sort": sort,
+        "sort_choices": presentation.SORT_CHOICES,
         "thresholds": presentation.THRESHOLDS,
     }
     # A history-restore request (back button after the cache was evicted) needs the full page.
     if request.htmx and not request.htmx.history_restore_request:
-        # The table, and the two filter selects out of band so the form shows the same filter
-        # (the search box is left alone: replacing it would lose the caret while typing).
+        # The table, and the filter and sort selects out of band so the form shows the same
+        # filter and order (the search box is left alone: replacing it would lose the caret
+        # while typing).
         oob = {**context, "oob": True}
         response_obj = HttpResponse(
             table_html
             + render_to_string("clinic/roster.html#flag-select", oob, request=request)
             + render_to_string("clinic/roster.html#response-select", oob, request=request)
+            + render_to_string("clinic/roster.html#sort-select", oob, request=request)
         )
     else:
         response_obj = render(request, "clinic/roster.html", context)
@@ -295,13 +298,19 @@ def followup_set(request: AuthenticatedRequest, patient_uuid: uuid_mod.UUID) -> 
     form = FollowUpForm(request.POST)
     if form.is_valid():
         due_on = form.cleaned_data["due_on"]
-        services.followup_set(clinician=request.user, patient=person, due_on=due_on)
-        messages.success(
-            request,
-            f"Next follow-up set for {due_on:%d %b %Y}." if due_on else "Follow-up date cleared.",
-        )
+        try:
+            services.followup_set(clinician=request.user, patient=person, due_on=due_on)
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+        else:
+            messages.success(
+                request,
+                f"Next follow-up set for {due_on:%d %b %Y}."
+                if due_on
+                else "Follow-up date cleared.",
+            )
     else:
-        messages.error(request, "Enter the follow-up date as a date, e.g. 2026-03-14.")
+        messages.error(request, "Next follow-up: enter a date, e.g. 2026-03-14.")
     return redirect(reverse("clinic:patient", args=[person.uuid]) + "#notes")
 
 

@@ -22,6 +22,7 @@ from .arrays import BoolArray, IntArray
 
 __all__ = (
     "DAY_BITS",
+    "days_at_dose",
     "days_on",
     "dose_in_force",
     "dose_index_on",
@@ -139,3 +140,14 @@ def run_start(changes: Sequence[tuple[dt.date, int]], day: dt.date) -> tuple[dt.
 def days_on(since: dt.date, today: dt.date) -> int:
     """Days at a dose counting both ends: the day a dose starts is its day 1."""
     return (today - since).days + 1
+
+
+def days_at_dose(changes: Sequence[tuple[dt.date, int]], today: dt.date) -> int | None:
+    """Days at the dose in force on ``today`` (the patient's today), or None before any dose.
+
+    The one count of "N days at this dose" that the patient's Doses page and the clinician's
+    dashboard both show, so they never disagree: from the run's start (``run_start``), its
+    first day counting as day 1 (``days_on``).
+    """
+    current = run_start(changes, today)
+    return None if current is None else days_on(current[0], today)

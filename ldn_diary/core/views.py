@@ -31,10 +31,11 @@ from ldn_diary.accounts.decorators import patient_view
 from ldn_diary.accounts.forms import ProfileForm
 from ldn_diary.accounts.http import AuthenticatedRequest
 from ldn_diary.accounts.models import AuditAction, Role, User
-from ldn_diary.accounts.selectors import access_by_others
+from ldn_diary.accounts.selectors import WrongRole, access_by_others
 from ldn_diary.accounts.throttle import client_address
 from ldn_diary.clinic.selectors import consent_context
-from ldn_diary.clinical.constants import ROLLING_DAYS, ROLLING_MIN_DAYS
+from ldn_diary.clinical.constants import ROLLING_DAYS, ROLLING_MIN_DAYS, SYMPTOMS
+from ldn_diary.clinical.doses import therapy_start
 from ldn_diary.diary import selectors as diary
 from ldn_diary.diary.calendar import month_weeks
 from ldn_diary.diary.choices import TreatmentCategory
@@ -52,6 +53,20 @@ ROLE_HOME: dict[str, str] = {
     Role.CLINICIAN: "clinic:roster",
     Role.MODERATOR: "community:home",
 }
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The 403 page (``handler403``), with the navigation. For a user on another role's page
+    (``WrongRole``) it says whose page it is and where theirs are; otherwise a plain sentence.
+    Used with DEBUG on as well, so what a developer sees is what a user sees."""
+    context: dict[str, object] = {}
+    if isinstance(exception, WrongRole) and request.user.is_authenticated:
+        context = {
+            "needed": exception.needed,
+            "role": request.user.get_role_display(),
+            "home_url": ROLE_HOME.get(request.user.role),
+        }
+    return render(request, "403.html", context, status=403)
 
 
 @require_GET
@@ -121,6 +136,14 @@ def healthz(request: HttpRequest) -> JsonResponse:
 # --- The patient's history: calendar, streak and the 12-week chart --------------------------------
 
 
+def _valid_baseline(data: dict | None) -> dict[str, float] | None:
+    """Each symptom's baseline mean from a stored summary, when the baseline is valid (§2)."""
+    baseline = (data or {}).get("baseline") or {}
+    if not baseline.get("valid"):
+        return None
+    return {s: baseline[s] for s in SYMPTOMS if isinstance(baseline.get(s), int | float)}
+
+
 def _month_from(raw: str | None, today: dt.date) -> dt.date:
     if raw:
         try:
@@ -173,6 +196,9 @@ def history(request: AuthenticatedRequest, patient: User) -> HttpResponse:
             for t in diary.treatments_for(patient)
         ],
         events=[EventMark(e.date, e.kind) for e in diary.life_events_for(patient)],
+        # The same baseline and windows as the clinician's chart, from the stored summary.
+        baseline=_valid_baseline(trends.data),
+        therapy_start=therapy_start(diary.steps(timeline)),
     )
     weeks = month_weeks(month, today, logged, started)
     recent_logged = sum(1 for d in logged if d >= window_start)

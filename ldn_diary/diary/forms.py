@@ -17,6 +17,8 @@ from django.utils.translation import gettext_lazy as _
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
+from ldn_diary.accounts.fielderrors import NamedErrors
+
 from .choices import DOSE_ANSWERS, TREATMENT_EXAMPLES, LifeEventKind, TreatmentCategory
 from .csvio import MAX_IMPORT_BYTES
 from .dosing import DOSE_HELP, parse_dose_mg
@@ -63,7 +65,7 @@ def _score_field(title: StrOrPromise) -> forms.TypedChoiceField:
     )
 
 
-class EntryForm(forms.Form):
+class EntryForm(NamedErrors, forms.Form):
     date = forms.DateField(widget=forms.HiddenInput)
     pain = _score_field(_("Pain"))
     fatigue = _score_field(_("Fatigue"))
@@ -118,7 +120,7 @@ class DoseMgField(forms.CharField):
         return parse_dose_mg(text)
 
 
-class DoseChangeForm(forms.Form):
+class DoseChangeForm(NamedErrors, forms.Form):
     effective_date = forms.DateField(
         label=_("From"),
         widget=DATE_WIDGET,
@@ -147,7 +149,7 @@ class DoseChangeForm(forms.Form):
     )
 
 
-class DoseStopForm(forms.Form):
+class DoseStopForm(NamedErrors, forms.Form):
     effective_date = forms.DateField(
         label=_("Stopped or paused from"),
         widget=DATE_WIDGET,
@@ -163,7 +165,7 @@ class DoseStopForm(forms.Form):
     )
 
 
-class PlanForm(forms.Form):
+class PlanForm(NamedErrors, forms.Form):
     start_mg = DoseMgField(label=_("Start dose (mg)"), help_text="e.g. 1.5")
     step_mg = DoseMgField(label=_("Step up by (mg)"), help_text="e.g. 1.5")
     interval_days = forms.IntegerField(
@@ -178,7 +180,7 @@ class PlanForm(forms.Form):
     target_mg = DoseMgField(label=_("Target dose (mg)"), help_text="e.g. 4.5")
 
 
-class PlanConfirmForm(forms.Form):
+class PlanConfirmForm(NamedErrors, forms.Form):
     dose_ug = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     date = forms.DateField(
         widget=DATE_WIDGET,
@@ -208,7 +210,7 @@ CATEGORY_CHOICES = [("", _("Choose…"))] + [
 ]
 
 
-class TreatmentForm(forms.Form):
+class TreatmentForm(NamedErrors, forms.Form):
     name = forms.CharField(
         label=_("Name"),
         help_text=_("The medicine or therapy, e.g. pregabalin 75 mg or physiotherapy."),
@@ -229,7 +231,7 @@ class TreatmentForm(forms.Form):
     )
 
 
-class LifeEventForm(forms.Form):
+class LifeEventForm(NamedErrors, forms.Form):
     date = _date_field(_("Date"), _("Enter the day it happened."))
     kind = forms.ChoiceField(
         label=_("What"),
@@ -246,7 +248,7 @@ class LifeEventForm(forms.Form):
     )
 
 
-class ImportForm(forms.Form):
+class ImportForm(NamedErrors, forms.Form):
     file = forms.FileField(
         label=_("Diary CSV file"),
         help_text=_(

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from ldn_diary.accounts.decorators import patient_view
 from ldn_diary.accounts.http import AuthenticatedRequest
 from ldn_diary.accounts.models import User
+from ldn_diary.clinical.doses import days_at_dose, days_on
 
 from . import selectors, services
 from .csvio import decode_upload, diary_csv_lines, parse_diary_csv, treatments_csv_lines
@@ -287,7 +288,7 @@ def _doses_page(
                 "change": change,
                 "mg": display_mg(change.dose_ug),
                 "until": until,
-                "days": ((until or today) - change.effective_date).days + 1,
+                "days": days_on(change.effective_date, until or today),
                 "current": change is current,
             }
         )
@@ -309,6 +310,8 @@ def _doses_page(
         "today": today,
         "rows": rows,
         "current": current,
+        # The same count as the clinician's dashboard (clinical.doses.days_at_dose).
+        "days_at_dose": days_at_dose(selectors.steps(timeline), today),
         "current_mg": display_mg(current.dose_ug) if current else "",
         "plan": plan,
         "plan_mg": {

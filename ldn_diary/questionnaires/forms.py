@@ -12,6 +12,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from ldn_diary.accounts.fielderrors import NamedErrors
 from ldn_diary.clinical import questionnaires as q
 
 from . import rules
@@ -42,7 +43,7 @@ def field_name(instrument: str, key: str) -> str:
     return f"item_{key}" if instrument == FIQR else key
 
 
-class PartForm(forms.Form):
+class PartForm(NamedErrors, forms.Form):
     """The questions of one part; ``answers()`` gives them keyed as ``rules`` stores them."""
 
     def __init__(self, instrument: str, part: rules.Part, *args: Any, **kwargs: Any) -> None:

@@ -8,10 +8,12 @@ import binascii
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from ldn_diary.accounts.fielderrors import NamedErrors
+
 TIME_HELP = "Enter a time like 20:00, or leave it empty for no reminders."
 
 
-class ReminderSettingsForm(forms.Form):
+class ReminderSettingsForm(NamedErrors, forms.Form):
     remind_at = forms.TimeField(
         label=_("Remind me at"),
         required=False,

@@ -1,7 +1,7 @@
 """The patient's reminder settings and devices, and the unsubscribe link from a reminder.
 
 The settings pages go through ``accounts.decorators.patient_view`` (a clinician or moderator is
-answered 404). The unsubscribe page needs no login: the signed token in its URL is the whole
+answered 403, WrongRole). The unsubscribe page needs no login: the signed token in its URL is the whole
 authority, and it can only switch one kind of reminder off (``tokens``).
 """
 

@@ -19,7 +19,13 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from ldn_diary.clinical.constants import SYMPTOMS
+from ldn_diary.clinical.constants import (
+    IMMPACT_MODERATE_PCT,
+    IMMPACT_SUBSTANTIAL_PCT,
+    SYMPTOMS,
+    WEEK_WINDOWS,
+    WINDOW_DAYS,
+)
 from ldn_diary.diary.models import DiaryEntry, DoseChange
 from ldn_diary.diary.selectors import dose_at
 
@@ -35,14 +41,15 @@ class SeriesStyle:
     short: str  # as the patient's legend names it, where a phone has little room
     colour: str
     dash: str  # plotly line dash, so that colour is never the only way to tell lines apart
+    symbol: str = "circle"  # plotly marker of the daily points, for the same reason
 
 
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
 SYMPTOM_STYLES = {
-    "pain": SeriesStyle("Pain", "Pain", "#D55E00", "solid"),
-    "fatigue": SeriesStyle("Fatigue", "Fatigue", "#0072B2", "dash"),
-    "sleep": SeriesStyle("Sleep quality", "Sleep", "#009E73", "dot"),
-    "mood": SeriesStyle("Mood", "Mood", "#CC79A7", "dashdot"),
+    "pain": SeriesStyle("Pain", "Pain", "#D55E00", "solid", "circle"),
+    "fatigue": SeriesStyle("Fatigue", "Fatigue", "#0072B2", "dash", "square"),
+    "sleep": SeriesStyle("Sleep quality", "Sleep", "#009E73", "dot", "diamond"),
+    "mood": SeriesStyle("Mood", "Mood", "#CC79A7", "dashdot", "triangle-up"),
 }
 DOSE_STYLE = SeriesStyle("Dose (mg)", "Dose (mg)", "#3b3b3b", "solid")
 # Other treatments, flares and life events: a lane above the 0-10 scores. Each treatment is a bar
@@ -61,12 +68,6 @@ SCORE_TOP = 10.3  # the 0-10 axis's upper end without a lane
 LANE_START = 11.0  # the lane's first row: events, then one row per treatment above
 LANE_ROW = 1.0  # a bar and the name written above it
 LANE_HEADROOM = 0.9  # above the top row, for its name
-
-
-def lane_scale(lane_top: float) -> float:
-    """How much taller the score axis is with a lane: the dose axis grows by as much, so the
-    dose line stays beside the scores and never runs through the lane."""
-    return (lane_top + 0.3) / (SCORE_TOP + 0.3)
 
 
 @dataclass(frozen=True)
@@ -211,6 +212,21 @@ def context_lane(
     return lane
 
 
+# The patient's history chart is small multiples: one panel per symptom, so four noisy series
+# never tangle, and the dose in a band of its own at the bottom. (axis, bottom, top) per panel;
+# the dose keeps y2, the axis it had when it overlaid the scores.
+HISTORY_PANELS = {
+    "pain": ("y", 0.8, 1.0),
+    "fatigue": ("y3", 0.57, 0.755),
+    "sleep": ("y4", 0.34, 0.525),
+    "mood": ("y5", 0.11, 0.295),
+}
+HISTORY_DOSE_DOMAIN = (0.0, 0.07)
+HISTORY_HEIGHT = 720
+# Which way is better, as each panel's title says it (docs/clinical-rules.md §1).
+BETTER = {"pain": "lower is better", "fatigue": "lower is better"}
+
+
 def history_figure(
     entries: Iterable[DiaryEntry],
     trend_days: Iterable[TrendDay],
@@ -219,12 +235,17 @@ def history_figure(
     end: dt.date,
     treatments: Sequence[TreatmentMark] = (),
     events: Sequence[EventMark] = (),
+    *,
+    baseline: dict[str, float] | None = None,
+    therapy_start: dt.date | None = None,
 ) -> dict:
-    """The figure as a plain dict for ``json_script``.
+    """The figure as a plain dict for ``json_script``: one panel per symptom.
 
-    Each score is drawn as its daily values (points) and its 7-day mean (line): four noisy daily
-    series as lines are unreadable on a phone. The means are the trend engine's stored ones
-    (``TrendDay``, docs/clinical-rules.md §2), never recomputed here; a day without one breaks
+    Each panel has its daily values (points) and 7-day mean (line), the patient's baseline for
+    that symptom (``baseline``: the stored summary's, when valid), for pain the -30 % and -50 %
+    lines the clinician sees, and the week 4, 8 and 12 response windows shaded from
+    ``therapy_start`` (docs/clinical-rules.md §2), as on the clinician's chart. The means are the
+    trend engine's stored ones (``TrendDay``), never recomputed here; a day without one breaks
     the line (null, never carried forward).
     """
     days = [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
@@ -235,6 +256,7 @@ def history_figure(
     for name in SYMPTOMS:
         style = SYMPTOM_STYLES[name]
         label, colour = style.short, style.colour
+        axis = HISTORY_PANELS[name][0]
         values = {e.date: getattr(e, name) for e in entries}
         logged = [d for d in days if d in values]
         fig.add_trace(
@@ -244,8 +266,9 @@ def history_figure(
                 name=label,
                 legendgroup=name,
                 showlegend=False,
+                yaxis=axis,
                 mode="markers",
-                marker={"color": colour, "size": 5, "opacity": 0.45},
+                marker={"color": colour, "size": 5, "opacity": 0.5, "symbol": style.symbol},
                 hovertemplate=f"{label} %{{y}}<extra></extra>",
             )
         )
@@ -255,10 +278,12 @@ def history_figure(
                 y=[_rounded(getattr(rolling.get(d), f"{name}_r7", None)) for d in days],
                 name=label,
                 legendgroup=name,
+                showlegend=False,
+                yaxis=axis,
                 mode="lines",
                 connectgaps=False,
                 line={"color": colour, "width": 2.5, "dash": style.dash},
-                hoverinfo="skip",
+                hovertemplate=f"{label} 7-day mean %{{y}}<extra></extra>",
             )
         )
     dose_x, dose_y = _dose_steps(timeline, days)
@@ -268,58 +293,169 @@ def history_figure(
                 x=dose_x,
                 y=dose_y,
                 name=DOSE_STYLE.name,
+                showlegend=False,
                 yaxis="y2",
                 mode="lines",
                 line={"color": DOSE_STYLE.colour, "width": 3, "shape": "hv"},
                 hovertemplate="Dose %{y} mg<extra></extra>",
             )
         )
+    # Treatments and events above the top (pain) panel's scores.
     lane = context_lane(treatments, events, x=lambda d: d.isoformat(), first=start, last=end)
     for trace in lane.traces:
+        trace.update(showlegend=False)
         fig.add_trace(trace)
+    shapes, annotations = _history_marks(start, end, baseline or {}, therapy_start)
     # Ticks at the doses actually taken (1.5, 3, 4.5 ...) rather than at plotly's round numbers.
     dose_ticks = sorted({y for y in dose_y if y is not None})
     top_mg = max(dose_ticks, default=0)
+    # The band is short: at most three labels, else the lowest and highest dose.
+    shown_ticks = dose_ticks if len(dose_ticks) <= 3 else [dose_ticks[0], dose_ticks[-1]]
+    axes: dict[str, Any] = {}
+    for name, (axis, bottom, top) in HISTORY_PANELS.items():
+        style = SYMPTOM_STYLES[name]
+        better = BETTER.get(name, "higher is better")
+        axes["yaxis" if axis == "y" else f"yaxis{axis[1:]}"] = {
+            "domain": [bottom, top],
+            "anchor": "x",
+            "range": [-0.5, lane.top if axis == "y" else 10.5],
+            "tickvals": [0, 5, 10],
+            "gridcolor": "#e3e7ee",
+            "zeroline": False,
+            "fixedrange": True,
+        }
+        annotations.append(
+            {
+                # Plain text: plotly draws <b> as an inline style attribute, which the
+                # Content-Security-Policy refuses (tests/core/test_csp_browser.py).
+                "text": f"{style.short} 0–10, {better}",
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0,
+                "y": top,
+                "xanchor": "left",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 12, "color": "#1d2433"},
+            }
+        )
+    if dose_x:
+        annotations.append(
+            {
+                "text": "LDN dose, mg",
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0,
+                "y": HISTORY_DOSE_DOMAIN[1],
+                "xanchor": "left",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 12, "color": "#1d2433"},
+            }
+        )
     fig.update_layout(
         template="none",
-        height=360,
-        margin={"l": 34, "r": 44 if dose_x else 8, "t": 8, "b": 8},
+        height=HISTORY_HEIGHT,
+        margin={"l": 34, "r": 12, "t": 22, "b": 28},
         font={"family": "system-ui, sans-serif", "size": 12, "color": "#1d2433"},
         hovermode="x unified",
-        legend={"orientation": "h", "x": 0, "y": -0.12, "yanchor": "top"},
+        showlegend=False,
         xaxis={
             "type": "date",
             "tickformat": "%-d %b",
             "showgrid": False,
             "fixedrange": True,
+            "anchor": "y2" if dose_x else "y5",
             # Half a day either side, so the first and last markers are not cut in half.
             "range": [_half_day(start, -1), _half_day(end, 1)],
         },
-        annotations=lane.annotations,
-        yaxis={
-            "range": [-0.3, lane.top],
-            "tickvals": [0, 2, 4, 6, 8, 10],
-            "gridcolor": "#e3e7ee",
-            "zeroline": False,
-            "fixedrange": True,
-            "title": {"text": "0–10"},
-        },
+        shapes=shapes,
+        annotations=lane.annotations + annotations,
         yaxis2={
-            "overlaying": "y",
-            "side": "right",
-            "range": [0, max(top_mg * 1.15, 1) * lane_scale(lane.top)],
-            "tickvals": dose_ticks,
-            "ticktext": [f"{mg:g}" for mg in dose_ticks],
-            "title": {"text": "mg"},
+            "domain": list(HISTORY_DOSE_DOMAIN),
+            "anchor": "x",
+            "range": [0, max(top_mg * 1.2, 1)],
+            "tickvals": shown_ticks,
+            "ticktext": [f"{mg:g}" for mg in shown_ticks],
             "showgrid": False,
             "zeroline": False,
             "fixedrange": True,
+            "visible": bool(dose_x),
         },
+        **axes,
     )
     figure = json.loads(fig.to_json())
     # "none" still serialises as a stub template; plotly.js draws the same without it.
     figure["layout"].pop("template", None)
     return figure
+
+
+def _history_marks(
+    start: dt.date, end: dt.date, baseline: dict[str, float], therapy_start: dt.date | None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The shaded week windows across the symptom panels, and each panel's baseline line (pain
+    also its -30 % and -50 % lines), as on the clinician's chart."""
+    shapes: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    if therapy_start is not None:
+        for week in WEEK_WINDOWS:
+            first = therapy_start + dt.timedelta(days=7 * week - WINDOW_DAYS)
+            last = therapy_start + dt.timedelta(days=7 * week - 1)
+            if last < start or first > end:
+                continue
+            shapes.append(
+                {
+                    "type": "rect",
+                    "name": f"Week {week} window",
+                    "xref": "x",
+                    "yref": "paper",
+                    "x0": _half_day(max(first, start), -1),
+                    "x1": _half_day(min(last, end), 1),
+                    "y0": HISTORY_PANELS["mood"][1],
+                    "y1": 1,
+                    "fillcolor": "#1f5fa8",
+                    "opacity": 0.08,
+                    "line": {"width": 0},
+                    "layer": "below",
+                    "label": {
+                        "text": f"wk {week}",
+                        "textposition": "top center",
+                        "font": {"size": 10, "color": "#505a6b"},
+                    },
+                }
+            )
+    for name, (axis, _bottom, _top) in HISTORY_PANELS.items():
+        level = baseline.get(name)
+        if level is None:
+            continue
+        lines = [("Baseline", level, "solid", f"baseline {level:.1f}")]
+        if name == "pain":
+            lines += [
+                ("-30 %", level * (1 - IMMPACT_MODERATE_PCT / 100), "dash", "-30 %"),
+                ("-50 %", level * (1 - IMMPACT_SUBSTANTIAL_PCT / 100), "dash", "-50 %"),
+            ]
+        colour = SYMPTOM_STYLES[name].colour
+        for what, y, dash, text in lines:
+            shapes.append(
+                {
+                    "type": "line",
+                    "name": f"{SYMPTOM_STYLES[name].short} {what.lower()}",
+                    "xref": "x domain",
+                    "yref": axis,
+                    "x0": 0,
+                    "x1": 1,
+                    "y0": round(y, 2),
+                    "y1": round(y, 2),
+                    "line": {"color": colour, "width": 1.2, "dash": dash},
+                    "label": {
+                        "text": text,
+                        "textposition": "end",
+                        "yanchor": "bottom",
+                        "font": {"size": 10, "color": colour},
+                    },
+                }
+            )
+    return shapes, annotations
 
 
 def _rounded(value: float | None) -> float | None:

@@ -25,13 +25,17 @@
     if (!source || !window.Plotly) return;
     var fig = JSON.parse(source.textContent);
     var narrow = fig.layout.meta && fig.layout.meta.narrow;
-    if (narrow && el.clientWidth < 600) merge(fig.layout, narrow);
+    var isNarrow = el.clientWidth < 600;
+    if (narrow && isNarrow) merge(fig.layout, narrow);
     var isStatic = el.dataset.static === "true";
+    // On a phone the toolbar would sit on the title, and zoom buttons help little on a touch
+    // screen (pinch and the legend still work), so it is left out there.
     var config = isStatic
       ? { staticPlot: true, displayModeBar: false }
       : {
           responsive: true,
           displaylogo: false,
+          displayModeBar: isNarrow ? false : "hover",
           modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"],
         };
     window.Plotly.newPlot(el, fig.data, fig.layout, config).then(function () {

@@ -130,14 +130,16 @@ def test_form_errors_are_specific_and_keep_what_was_typed(client, db):
     body = response.content.decode()
     assert response.status_code == 200
     assert "The two passwords differ." in body
-    assert "Enter a valid username" in body
+    assert "Username: enter a valid username" in body  # named for its field
     assert 'value="Nina@Example.org"' in body
     assert not User.objects.exists() and not mail.outbox
 
 
 def test_an_unknown_time_zone_is_refused(client, db):
     response = client.post(reverse("accounts:signup"), form(time_zone="Mars/Olympus"))
-    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    # The message names its field, not Django's bare "Select a valid choice".
+    body = response.content.decode()
+    assert response.status_code == 200 and "Time zone: “Mars/Olympus” is not one of" in body
     assert not User.objects.exists()
 
 
@@ -146,6 +148,17 @@ def test_the_form_asks_for_the_time_zone_and_preselects_the_default(client, db, 
     assert '<select name="time_zone"' in body and "data-browser-time-zone" in body
     assert f'<option value="{settings.DEFAULT_PATIENT_TIME_ZONE}" selected>' in body
     assert "js/signup.js" in body
+
+
+def test_the_time_zones_are_grouped_with_the_common_ones_first(client, db):
+    # Not a flat list of about 600: an optgroup of common zones, then one per region.
+    body = client.get(reverse("accounts:signup")).content.decode()
+    groups = re.findall(r'<optgroup label="([^"]+)">', body)
+    assert groups[0] == "Common time zones"
+    assert {"Africa", "America", "Europe", "Pacific"} <= set(groups)
+    common = body.split('<optgroup label="Common time zones">')[1].split("</optgroup>")[0]
+    assert '<option value="Europe/London"' in common and '<option value="Europe/Madrid"' in common
+    assert '<option value="America/New_York">America/New York</option>' in common
 
 
 def test_sign_ups_are_limited_per_client_address(client, db):

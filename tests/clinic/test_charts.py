@@ -56,8 +56,9 @@ def test_daily_points_and_7_day_lines_for_four_symptoms_with_legend_toggles(figu
         daily, mean = by_name[f"{symptom} (daily)"], by_name[f"{symptom} (7-day mean)"]
         assert daily["mode"] == "markers" and mean["mode"] == "lines"
         assert daily["legendgroup"] == mean["legendgroup"]  # one legend click toggles both
-        expected = True if symptom == "Pain" else "legendonly"
-        assert daily["visible"] == expected and mean["visible"] == expected
+        # Every symptom is shown from the start, told apart by dash and point shape
+        # as well as colour.
+        assert daily.get("visible", True) is True and mean.get("visible", True) is True
     daily = points(by_name["Pain (daily)"])
     assert len(daily) == 91 + 14 - 9  # days logged (every 11th skipped)
     assert daily[0] == (-14, 7) and daily[-1] == (90, 4)
@@ -72,8 +73,22 @@ def test_dose_is_a_step_line_on_a_second_axis_in_mg(figure):
     assert dose["y"][:3] == [1.5, 3.0, 4.5]
     assert dose["x"][:3] == [0, 21, 42]
     axis = figure["layout"]["yaxis2"]
-    assert axis["overlaying"] == "y" and axis["side"] == "right"
-    assert axis["title"]["text"] == "Dose (mg)"
+    # A band of its own under the scores (overlaid, the top step always sat at score
+    # height 8, on top of a baseline of 8.0).
+    assert "overlaying" not in axis
+    scores = figure["layout"]["yaxis"]["domain"]
+    assert (
+        axis["domain"][1] < scores[0]
+        and axis["domain"][0] > figure["layout"]["yaxis3"]["domain"][1]
+    )
+    assert axis["title"]["text"].replace("<br>", " ") == "Dose (mg)"
+
+
+def test_symptoms_differ_by_line_dash_and_point_shape_not_only_colour(figure):
+    by_name = traces(figure)
+    dashes = {by_name[f"{s} (7-day mean)"]["line"]["dash"] for s in SYMPTOMS}
+    shapes_ = {by_name[f"{s} (daily)"]["marker"]["symbol"] for s in SYMPTOMS}
+    assert len(dashes) == len(shapes_) == len(SYMPTOMS)
 
 
 def test_baseline_thresholds_and_the_response_window(figure, alice):
@@ -86,9 +101,13 @@ def test_baseline_thresholds_and_the_response_window(figure, alice):
     assert s["Pain -30 %"]["y0"] == pytest.approx(0.7 * baseline, abs=0.01)
     assert s["Pain -50 %"]["y0"] == pytest.approx(0.5 * baseline, abs=0.01)
     assert s["Pain -30 %"]["line"]["dash"] == "dash" == s["Pain -50 %"]["line"]["dash"]
-    window = s["Response window (weeks 4-12)"]
-    assert window["type"] == "rect" and (window["x0"], window["x1"]) == (14, 84)
-    assert window["xref"] == "x" and window["layer"] == "below"
+    # Each week window shaded as the engine computes it: week 4 is days 14-27, and so on
+    # (docs/clinical-rules.md §2); the label names the week it shades.
+    for week, first, last in ((4, 14, 27), (8, 42, 55), (12, 70, 83)):
+        window = s[f"Week {week} window"]
+        assert window["type"] == "rect" and (window["x0"], window["x1"]) == (first, last + 1)
+        assert window["xref"] == "x" and window["layer"] == "below"
+        assert window["label"]["text"] == f"wk {week}"
 
 
 def test_side_effect_and_dream_strip(figure):
@@ -147,7 +166,7 @@ def test_without_a_valid_baseline_no_threshold_lines_are_drawn(alice, carol):
     write_diary(alice, start=days_ago(today, 40), last=40, skip=lambda n: n < -5)
     recompute(alice)
     figure = presentation.patient_dashboard(carol, alice).figure
-    assert set(shapes(figure)) == {"Response window (weeks 4-12)"}
+    assert set(shapes(figure)) == {"Week 4 window", "Week 8 window", "Week 12 window"}
     assert "No valid baseline" in figure["layout"]["annotations"][0]["text"]
 
 

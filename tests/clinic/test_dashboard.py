@@ -7,9 +7,10 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
+from ldn_diary.accounts.services import profile_update
 from ldn_diary.clinic.models import ClinicianNote, FollowUp
 from ldn_diary.diary.models import DiaryEntry
-from ldn_diary.diary.services import entry_save
+from ldn_diary.diary.services import dose_change_add, entry_save, plan_set
 from ldn_diary.trends.models import ResponseSummary, TrendState
 
 from .conftest import days_ago, recompute, write_diary
@@ -121,6 +122,31 @@ def test_follow_up_date_is_set_and_cleared(client, carol, diary):
     assert not FollowUp.objects.exists()
 
 
+def test_follow_up_date_survives_a_second_save(client, carol, diary):
+    # The date input must come back with an ISO value: a browser cannot show "03/02/2031" in a
+    # type=date box, so pressing "Save date" again posted an empty value and cleared it.
+    client.force_login(carol)
+    url = reverse("clinic:followup", args=[diary.uuid])
+    client.post(url, {"due_on": "2031-02-03"})
+    html = page(client, carol, "clinic:patient", diary)
+    assert 'type="date" name="due_on" value="2031-02-03"' in html
+    client.post(url, {"due_on": "2031-02-03"})
+    assert FollowUp.objects.get(clinician=carol, patient=diary).due_on == dt.date(2031, 2, 3)
+
+
+def test_a_follow_up_date_in_the_past_is_refused_naming_the_field(client, carol, diary, today):
+    client.force_login(carol)
+    url = reverse("clinic:followup", args=[diary.uuid])
+    client.post(url, {"due_on": "2031-02-03"})
+    response = client.post(url, {"due_on": "2020-01-01"}, follow=True)
+    html = response.content.decode()
+    assert "Next follow-up: 1 Jan 2020 is in the past; choose today or a later date." in html
+    # Nothing already saved is lost, and today itself is fine.
+    assert FollowUp.objects.get(clinician=carol, patient=diary).due_on == dt.date(2031, 2, 3)
+    client.post(url, {"due_on": today.isoformat()})
+    assert FollowUp.objects.get(clinician=carol, patient=diary).due_on == today
+
+
 def test_brief_has_summary_tables_adherence_side_effects_and_caveats(client, carol, diary):
     html = page(client, carol, "clinic:brief", diary)
     assert "Pre-visit brief: Alice" in html
@@ -151,3 +177,50 @@ def test_brief_caveats_show_backfilled_share(client, carol, alice, today):
     recompute(alice)
     html = page(client, carol, "clinic:brief", alice)
     assert "were filled in on a later day (backfilled)" in html
+
+
+@pytest.mark.parametrize(
+    "instant", [dt.datetime(2026, 12, 1, 0, 5, tzinfo=dt.UTC)], ids=["london-ahead-of-new-york"]
+)
+def test_days_at_dose_are_the_patients_count_on_dashboard_and_doses_page(client, carol, alice):
+    # Alice (London) started 1.5 mg on her today, 1 Dec; Dr Carol (New York) is still on 30 Nov.
+    # Both pages count Alice's days, the start day as day 1, by clinical.doses.days_at_dose.
+    profile_update(
+        user=carol, display_name="Dr Carol", email=carol.email, time_zone="America/New_York"
+    )
+    alice_today = alice.local_today()
+    assert alice_today == dt.date(2026, 12, 1) and carol.local_today() == dt.date(2026, 11, 30)
+    dose_change_add(patient=alice, effective_date=alice_today, dose_ug=1500)
+    assert "<strong>1.5 mg</strong> for 1 day<" in page(client, carol, "clinic:patient", alice)
+    client.force_login(alice)
+    doses = client.get(reverse("diary:doses")).content.decode()
+    assert '1.5 mg</span> <span class="muted">for 1 day<' in doses
+
+
+@pytest.mark.parametrize(("started_days_ago", "offered"), [(7, False), (13, False), (14, True)])
+def test_the_next_step_is_offered_only_once_it_is_due(
+    client, alice, today, started_days_ago, offered
+):
+    # A 14-day interval: until it is due the step is announced with its date, not offered.
+    plan_set(patient=alice, start_ug=1500, step_ug=1500, interval_days=14, target_ug=4500)
+    start = today - dt.timedelta(days=started_days_ago)
+    dose_change_add(patient=alice, effective_date=start, dose_ug=1500)
+    client.force_login(alice)
+    html = client.get(reverse("diary:doses")).content.decode()
+    assert ("I started 3 mg today" in html) is offered
+    assert f"for {started_days_ago + 1} days" in html
+    if not offered:
+        due = start + dt.timedelta(days=14)
+        assert f"<strong>3 mg</strong>, from {due:%A} {due.day} {due:%b}" in html
+
+
+def test_the_chart_key_explains_the_strip_and_the_shaded_windows(client, carol, diary):
+    # The strip's dream shades and sizes had no legend, and "weeks 4-12" labelled a
+    # shading that began at week 2. The key names each window's days as the chart shades them.
+    html = page(client, carol, "clinic:patient", diary)
+    key = html.split('<div class="chart-key small">')[1].split("</div>")[0]
+    assert "small and pale: normal" in key and "larger: vivid" in key
+    assert "largest and darkest: nightmares" in key
+    assert "dose not taken" in key and "partly taken" in key
+    assert "wk 4 (therapy days 14–27)" in key and "wk 12 (days 70–83)" in key
+    assert "start hidden" not in html

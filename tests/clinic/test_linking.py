@@ -243,8 +243,9 @@ def test_patient_actions_need_post_and_a_patient(client, alice, carol):
     client.force_login(alice)
     assert client.get(reverse("clinic:link_revoke", args=[link.uuid])).status_code == 405
     client.force_login(carol)
-    assert client.post(reverse("clinic:link_revoke", args=[link.uuid])).status_code == 404
-    assert client.post(reverse("clinic:invite_create")).status_code == 404
+    # A clinician on a patient's action: the wrong-role page (403).
+    assert client.post(reverse("clinic:link_revoke", args=[link.uuid])).status_code == 403
+    assert client.post(reverse("clinic:invite_create")).status_code == 403
     # The refused requests changed nothing; the valid one still works.
     client.force_login(alice)
     client.post(reverse("clinic:link_revoke", args=[link.uuid]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from ldn_diary.accounts.models import User
 from ldn_diary.clinic import presentation
 from ldn_diary.clinic.services import note_add
 from ldn_diary.diary.services import plan_set
@@ -191,6 +192,22 @@ def test_filters(carol, cohort):
     assert roster.total == 9 and roster.flag_counts["worsening"] == 1
 
 
+def test_search_matches_how_names_start_never_usernames(carol, today):
+    # Usernames all contain letters the term might hold ("patient-07"); a clinician searches by
+    # the name the roster shows, and by first and last name.
+    for username, display in (("pat-ana", "Ana"), ("pat-sara", "Sara"), ("pat-kim", "Kim")):
+        linked_patient(carol, username, display)
+    # No service edits first and last names (an administrator sets them), so set them directly.
+    User.objects.filter(username="pat-kim").update(
+        display_name="", first_name="Kim", last_name="Abbott"
+    )
+    # Alice and Ana; Kim Abbott by her last name; never Sara, whose name only holds an "a".
+    assert names(carol, search="a") == ["Alice", "Ana", "Kim Abbott"]
+    assert names(carol, search="pat") == []  # a username is not a name
+    assert names(carol, search="kim ab") == ["Kim Abbott"]  # the full name
+    assert names(carol, search="SA") == ["Sara"]
+
+
 def test_the_page_sorts_and_filters_by_plain_links(client, carol, cohort):
     client.force_login(carol)
     html = client.get(reverse("clinic:roster"), {"flag": "worsening"}).content.decode()
@@ -199,6 +216,25 @@ def test_the_page_sorts_and_filters_by_plain_links(client, carol, cohort):
     assert 'href="?flag=worsening&amp;sort=pain"' in html or "sort=pain" in html
     html = client.get(reverse("clinic:roster"), {"sort": "-pain"}).content.decode()
     assert html.index(">Ivy<") < html.index(">Wes<")
+
+
+def test_a_visible_sort_select_sorts_without_javascript(client, carol, cohort):
+    # On a phone the column headers are hidden (display: none, so their links take no focus);
+    # the "Sort by" select in the GET form sorts instead, with or without JavaScript.
+    client.force_login(carol)
+    html = client.get(reverse("clinic:roster"), {"sort": "-pain"}).content.decode()
+    assert '<label for="roster-sort">Sort by</label>' in html
+    assert '<option value="-pain" selected>Pain change, best first</option>' in html
+    assert html.count('name="sort"') == 1  # one sort value is submitted, the select's
+    assert html.index(">Ivy<") < html.index(">Wes<")
+    for code, _label in presentation.SORT_CHOICES:  # every choice is a sort the view accepts
+        assert code.lstrip("-") in presentation.SORTS
+    # An htmx sort (a header link) also updates the select, out of band.
+    html = client.get(
+        reverse("clinic:roster"), {"sort": "name"}, headers={"HX-Request": "true"}
+    ).content.decode()
+    assert '<select id="roster-sort" name="sort" hx-swap-oob="true">' in html
+    assert '<option value="name" selected>' in html
 
 
 def test_htmx_gets_only_the_table_fragment(client, carol, cohort):

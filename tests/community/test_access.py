@@ -102,7 +102,7 @@ def test_the_moderator_gets_404_for_a_members_dashboard(
 def test_the_moderator_has_no_diary(client, mona, alice, group, url_name):
     join(alice, group)
     client.force_login(mona)
-    assert client.get(reverse(url_name)).status_code == 404
+    assert client.get(reverse(url_name)).status_code == 403  # the wrong-role page
     client.force_login(alice)
     assert client.get(reverse(url_name)).status_code == 200
 

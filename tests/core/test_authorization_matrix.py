@@ -91,13 +91,20 @@ def everyone(outcome: Outcome) -> Cells:
 
 
 def patient_page(outcome: Outcome) -> Cells:
-    """``accounts.decorators.patient_view``: login, then any patient; others 404."""
-    return cells(404, anon=LOGIN, patients=outcome)
+    """``accounts.decorators.patient_view``: login, then any patient; another role gets 403
+    (``WrongRole``: a page saying it is for patients)."""
+    return cells(403, anon=LOGIN, patients=outcome)
 
 
 def own_object(outcome: Outcome) -> Cells:
-    """A page about one of A's own objects: only A; another patient gets the same 404."""
-    return cells(404, anon=LOGIN, a=outcome)
+    """A page about one of A's own objects: only A; another patient gets the same 404 whether
+    the object is missing or not theirs; another role gets 403 before any object is looked up."""
+    return cells(403, anon=LOGIN, a=outcome, b=404, admin=404)
+
+
+def membership_action() -> Cells:
+    """A's own group membership (community.views): 404 for everyone else, any role."""
+    return cells(404, anon=LOGIN, a=To("community:home"))
 
 
 def clinician_page(outcome: Outcome) -> Cells:
@@ -178,7 +185,7 @@ MATRIX: dict[str, dict[str, Cells]] = {
     "diary:import": {"GET": patient_page(200), "POST": patient_page(200)},
     # A has an upload waiting; B and the admin have none, and never see A's.
     "diary:import_preview": {
-        "GET": cells(404, anon=LOGIN, a=200, b=To("diary:import"), admin=To("diary:import"))
+        "GET": cells(403, anon=LOGIN, a=200, b=To("diary:import"), admin=To("diary:import"))
     },  # fmt: skip
     "diary:import_confirm": {"POST": patient_page(To("diary:import"))},
     "diary:import_cancel": {"POST": patient_page(To("diary:history"))},
@@ -220,7 +227,7 @@ MATRIX: dict[str, dict[str, Cells]] = {
     "clinic:brief": {"GET": cells(404, anon=LOGIN, clin=200)},
     "clinic:note_add": {"POST": cells(404, anon=LOGIN, clin=To("/clinic/p/"))},
     "clinic:followup": {"POST": cells(404, anon=LOGIN, clin=To("/clinic/p/"))},
-    "clinic:invite_create": {"POST": cells(404, anon=LOGIN, patients=To("accounts:profile"))},
+    "clinic:invite_create": {"POST": patient_page(To("accounts:profile"))},
     "clinic:invite_cancel": {"POST": own_object(To("accounts:profile"))},
     "clinic:link_revoke": {"POST": own_object(To("accounts:profile"))},
     # community: moderators, members, and the public release
@@ -241,9 +248,9 @@ MATRIX: dict[str, dict[str, Cells]] = {
         "GET": cells(404, anon=LOGIN, patients=200),
         "POST": cells(404, anon=LOGIN, patients=200),
     },  # fmt: skip
-    "community:agree": {"POST": own_object(To("community:home"))},
-    "community:stop": {"POST": own_object(To("community:home"))},
-    "community:leave": {"POST": own_object(To("community:home"))},
+    "community:agree": {"POST": membership_action()},
+    "community:stop": {"POST": membership_action()},
+    "community:leave": {"POST": membership_action()},
     "community:public": {"GET": everyone(200)},
     "community:public_csv": {"GET": everyone(200)},
 }

@@ -39,14 +39,17 @@ def _url(name: str, args: list[str], code: uuid.UUID) -> str:
 
 @pytest.mark.parametrize(("method", "name", "args"), PAGES)
 @pytest.mark.parametrize("who", ["carol", "dave", "mona"])
-def test_clinicians_and_moderators_get_a_404(
+def test_clinicians_and_moderators_get_the_wrong_role_page(
     request, client, alice, today, method, name, args, who
 ):
+    # 403 with a page saying whose page it is, before any object is looked up, so
+    # it is the same whether the named dose change exists or not; nothing is read or written.
     save_entry(alice, today, note="alice private")
     change = dose_change_add(patient=alice, effective_date=today, dose_ug=1500)
     client.force_login(request.getfixturevalue(who))
     response = getattr(client, method)(_url(name, args, change.uuid), entry_post(today))
-    assert response.status_code == 404
+    assert response.status_code == 403
+    assert b"This page is for patients" in response.content
     assert b"alice private" not in response.content
     assert DiaryEntry.objects.count() == 1 and DoseChange.objects.count() == 1
 

@@ -205,3 +205,35 @@ def test_a_new_patient_sees_an_invitation_not_a_reproach(alice_client):
         "Sleep",
         "Mood",
     ]
+
+
+def test_the_chart_is_one_panel_per_symptom_with_baseline_thresholds_and_windows(alice, today):
+    # The patient's chart no longer tangles four symptoms; each has its own panel,
+    # with the baseline, pain's -30 % / -50 % lines and the week windows the clinician sees.
+    start = today - dt.timedelta(days=83)
+    first_dose = today - dt.timedelta(days=40)
+    fig = history_figure(
+        [],
+        [],
+        [],
+        start,
+        today,
+        baseline={"pain": 7.0, "fatigue": 6.0, "sleep": 4.0, "mood": 5.0},
+        therapy_start=first_dose,
+    )
+    axes = [t["yaxis"] for t in fig["data"]]
+    assert axes == ["y", "y", "y3", "y3", "y4", "y4", "y5", "y5"]
+    domains = [fig["layout"][k]["domain"] for k in ("yaxis", "yaxis3", "yaxis4", "yaxis5")]
+    assert all(a[0] > b[1] for a, b in zip(domains, domains[1:], strict=False))  # no overlap
+    shapes = {s["name"]: s for s in fig["layout"]["shapes"]}
+    assert shapes["Pain baseline"]["y0"] == 7.0 and shapes["Pain baseline"]["yref"] == "y"
+    assert shapes["Pain -30 %"]["y0"] == 4.9 and shapes["Pain -50 %"]["y0"] == 3.5
+    assert shapes["Mood baseline"]["yref"] == "y5"
+    week4 = shapes["Week 4 window"]  # therapy days 14-27
+    assert week4["x0"].startswith((first_dose + dt.timedelta(days=13)).isoformat())
+    assert week4["x1"].startswith((first_dose + dt.timedelta(days=27)).isoformat())
+    assert week4["label"]["text"] == "wk 4"
+    assert "Week 12 window" not in shapes  # not reached yet: nothing shaded
+    titles = [a["text"] for a in fig["layout"]["annotations"]]
+    assert "Pain 0–10, lower is better" in titles
+    assert "Sleep 0–10, higher is better" in titles

@@ -123,10 +123,10 @@ def test_an_entry_saved_for_another_account_is_never_filed_here(client, alice, b
 
 
 @pytest.mark.parametrize("who", ["carol", "dave", "mona"])
-def test_other_roles_get_404(client, alice, carol, dave, mona, who):
+def test_other_roles_get_the_wrong_role_page(client, alice, carol, dave, mona, who):
     client.force_login({"carol": carol, "dave": dave, "mona": mona}[who])
     for response in (client.get(SHELL), client.get(SYNC), client.post(SYNC, queued(alice))):
-        assert response.status_code == 404
+        assert response.status_code == 403  # another role: the wrong-role page
         assert str(alice.uuid).encode() not in response.content
     assert not DiaryEntry.objects.exists()
 

@@ -257,12 +257,14 @@ URLS = [
 
 @pytest.mark.parametrize(("method", "url"), URLS)
 @pytest.mark.parametrize("who", ["carol", "dave", "mona"])
-def test_clinicians_and_moderators_get_a_404(request, client, alice, today, method, url, who):
+def test_clinicians_and_moderators_get_the_wrong_role_page(
+    request, client, alice, today, method, url, who
+):
     start_ldn(alice, 28, today)
     questionnaire_save(patient=alice, instrument="fiqr", week=4, answers={"1": 7})
     client.force_login(request.getfixturevalue(who))
     result = getattr(client, method)(url, fiqr_post({1: 2}), **HTMX)
-    assert result.status_code == 404
+    assert result.status_code == 403  # another role: the wrong-role page
     assert stored(alice).answers == {"1": 7} and stored(alice).dismissed_at is None
 
 

@@ -87,7 +87,7 @@ def test_the_profile_card_says_when(client, alice):
 
 
 @pytest.mark.parametrize("who", ["carol", "dave", "mona"])
-def test_other_roles_get_404_and_see_nothing(client, alice, carol, dave, mona, who):
+def test_other_roles_get_the_wrong_role_page_and_see_nothing(client, alice, carol, dave, mona, who):
     remind(alice, "20:00")
     device = device_for(alice)
     client.force_login({"carol": carol, "dave": dave, "mona": mona}[who])
@@ -97,7 +97,7 @@ def test_other_roles_get_404_and_see_nothing(client, alice, carol, dave, mona, w
         client.post(PUSH_ADD, json.dumps(subscription(2)), content_type="application/json"),
         client.post(reverse("reminders:push_remove", args=[device.uuid])),
     ):
-        assert response.status_code == 404
+        assert response.status_code == 403  # another role: the wrong-role page
         assert b"20:00" not in response.content and b"Chrome on Android" not in response.content
     assert ReminderSettings.objects.get(patient=alice).remind_at == dt.time(20, 0)
     assert PushSubscription.objects.filter(patient=alice).count() == 1
