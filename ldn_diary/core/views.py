@@ -22,6 +22,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -55,6 +56,12 @@ ROLE_HOME: dict[str, str] = {
 }
 
 
+WRONG_ROLE_TITLES = {
+    "patients": gettext_lazy("This page is for patients"),
+    "clinicians": gettext_lazy("This page is for clinicians"),
+}
+
+
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     """The 403 page (``handler403``), with the navigation. For a user on another role's page
     (``WrongRole``) it says whose page it is and where theirs are; otherwise a plain sentence.
@@ -62,7 +69,8 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
     context: dict[str, object] = {}
     if isinstance(exception, WrongRole) and request.user.is_authenticated:
         context = {
-            "needed": exception.needed,
+            # Whole sentences per role, so a translation never has to inflect a word put in.
+            "needed": WRONG_ROLE_TITLES.get(exception.needed, exception.needed),
             "role": request.user.get_role_display(),
             "home_url": ROLE_HOME.get(request.user.role),
         }
