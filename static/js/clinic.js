@@ -27,6 +27,16 @@
     var narrow = fig.layout.meta && fig.layout.meta.narrow;
     if (narrow && el.clientWidth < 600) merge(fig.layout, narrow);
     var isStatic = el.dataset.static === "true";
+    // The brief's chart has the fixed width of the printed page (charts.py, compact). On a
+    // screen narrower than that it is drawn to fit its card, and redrawn at the page's width
+    // before printing, so the phone shows it whole and paper still gets the printed layout.
+    var printWidth = fig.layout.width;
+    if (isStatic && printWidth && el.clientWidth < printWidth) {
+      fig.layout.width = el.clientWidth;
+      window.addEventListener("beforeprint", function () {
+        window.Plotly.relayout(el, { width: printWidth });
+      });
+    }
     var config = isStatic
       ? { staticPlot: true, displayModeBar: false }
       : {
