@@ -64,6 +64,7 @@ class Walk:
     problems: list[str] = field(default_factory=list)
     seen: list[str] = field(default_factory=list)
     failed_requests: list[str] = field(default_factory=list)
+    icons_ok: set[str] = field(default_factory=set)
 
     def go(self, path: str, *, status: int = 200) -> None:
         response = self.page.goto(f"{self.base}{path}")
@@ -95,6 +96,14 @@ class Walk:
             if overflow > 0:
                 wide = page.evaluate(WIDEST)
                 self.problems.append(f"{label}: scrolls sideways by {overflow}px: {wide}")
+        # Headless Chromium does not fetch the favicon itself: ask for the one the page names.
+        icon = page.locator("link[rel=icon]").get_attribute("href") or ""
+        if icon not in self.icons_ok:
+            got = page.request.get(f"{self.base}{icon}") if icon.startswith("/") else None
+            if got is None or got.status != 200 or "svg" not in got.headers["content-type"]:
+                self.problems.append(f"{label}: favicon {icon!r} does not load")
+            else:
+                self.icons_ok.add(icon)
         self.problems.extend(f"{label}: {r}" for r in self.failed_requests)
         self.failed_requests.clear()
         shot(page, f"axe-{self.role}-{name}-{self.width}")
