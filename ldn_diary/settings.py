@@ -88,6 +88,10 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "ldn_diary.accounts.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions (the switcher's cookie), before common (its redirects use the language).
+    # The reset wraps it, so a request's language never outlives the request in its thread.
+    "ldn_diary.accounts.middleware.LanguageResetMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -98,6 +102,7 @@ MIDDLEWARE = [
     "ldn_diary.accounts.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "ldn_diary.accounts.middleware.PatientTimezoneMiddleware",
+    "ldn_diary.accounts.middleware.UserLanguageMiddleware",
     # AxesMiddleware last, as django-axes documents, so it sees the authenticated user.
     "axes.middleware.AxesMiddleware",
 ]
@@ -113,6 +118,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
@@ -199,6 +205,11 @@ REAUTH_SECONDS = 10 * 60
 
 LANGUAGE_CODE = "en-gb"
 USE_I18N = True
+# The languages a patient can read the app in (README "Languages"). A signed-in user's stored
+# choice (User.language, activated by accounts.middleware.UserLanguageMiddleware) wins over the
+# browser's Accept-Language, which LocaleMiddleware reads for everyone else.
+LANGUAGES = [("en-gb", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 TIME_ZONE = "UTC"
 # Time zone given to new patients; "today" in the diary is the patient's own local date.

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.urls import URLPattern, include, path
+from django.views.i18n import set_language
 
 from ldn_diary.accounts import urls as accounts_urls
 from ldn_diary.core import views as pages
@@ -21,6 +22,8 @@ def _app(urls: ModuleType, *extra: URLPattern) -> Any:
 
 urlpatterns = [
     path("", include("ldn_diary.core.urls")),
+    # The language switcher on signed-out pages (base.html); a stored profile choice wins later.
+    path("i18n/setlang/", set_language, name="set_language"),
     path(
         "accounts/",
         _app(

@@ -27,6 +27,8 @@ from typing import Any
 
 from django.db import models
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .models import AuditAction, AuditEvent, User
 
@@ -170,10 +172,10 @@ def connect_celery_signals() -> None:
 # --- Reading the trail back (the patient's profile and data export) -------------------------------
 
 ROLE_LABELS = {
-    "patient": "Patient",
-    "clinician": "Clinician",
-    "moderator": "Support-group moderator",
-    "admin": "Administrator",
+    "patient": _("Patient"),
+    "clinician": _("Clinician"),
+    "moderator": _("Support-group moderator"),
+    "admin": _("Administrator"),
     "system": "LDN Diary",
 }
 
@@ -181,9 +183,9 @@ ROLE_LABELS = {
 def who(event: AuditEvent) -> str:
     """The actor as the patient reads it: a name, or what stands for one."""
     if event.actor_role == "system":
-        return "LDN Diary (a scheduled job or an administrator's command)"
+        return gettext("LDN Diary (a scheduled job or an administrator's command)")
     if event.actor is None:
-        return "A deleted account"
+        return gettext("A deleted account")
     return str(event.actor)
 
 

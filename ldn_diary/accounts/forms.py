@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import zoneinfo
+from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, UsernameField
 from django.core.validators import MaxLengthValidator
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from .models import User
 
@@ -40,20 +44,23 @@ class SignupForm(forms.ModelForm):
     """
 
     email = forms.EmailField(
-        max_length=254, help_text="We send a link to this address to activate your diary."
+        label=_("Email"),
+        max_length=254,
+        help_text=_("We send a link to this address to activate your diary."),
     )
     time_zone = forms.ChoiceField(
+        label=_("Time zone"),
         choices=_time_zone_choices,
-        help_text="Your diary's 'today' follows this time zone.",
+        help_text=_("Your diary's 'today' follows this time zone."),
     )
     password1 = forms.CharField(
-        label="Password",
+        label=_("Password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validation.password_validators_help_text_html(),
     )
     password2 = forms.CharField(
-        label="Password again",
+        label=_("Password again"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
@@ -62,7 +69,8 @@ class SignupForm(forms.ModelForm):
         model = User
         fields = ("email", "username", "display_name", "time_zone")
         field_classes = {"username": UsernameField}
-        help_texts = {"display_name": "What the app calls you. Optional."}
+        labels = {"display_name": _("Display name")}
+        help_texts = {"display_name": _("What the app calls you. Optional.")}
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -80,7 +88,7 @@ class SignupForm(forms.ModelForm):
         cleaned = super().clean() or {}
         p1, p2 = cleaned.get("password1"), cleaned.get("password2")
         if p1 and p2 and p1 != p2:
-            self.add_error("password2", "The two passwords differ.")
+            self.add_error("password2", _("The two passwords differ."))
         elif p1:
             candidate = User(
                 username=cleaned.get("username") or "",
@@ -96,24 +104,28 @@ class SignupForm(forms.ModelForm):
 
 class ProfileForm(forms.ModelForm):
     time_zone = forms.ChoiceField(
+        label=_("Time zone"),
         choices=_time_zone_choices,
-        help_text="Your diary's 'today' follows this time zone.",
+        help_text=_("Your diary's 'today' follows this time zone."),
     )
     password = forms.CharField(
-        label="Your password",
+        label=_("Your password"),
         required=False,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        help_text="Needed only to change your email.",
+        help_text=_("Needed only to change your email."),
     )
 
     class Meta:
         model = User
-        fields = ("display_name", "email", "time_zone")
+        fields = ("display_name", "email", "language", "time_zone")
+        labels = {"display_name": _("Display name")}
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._email_before = self.instance.email
+        # Left out (an older page or client): the stored language stays (profile_update).
+        self.fields["language"].required = False
 
     def clean_email(self) -> str:
         email = (self.cleaned_data.get("email") or "").strip().lower()
@@ -122,7 +134,7 @@ class ProfileForm(forms.ModelForm):
             and User.objects.filter(email__iexact=email).exclude(pk=self.instance.pk).exists()
         ):
             # Only a signed-in user who also knows their password gets here.
-            raise forms.ValidationError("Another account uses this email.")
+            raise forms.ValidationError(_("Another account uses this email."))
         return email
 
     def clean(self) -> dict[str, object]:
@@ -135,24 +147,47 @@ class ProfileForm(forms.ModelForm):
             and email != self._email_before.lower()
             and not self.instance.check_password(str(cleaned.get("password") or ""))
         ):
-            self.add_error("password", "Enter your current password to change your email.")
+            self.add_error("password", _("Enter your current password to change your email."))
         return cleaned
 
 
 class CodeForm(forms.Form):
     code = forms.CharField(
-        label="Code",
+        label=_("Code"),
         max_length=32,
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}
         ),
-        help_text="The 6 digits your authenticator app shows, or one of your recovery codes.",
+        help_text=_("The 6 digits your authenticator app shows, or one of your recovery codes."),
     )
 
 
 class ReauthForm(forms.Form):
     password = forms.CharField(
-        label="Your password",
+        label=_("Your password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
     )
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's reset form, sending each email in its account's own language (User.language)."""
+
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        with translation.override(context["user"].language):
+            super().send_mail(
+                subject_template_name,
+                email_template_name,
+                context,
+                from_email,
+                to_email,
+                html_email_template_name,
+            )

@@ -12,6 +12,7 @@ from django.core.mail import send_mail
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
@@ -40,7 +41,7 @@ def _send(request: HttpRequest, to: str, template: str, context: dict[str, objec
         "signup_url": request.build_absolute_uri(reverse("accounts:signup")),
     }
     text = str(render_to_string(f"registration/{template}.txt", context))
-    subject, _, body = text.partition("\n")
+    subject, _sep, body = text.partition("\n")
     send_mail(subject.strip(), body.lstrip(), settings.DEFAULT_FROM_EMAIL, [to])
 
 
@@ -51,16 +52,19 @@ def activation_url(request: HttpRequest, user: User) -> str:
 
 
 def send_activation(request: HttpRequest, user: User) -> None:
-    _send(
-        request,
-        user.email,
-        "signup_activate_email",
-        {"user": user, "activate_url": activation_url(request, user)},
-    )
+    # In the account's own language, whatever the page that asked for it was in.
+    with translation.override(user.language):
+        _send(
+            request,
+            user.email,
+            "signup_activate_email",
+            {"user": user, "activate_url": activation_url(request, user)},
+        )
 
 
 def send_already_registered(request: HttpRequest, user: User) -> None:
-    _send(request, user.email, "signup_exists_email", {"user": user})
+    with translation.override(user.language):
+        _send(request, user.email, "signup_exists_email", {"user": user})
 
 
 def send_username_taken(request: HttpRequest, email: str, username: str) -> None:

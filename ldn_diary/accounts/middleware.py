@@ -10,7 +10,7 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -31,6 +31,43 @@ class PatientTimezoneMiddleware:
             timezone.activate(user.tzinfo)
         else:
             timezone.deactivate()
+        return self.get_response(request)
+
+
+class LanguageResetMiddleware:
+    """Back to the default language once the response is made.
+
+    LocaleMiddleware and UserLanguageMiddleware activate a language for the request's thread and
+    leave it active; without this, the next work in that thread outside a request (a task run
+    in-process, a management command in the same worker) would speak the last visitor's language.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            return self.get_response(request)
+        finally:
+            translation.deactivate()
+
+
+class UserLanguageMiddleware:
+    """Pages in the signed-in user's stored language (User.language), whatever the browser asks.
+
+    LocaleMiddleware has already chosen from the switcher's cookie or Accept-Language; that choice
+    stands for anonymous pages. Once signed in, the profile's picker wins, so a patient reads the
+    same language on every device and in every email.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.language:
+            translation.activate(user.language)
+            request.LANGUAGE_CODE = translation.get_language()
         return self.get_response(request)
 
 

@@ -9,24 +9,29 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 def default_time_zone() -> str:
     return settings.DEFAULT_PATIENT_TIME_ZONE
 
 
+def default_language() -> str:
+    return settings.LANGUAGE_CODE
+
+
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(
-            "%(value)s is not a time zone we know. Pick one from the list, e.g. Europe/London.",
+            _("%(value)s is not a time zone we know. Pick one from the list, e.g. Europe/London."),
             params={"value": value},
         )
 
 
 class Role(models.TextChoices):
-    PATIENT = "patient", "Patient"
-    CLINICIAN = "clinician", "Clinician"
-    MODERATOR = "moderator", "Support-group moderator"
+    PATIENT = "patient", _("Patient")
+    CLINICIAN = "clinician", _("Clinician")
+    MODERATOR = "moderator", _("Support-group moderator")
 
 
 class User(AbstractUser):
@@ -39,6 +44,12 @@ class User(AbstractUser):
     # "Today" in the diary is the patient's own local date, so travel and late nights behave.
     time_zone = models.CharField(
         max_length=64, default=default_time_zone, validators=[validate_time_zone]
+    )
+    # The language pages and emails are in (settings.LANGUAGES). Set at sign-up from the page the
+    # patient signed up on and changed on the profile; it wins over Accept-Language once signed
+    # in (accounts.middleware.UserLanguageMiddleware) and picks the language of every email.
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default=default_language
     )
 
     class Meta:
@@ -78,45 +89,45 @@ class AuditAction(models.TextChoices):
     """What an audit row records. The label completes "<who> ..." on the patient's profile."""
 
     # Reads of a patient's data by someone else.
-    CLINIC_ROSTER = "clinic.roster", "saw your summary in their list of patients"
-    CLINIC_DASHBOARD = "clinic.dashboard", "opened your dashboard"
-    CLINIC_BRIEF = "clinic.brief", "opened your pre-visit brief"
-    GROUP_ROSTER = "community.roster", "saw your membership in their group's member list"
+    CLINIC_ROSTER = "clinic.roster", _("saw your summary in their list of patients")
+    CLINIC_DASHBOARD = "clinic.dashboard", _("opened your dashboard")
+    CLINIC_BRIEF = "clinic.brief", _("opened your pre-visit brief")
+    GROUP_ROSTER = "community.roster", _("saw your membership in their group's member list")
     # Writes.
-    ENTRY_SAVE = "diary.entry.save", "saved a diary entry"
-    DOSE_ADD = "diary.dose.add", "recorded a dose change"
-    DOSE_EDIT = "diary.dose.edit", "corrected a dose change"
-    DOSE_DELETE = "diary.dose.delete", "deleted a dose change"
-    PLAN_SET = "diary.plan.set", "set the titration plan"
-    PLAN_CLEAR = "diary.plan.clear", "removed the titration plan"
-    IMPORT_UPLOAD = "diary.import.upload", "uploaded a diary file to preview"
-    IMPORT = "diary.import", "imported a diary file"
-    TREATMENT_ADD = "diary.treatment.add", "recorded another treatment"
-    TREATMENT_EDIT = "diary.treatment.edit", "corrected or stopped another treatment"
-    TREATMENT_DELETE = "diary.treatment.delete", "deleted another treatment"
-    EVENT_ADD = "diary.event.add", "recorded a flare or life event"
-    EVENT_DELETE = "diary.event.delete", "deleted a flare or life event"
-    QUESTIONNAIRE_SAVE = "questionnaire.save", "saved questionnaire answers"
-    QUESTIONNAIRE_FINISH = "questionnaire.finish", "finished a questionnaire"
-    QUESTIONNAIRE_DISMISS = "questionnaire.dismiss", "hid a questionnaire's reminder card"
-    REMINDERS_SAVE = "reminders.save", "changed the reminder settings"
-    REMINDERS_UNSUBSCRIBE = "reminders.unsubscribe", "switched reminders off from an email link"
-    PUSH_ADD = "reminders.push.add", "allowed notifications on a device"
-    PUSH_REMOVE = "reminders.push.remove", "removed a device from notifications"
-    INVITE_CREATE = "clinic.invite.create", "created an invite code"
-    INVITE_CANCEL = "clinic.invite.cancel", "cancelled an invite code"
-    INVITE_REDEEM = "clinic.invite.redeem", "used your invite code and gained access"
-    LINK_REVOKE = "clinic.link.revoke", "withdrew a clinician's access"
-    NOTE_ADD = "clinic.note.add", "added a note to their own records about you"
-    FOLLOWUP_SET = "clinic.followup.set", "set a follow-up date"
-    GROUP_JOIN = "community.join", "joined a support group"
-    GROUP_AGREE = "community.agree", "agreed to contribute to a group"
-    GROUP_STOP = "community.stop", "stopped contributing to a group"
-    GROUP_LEAVE = "community.leave", "left a support group"
-    ACCOUNT_CREATE = "account.create", "created the account"
-    ACCOUNT_UPDATE = "account.update", "changed the account's details"
-    ACCOUNT_EXPORT = "account.export", "downloaded all the data"
-    ACCOUNT_DELETE = "account.delete", "deleted the account and its data"
+    ENTRY_SAVE = "diary.entry.save", _("saved a diary entry")
+    DOSE_ADD = "diary.dose.add", _("recorded a dose change")
+    DOSE_EDIT = "diary.dose.edit", _("corrected a dose change")
+    DOSE_DELETE = "diary.dose.delete", _("deleted a dose change")
+    PLAN_SET = "diary.plan.set", _("set the titration plan")
+    PLAN_CLEAR = "diary.plan.clear", _("removed the titration plan")
+    IMPORT_UPLOAD = "diary.import.upload", _("uploaded a diary file to preview")
+    IMPORT = "diary.import", _("imported a diary file")
+    TREATMENT_ADD = "diary.treatment.add", _("recorded another treatment")
+    TREATMENT_EDIT = "diary.treatment.edit", _("corrected or stopped another treatment")
+    TREATMENT_DELETE = "diary.treatment.delete", _("deleted another treatment")
+    EVENT_ADD = "diary.event.add", _("recorded a flare or life event")
+    EVENT_DELETE = "diary.event.delete", _("deleted a flare or life event")
+    QUESTIONNAIRE_SAVE = "questionnaire.save", _("saved questionnaire answers")
+    QUESTIONNAIRE_FINISH = "questionnaire.finish", _("finished a questionnaire")
+    QUESTIONNAIRE_DISMISS = "questionnaire.dismiss", _("hid a questionnaire's reminder card")
+    REMINDERS_SAVE = "reminders.save", _("changed the reminder settings")
+    REMINDERS_UNSUBSCRIBE = "reminders.unsubscribe", _("switched reminders off from an email link")
+    PUSH_ADD = "reminders.push.add", _("allowed notifications on a device")
+    PUSH_REMOVE = "reminders.push.remove", _("removed a device from notifications")
+    INVITE_CREATE = "clinic.invite.create", _("created an invite code")
+    INVITE_CANCEL = "clinic.invite.cancel", _("cancelled an invite code")
+    INVITE_REDEEM = "clinic.invite.redeem", _("used your invite code and gained access")
+    LINK_REVOKE = "clinic.link.revoke", _("withdrew a clinician's access")
+    NOTE_ADD = "clinic.note.add", _("added a note to their own records about you")
+    FOLLOWUP_SET = "clinic.followup.set", _("set a follow-up date")
+    GROUP_JOIN = "community.join", _("joined a support group")
+    GROUP_AGREE = "community.agree", _("agreed to contribute to a group")
+    GROUP_STOP = "community.stop", _("stopped contributing to a group")
+    GROUP_LEAVE = "community.leave", _("left a support group")
+    ACCOUNT_CREATE = "account.create", _("created the account")
+    ACCOUNT_UPDATE = "account.update", _("changed the account's details")
+    ACCOUNT_EXPORT = "account.export", _("downloaded all the data")
+    ACCOUNT_DELETE = "account.delete", _("deleted the account and its data")
 
 
 class AuditEvent(models.Model):
@@ -139,7 +150,7 @@ class AuditEvent(models.Model):
         db_constraint=False,
         null=True,
         related_name="+",
-        help_text="Who acted; empty for the system (a task or a command).",
+        help_text=_("Who acted; empty for the system (a task or a command)."),
     )
     # The actor's role when they acted: patient, clinician, moderator, admin or system.
     actor_role = models.CharField(max_length=16)
@@ -149,7 +160,7 @@ class AuditEvent(models.Model):
         db_constraint=False,
         null=True,
         related_name="+",
-        help_text="Whose data; empty for an account that is not a patient's.",
+        help_text=_("Whose data; empty for an account that is not a patient's."),
     )
     action = models.CharField(max_length=40, choices=AuditAction.choices)
     object_type = models.CharField(max_length=40, blank=True)

@@ -11,6 +11,7 @@ from django.apps import apps
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
 
 from . import audit
 from .models import AuditAction, Role, User
@@ -64,6 +65,7 @@ def signup_start(
     password: str,
     display_name: str = "",
     time_zone: str | None = None,
+    language: str | None = None,
 ) -> tuple[str, User | None]:
     """Start a patient's sign-up. Returns (SignupOutcome, the account concerned or None).
 
@@ -88,6 +90,9 @@ def signup_start(
     )
     if time_zone:
         user.time_zone = time_zone
+    if language:
+        # The language of the page signed up on: the activation email and, later, reminders.
+        user.language = language
     user.set_password(password)
     user.full_clean(validate_unique=False)
     try:
@@ -118,13 +123,20 @@ def audit_account_created(*, user: User, actor: User | None = None) -> None:
 
 
 # The account details a person may change on their profile page.
-PROFILE_FIELDS = ("display_name", "email", "time_zone")
+PROFILE_FIELDS = ("display_name", "email", "time_zone", "language")
 
 
 @transaction.atomic
-def profile_update(*, user: User, display_name: str, email: str, time_zone: str) -> User:
-    """Change the signed-in user's own details; the audit row says that, not what to."""
+def profile_update(
+    *, user: User, display_name: str, email: str, time_zone: str, language: str | None = None
+) -> User:
+    """Change the signed-in user's own details; the audit row says that, not what to.
+
+    ``language`` None keeps the stored one.
+    """
     user.display_name, user.email, user.time_zone = display_name, email, time_zone
+    if language is not None:
+        user.language = language
     user.full_clean(exclude=["password", "username"], validate_unique=False)
     user.save(update_fields=PROFILE_FIELDS)
     audit.record(
@@ -150,7 +162,7 @@ def account_delete(*, user: User, password: str) -> None:
     """
     if user.role != Role.PATIENT or not user.is_active:
         raise ValidationError(
-            "Only a patient account can be deleted here. Ask an administrator.", code="role"
+            _("Only a patient account can be deleted here. Ask an administrator."), code="role"
         )
     if not user.check_password(password or ""):
         raise ValidationError(

@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from . import views
+from .forms import PasswordResetForm
 
 # The profile page combines the account with other apps' sections, so it lives in
 # ldn_diary.core and the root URLconf adds it here as "accounts:profile".
@@ -30,6 +31,7 @@ urlpatterns = [
         views.PasswordResetView.as_view(
             success_url=reverse_lazy("accounts:password_reset_done"),
             email_template_name="registration/password_reset_email.txt",
+            form_class=PasswordResetForm,
         ),
         name="password_reset",
     ),

@@ -14,8 +14,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.encoding import force_str
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import mail, services, throttle, twofactor
@@ -81,6 +83,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 password=data["password1"],
                 display_name=data.get("display_name") or "",
                 time_zone=data["time_zone"],
+                language=translation.get_supported_language_variant(translation.get_language()),
             )
             if outcome in (services.SignupOutcome.CREATED, services.SignupOutcome.PENDING):
                 assert user is not None  # noqa: S101 - both outcomes name the account
@@ -120,7 +123,7 @@ def activate(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
     if request.method == "POST":
         services.signup_activate(user=user)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, "Welcome. Add your LDN dose, then log your first day.")
+        messages.success(request, _("Welcome. Add your LDN dose, then log your first day."))
         return redirect("home")
     return render(request, "registration/activate.html", {"invalid": False})
 
@@ -175,8 +178,10 @@ def two_factor(request: AuthenticatedRequest) -> HttpResponse:
             return redirect(_next(request))
         form.add_error(
             "code",
-            "That code did not work. Check your authenticator app's clock, wait for the next "
-            "code and try again; after several wrong codes each try waits longer.",
+            _(
+                "That code did not work. Check your authenticator app's clock, wait for the next "
+                "code and try again; after several wrong codes each try waits longer."
+            ),
         )
     return render(request, "registration/two_factor.html", {"form": form, "next": _next(request)})
 
@@ -203,7 +208,7 @@ def two_factor_setup(request: AuthenticatedRequest) -> HttpResponse:
                 "registration/recovery_codes.html",
                 {"codes": codes, "next": _next(request), "new_authenticator": True},
             )
-        form.add_error("code", "That code did not match. Enter the code the app shows now.")
+        form.add_error("code", _("That code did not match. Enter the code the app shows now."))
     context = {
         "form": form,
         "qr_svg": twofactor.qr_svg(device),
@@ -249,5 +254,5 @@ def reauth(request: AuthenticatedRequest) -> HttpResponse:
             twofactor.mark_authenticated(request)
             return redirect(_next(request))
         throttle.count("reauth", str(request.user.pk), window=15 * 60)
-        form.add_error("password", "That is not your password.")
+        form.add_error("password", _("That is not your password."))
     return render(request, "registration/reauth.html", {"form": form, "next": _next(request)})

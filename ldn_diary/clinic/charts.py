@@ -57,11 +57,12 @@ DREAM_LEVELS = (
 BRIEF_LANE_ROWS = 2
 # The brief's chart, in CSS pixels: static/css/clinic.css (.brief-chart) draws its box the same.
 BRIEF_CHART_HEIGHT = 195
-STRIP_ROWS = (
-    "Dose not taken",
-    *[label for code, label in SideEffect.choices],
-    "Dreams",
-)
+
+
+def strip_rows() -> tuple[str, ...]:
+    """The strip chart's rows, named when the chart is drawn (the side effects' labels are
+    translatable, so they are read in the request's language, never at import)."""
+    return ("Dose not taken", *[str(label) for code, label in SideEffect.choices], "Dreams")
 
 
 @dataclass(frozen=True)
@@ -434,7 +435,8 @@ def _dose_axis(doses_ug: Sequence[int], scale: float = 1.0) -> dict[str, Any]:
 
 def _strip(fig: go.Figure, entries: Sequence[ChartEntry], day) -> None:
     """Side effects, dreams and missed doses by day: markers on rows of the y3 axis."""
-    row_of = {label: i for i, label in enumerate(STRIP_ROWS)}
+    rows = strip_rows()
+    row_of = {label: i for i, label in enumerate(rows)}
     missed = [e for e in entries if e.dose_taken in ("no", "partly")]
     traces: list[tuple[str, list[int], int, str, int]] = []
     traces.append(
@@ -455,7 +457,8 @@ def _strip(fig: go.Figure, entries: Sequence[ChartEntry], day) -> None:
             7,
         )
     )
-    for code, label in SideEffect.choices:
+    for code, lazy_label in SideEffect.choices:
+        label = str(lazy_label)
         xs = [day(e.date) for e in entries if code in e.side_effects]
         traces.append((label, xs, row_of[label], "#9a5b00", 7))
     for level, label, size, colour in DREAM_LEVELS:
@@ -481,9 +484,9 @@ def _strip(fig: go.Figure, entries: Sequence[ChartEntry], day) -> None:
             "domain": [0.0, 0.27],
             "anchor": "x",
             "tickmode": "array",
-            "tickvals": list(range(len(STRIP_ROWS))),
-            "ticktext": list(STRIP_ROWS),
-            "range": [-0.6, len(STRIP_ROWS) - 0.4],
+            "tickvals": list(range(len(rows))),
+            "ticktext": list(rows),
+            "range": [-0.6, len(rows) - 0.4],
             "showgrid": True,
             "gridcolor": "#f0f2f5",
             "zeroline": False,

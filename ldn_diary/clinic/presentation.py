@@ -33,7 +33,13 @@ from . import charts, rules, selectors
 from . import summary as words
 from .models import ClinicianNote
 
-SIDE_EFFECT_LABELS = dict(SideEffect.choices)
+
+def side_effect_labels() -> dict[str, str]:
+    # Read when a page is drawn: the labels are translatable, and reading them at import would
+    # fix them in whatever language was active then.
+    return {code: str(label) for code, label in SideEffect.choices}
+
+
 CATEGORY_LABELS = dict(TreatmentCategory.choices)
 EVENT_LABELS = dict(LifeEventKind.choices)
 # Computed roster rows, rendered roster tables and dashboard figures are cached under keys that
@@ -219,7 +225,7 @@ def _flags(
     candidates = (
         opioid,
         rules.worsening_flag(pain_pct),
-        rules.side_effect_flag(persistent, SIDE_EFFECT_LABELS),
+        rules.side_effect_flag(persistent, side_effect_labels()),
         rules.silent_flag(last_entry, today),
         rules.review_flag(rules.review_due(therapy_start, last_note_on, today)),
     )
@@ -650,7 +656,7 @@ def patient_core(
         total = sum(1 for r in rows if code in r[6])
         if total:
             last_21 = sum(1 for r in rows if code in r[6] and r[0] >= persist_start)
-            effect_counts.append((label, last_21, total))
+            effect_counts.append((str(label), last_21, total))
 
     computed_at = trend.computed_at
     baseline_pain = None
@@ -707,7 +713,7 @@ def patient_core(
         days_since_start=(today - therapy_start).days + 1 if therapy_start else 0,
         side_effects=effect_counts,
         persistent_codes=persistent,
-        persistent=[SIDE_EFFECT_LABELS.get(c, c) for c, _ in persistent],
+        persistent=[side_effect_labels().get(c, c) for c, _ in persistent],
         treatments=treatments,
         events=events,
         first_entry=rows[0][0] if rows else None,

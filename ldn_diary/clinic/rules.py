@@ -9,9 +9,11 @@ Every threshold is a named constant here, and the pages quote them through
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from ldn_diary.clinical import stats
 from ldn_diary.clinical.constants import COMPARE_EPS
 from ldn_diary.clinical.stats import shown_percent
 from ldn_diary.diary.rules import opioids_with_ldn
@@ -166,7 +168,8 @@ def adherence_window(today: dt.date) -> tuple[dt.date, dt.date]:
 
 
 def dose_adherence(yes: int, partly: int, logged: int) -> float | None:
-    """Share of logged days with the dose taken, a partly-taken dose counting half (0-1)."""
-    if logged == 0:
-        return None
-    return (yes + 0.5 * partly) / logged
+    """Share of logged days with the dose taken, a partly-taken dose counting half (0-1): the
+    engine's rule (clinical.stats.dose_adherence) on the roster's counts; None with none logged.
+    """
+    share = float(stats.dose_adherence(yes, partly, logged))  # type: ignore[arg-type]
+    return None if math.isnan(share) else share

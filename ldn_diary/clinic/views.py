@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.html import json_script
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ldn_diary import caching
@@ -318,8 +319,10 @@ def invite_create(request: AuthenticatedRequest) -> HttpResponse:
     else:
         messages.success(
             request,
-            f"Your code is {invite.display_code}. Give it to your clinician; it works once, "
-            f"for {INVITE_VALID_DAYS} days.",
+            gettext(
+                "Your code is %(code)s. Give it to your clinician; it works once, for %(days)s days."
+            )
+            % {"code": invite.display_code, "days": INVITE_VALID_DAYS},
         )
     return redirect(reverse("accounts:profile") + "#sharing")
 
@@ -329,7 +332,10 @@ def invite_create(request: AuthenticatedRequest) -> HttpResponse:
 def invite_cancel(request: AuthenticatedRequest, invite_uuid: uuid_mod.UUID) -> HttpResponse:
     me = _patient(request)
     invite = services.invite_cancel(invite=selectors.get_invite_for_patient(me, invite_uuid))
-    messages.success(request, f"Code {invite.display_code} cancelled; nobody can use it now.")
+    messages.success(
+        request,
+        gettext("Code %(code)s cancelled; nobody can use it now.") % {"code": invite.display_code},
+    )
     return redirect(reverse("accounts:profile") + "#sharing")
 
 
@@ -339,6 +345,8 @@ def link_revoke(request: AuthenticatedRequest, link_uuid: uuid_mod.UUID) -> Http
     me = _patient(request)
     care_link = services.link_revoke(link=selectors.get_link_for_patient(me, link_uuid))
     messages.success(
-        request, f"{care_link.clinician} can no longer see your diary. This took effect now."
+        request,
+        gettext("%(clinician)s can no longer see your diary. This took effect now.")
+        % {"clinician": care_link.clinician},
     )
     return redirect(reverse("accounts:profile") + "#sharing")

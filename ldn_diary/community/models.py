@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 # A group's privacy budget (total ε over all its releases) and the ε of one release unless the
 # moderator picks another (docs/clinical-rules.md §5, design).
@@ -119,10 +120,10 @@ class Membership(models.Model):
 
 
 class MembershipEventKind(models.TextChoices):
-    JOINED = "joined", "Joined the group"
-    AGREED = "agreed", "Agreed to contribute to the group's aggregates"
-    STOPPED = "stopped", "Stopped contributing"
-    LEFT = "left", "Left the group"
+    JOINED = "joined", _("Joined the group")
+    AGREED = "agreed", _("Agreed to contribute to the group's aggregates")
+    STOPPED = "stopped", _("Stopped contributing")
+    LEFT = "left", _("Left the group")
 
 
 class MembershipEvent(models.Model):

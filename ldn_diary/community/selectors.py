@@ -10,24 +10,21 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid as uuid_mod
-from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 
+import numpy as np
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from ldn_diary.accounts.models import User
+from ldn_diary.clinical import doses, stats
 from ldn_diary.clinical.aggregates import EARLY_WEEKS, MemberOutcome
 from ldn_diary.clinical.constants import IMMPACT_MODERATE_PCT, WEEK_WINDOWS
 from ldn_diary.diary.models import DiaryEntry, DoseChange
 from ldn_diary.trends.models import ResponseSummary, TrendDay
 
 from .models import Membership, MembershipEvent, Release, SupportGroup
-
-# Adherence credit per day (as on the clinician's dashboard, docs/clinical-rules.md §3): a partly
-# taken dose counts half.
-_TAKEN = {"yes": 1.0, "partly": 0.5, "no": 0.0}
 
 
 def _key(value: uuid_mod.UUID | str) -> uuid_mod.UUID:
@@ -183,13 +180,13 @@ def member_outcomes(patient_ids: Sequence[int], *, today: dt.date) -> list[Membe
     summaries = dict(
         ResponseSummary.objects.filter(patient_id__in=ids).values_list("patient_id", "data")
     )
-    doses: dict[int, list[tuple[dt.date, int]]] = defaultdict(list)
+    dose_changes: dict[int, list[tuple[dt.date, int]]] = defaultdict(list)
     for pid, day, ug in (
         DoseChange.objects.filter(patient_id__in=ids)
         .order_by("patient_id", "effective_date")
         .values_list("patient_id", "effective_date", "dose_ug")
     ):
-        doses[pid].append((day, ug))
+        dose_changes[pid].append((day, ug))
     improved: dict[int, list[dt.date]] = defaultdict(list)
     for pid, day in (
         TrendDay.objects.filter(patient_id__in=ids, pain_pct__gte=IMMPACT_MODERATE_PCT)
@@ -208,7 +205,7 @@ def member_outcomes(patient_ids: Sequence[int], *, today: dt.date) -> list[Membe
     out = []
     for pid in ids:
         data = summaries.get(pid) or {}
-        changes = doses.get(pid, [])
+        changes = dose_changes.get(pid, [])
         start = _therapy_start(data, changes)
         out.append(
             MemberOutcome(
@@ -226,12 +223,12 @@ def member_outcomes(patient_ids: Sequence[int], *, today: dt.date) -> list[Membe
 def _therapy_start(data: dict, changes: list[tuple[dt.date, int]]) -> dt.date | None:
     if data.get("therapy_start"):
         return dt.date.fromisoformat(data["therapy_start"])
-    return next((day for day, ug in changes if ug > 0), None)
+    return doses.therapy_start(changes)
 
 
 def _dose_on(changes: list[tuple[dt.date, int]], day: dt.date) -> int | None:
-    i = bisect_right([d for d, _ in changes], day)
-    return changes[i - 1][1] if i else None
+    index = doses.dose_in_force(changes, day)
+    return None if index is None else changes[index][1]
 
 
 def _week_classes(data: dict) -> dict[int, str | None]:
@@ -267,10 +264,22 @@ def _effects(
 def _adherence(
     changes: list[tuple[dt.date, int]], entries: list[tuple[dt.date, list[str], str]]
 ) -> float | None:
-    dates = [d for d, _ in changes]
-    credits = [
-        _TAKEN.get(taken, 0.0)
-        for day, _, taken in entries
-        if (i := bisect_right(dates, day)) and changes[i - 1][1] > 0
-    ]
-    return sum(credits) / len(credits) if credits else None
+    """The engine's adherence rule (clinical.stats.dose_adherence) over logged days with a
+    non-zero dose in force."""
+    if not changes or not entries:
+        return None
+    change_days = np.array([d.toordinal() for d, _ in changes], dtype=np.int64)
+    entry_days = np.array([d.toordinal() for d, _, _ in entries], dtype=np.int64)
+    index = doses.dose_index_on(
+        np.zeros(len(changes), dtype=np.int64),
+        change_days,
+        np.zeros(len(entries), dtype=np.int64),
+        entry_days,
+    )
+    ug = np.array([u for _, u in changes], dtype=np.int64)
+    on_ldn = (index >= 0) & (ug[np.maximum(index, 0)] > 0)
+    taken = np.array([t for _, _, t in entries])[on_ldn]
+    if not len(taken):
+        return None
+    yes, partly = int((taken == "yes").sum()), int((taken == "partly").sum())
+    return float(stats.dose_adherence(yes, partly, len(taken)))  # type: ignore[arg-type]

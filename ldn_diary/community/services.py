@@ -13,9 +13,10 @@ import secrets
 import uuid as uuid_mod
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
 
 from ldn_diary.accounts import audit
@@ -290,7 +291,8 @@ def release_compute(*, release_id: int, random_state: RandomState = None) -> Rel
         result = aggregates.compute_release(
             outcomes,
             epsilon=float(release.epsilon),
-            side_effects=list(SideEffect.choices),
+            # A release is stored and published in the site's language, whoever computes it.
+            side_effects=_side_effect_names(),
             random_state=random_state,
         )
         release.results = {
@@ -336,3 +338,8 @@ def release_revoke(*, release: Release) -> Release:
         locked.revoked_at = timezone.now()
         locked.save(update_fields=["revoked_at"])
     return locked
+
+
+def _side_effect_names() -> list[tuple[str, str]]:
+    with translation.override(settings.LANGUAGE_CODE):
+        return [(code, str(label)) for code, label in SideEffect.choices]

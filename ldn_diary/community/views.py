@@ -23,6 +23,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import json_script
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
@@ -172,7 +174,7 @@ def join_code_regenerate(request: HttpRequest, group_uuid: uuid_mod.UUID) -> Htt
 def join_code_close(request: HttpRequest, group_uuid: uuid_mod.UUID) -> HttpResponse:
     group = selectors.get_group_for_moderator(_user(request), group_uuid)
     services.join_code_close(group=group)
-    messages.success(request, "Joining is closed. Members who joined stay in the group.")
+    messages.success(request, _("Joining is closed. Members who joined stay in the group."))
     return redirect(reverse("community:group", args=[group.uuid]) + "#joining")
 
 
@@ -244,7 +246,7 @@ def release_publish(
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
     else:
-        messages.success(request, "Published. Anyone with the link below can see this release.")
+        messages.success(request, _("Published. Anyone with the link below can see this release."))
     return redirect("community:release", group_uuid=group_uuid, release_uuid=release_uuid)
 
 
@@ -255,7 +257,9 @@ def release_revoke(
 ) -> HttpResponse:
     rel = selectors.get_release_for_moderator(_user(request), group_uuid, release_uuid)
     services.release_revoke(release=rel)
-    messages.success(request, "The public link no longer works. Publishing again makes a new one.")
+    messages.success(
+        request, _("The public link no longer works. Publishing again makes a new one.")
+    )
     return redirect("community:release", group_uuid=group_uuid, release_uuid=release_uuid)
 
 
@@ -277,7 +281,7 @@ def join(request: HttpRequest, code: str = "") -> HttpResponse:
             "community-join", address, limit=JOIN_MAX_FAILURES_PER_ADDRESS
         ):
             form.add_error(
-                "code", "Too many codes that did not work. Wait 15 minutes, then try again."
+                "code", _("Too many codes that did not work. Wait 15 minutes, then try again.")
             )
         else:
             try:
@@ -291,10 +295,14 @@ def join(request: HttpRequest, code: str = "") -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    f"You joined {membership.group.name}. Nothing from your diary is shared "
-                    "unless you agree below."
+                    gettext(
+                        "You joined %(group)s. Nothing from your diary is shared unless you "
+                        "agree below."
+                    )
+                    % {"group": membership.group.name}
                     if created
-                    else f"You are already in {membership.group.name}.",
+                    else gettext("You are already in %(group)s.")
+                    % {"group": membership.group.name},
                 )
                 return redirect(reverse("community:home") + f"#m-{membership.uuid}")
     return render(request, "community/join.html", {"form": form})

@@ -20,7 +20,8 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -166,7 +167,9 @@ def history(request: AuthenticatedRequest, patient: User) -> HttpResponse:
         window_start,
         today,
         treatments=[
-            TreatmentMark(t.name, labels.get(t.category, t.category), t.start_date, t.stop_date)
+            TreatmentMark(
+                t.name, str(labels.get(t.category, t.category)), t.start_date, t.stop_date
+            )
             for t in diary.treatments_for(patient)
         ],
         events=[EventMark(e.date, e.kind) for e in diary.life_events_for(patient)],
@@ -218,8 +221,11 @@ def profile(request: AuthenticatedRequest) -> HttpResponse:
             display_name=data["display_name"],
             email=data["email"],
             time_zone=data["time_zone"],
+            language=data.get("language") or None,
         )
-        messages.success(request, "Profile saved.")
+        # The new language at once, for this very message and the page it redirects to.
+        translation.activate(user.language)
+        messages.success(request, _("Profile saved."))
         return redirect("accounts:profile")
     context: dict[str, object] = {"form": form}
     if twofactor.requires_second_factor(user):
@@ -296,7 +302,7 @@ def account_delete(request: AuthenticatedRequest, patient: User) -> HttpResponse
             request.session.flush()
             request.user = AnonymousUser()  # type: ignore[assignment]
             messages.success(
-                request, "Your account and your diary have been deleted. Thank you for using it."
+                request, _("Your account and your diary have been deleted. Thank you for using it.")
             )
             return redirect("home")
     return render(request, "core/account_delete.html", {"form": form})

@@ -34,7 +34,7 @@ def month_weeks(
     """Monday-first weeks for ``month`` (its 1st), ``logged`` being {date: backfilled}."""
     first = month.replace(day=1)
     last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
-    window_start, _ = backfill_window(today)
+    window_start, _end = backfill_window(today)
     shown_from = first
     if first <= today <= last and window_start < first:
         shown_from = window_start

@@ -445,5 +445,5 @@ def treatments_csv_lines(
         rows.append((e.date, 1, (e.kind, e.date.isoformat(), "", "", "", escape_formula(e.text))))
     writer = csv.writer(_Echo())
     yield writer.writerow(TREATMENT_COLUMNS)
-    for _, _, row in sorted(rows):
+    for _day, _kind, row in sorted(rows):
         yield writer.writerow(row)

@@ -11,12 +11,15 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
+from django.utils import formats
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 # Doses in micrograms: 1 µg (ultra-low) to 50 mg; 0 means stopped or paused. The database's
 # dose_ug_in_range and plan_*_in_range constraints hold the same bounds.
 MIN_DOSE_UG = 1
 MAX_DOSE_UG = 50_000
-DOSE_HELP = "Enter a dose between 0.001 mg (1 µg) and 50 mg, with at most 3 decimals, e.g. 4.5."
+DOSE_HELP = _("Enter a dose between 0.001 mg (1 µg) and 50 mg, with at most 3 decimals, e.g. 4.5.")
 
 # Plain decimals only: "1e3", "Infinity" and "-1" are refused rather than guessed at.
 _PLAIN_DECIMAL = re.compile(r"\d+(\.\d*)?|\.\d+")
@@ -33,27 +36,35 @@ def parse_dose_mg(text: str, *, allow_zero: bool = False) -> int:
     shown = (text or "").strip()
     cleaned = shown.lower().removesuffix("mg").strip().replace(",", ".")
     if not _PLAIN_DECIMAL.fullmatch(cleaned):
-        prefix = f"{shown!r} is not a dose in mg. " if shown else ""
-        raise ValidationError(prefix + DOSE_HELP, code="dose_format")
+        prefix = gettext("%(text)r is not a dose in mg. ") % {"text": shown} if shown else ""
+        raise ValidationError(prefix + str(DOSE_HELP), code="dose_format")
     try:
         micrograms = Decimal(cleaned) * _UG_PER_MG
     except InvalidOperation as exc:  # pragma: no cover - the pattern above already excludes it
         raise ValidationError(DOSE_HELP, code="dose_format") from exc
     if micrograms != micrograms.to_integral_value():
         raise ValidationError(
-            f"{cleaned} mg has more than 3 decimals. {DOSE_HELP}", code="dose_decimals"
+            gettext("%(mg)s mg has more than 3 decimals. %(help)s")
+            % {"mg": cleaned, "help": DOSE_HELP},
+            code="dose_decimals",
         )
     dose_ug = int(micrograms)
     if dose_ug == 0 and allow_zero:
         return 0
     if dose_ug == 0:
         raise ValidationError(
-            "0 mg is not a dose (to record a stop or pause, use “Stopped or paused?” on the "
-            f"Doses page). {DOSE_HELP}",
+            gettext(
+                "0 mg is not a dose (to record a stop or pause, use “Stopped or paused?” on the "
+                "Doses page). %(help)s"
+            )
+            % {"help": DOSE_HELP},
             code="dose_range",
         )
     if dose_ug > MAX_DOSE_UG:
-        raise ValidationError(f"{cleaned} mg is more than 50 mg. {DOSE_HELP}", code="dose_range")
+        raise ValidationError(
+            gettext("%(mg)s mg is more than 50 mg. %(help)s") % {"mg": cleaned, "help": DOSE_HELP},
+            code="dose_range",
+        )
     return dose_ug
 
 
@@ -74,3 +85,11 @@ def format_mg(dose_ug: int | None) -> str:
         return ""
     value = (Decimal(dose_ug) / _UG_PER_MG).normalize()
     return f"{value:f}"
+
+
+def display_mg(dose_ug: int | None) -> str:
+    """format_mg for reading, in the active language's number format: "4.5" in English, "4,5" in
+    Spanish. Only for pages and messages; the CSV and form fields keep format_mg's canonical text
+    (parse_dose_mg reads either decimal mark back)."""
+    canonical = format_mg(dose_ug)
+    return formats.number_format(Decimal(canonical)) if canonical else ""

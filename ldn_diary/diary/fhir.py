@@ -227,7 +227,10 @@ def observations(patient: User, entry: DiaryEntry) -> Iterable[dict[str, Any]]:
         "dreams",
         concept(CODES, "dreams", "Dreams"),
         valueCodeableConcept=concept(
-            DREAM_CODES, entry.dreams, Dreams(entry.dreams).label, Dreams(entry.dreams).label
+            DREAM_CODES,
+            entry.dreams,
+            str(Dreams(entry.dreams).label),
+            str(Dreams(entry.dreams).label),
         ),
     )
     effects = [c for c in SideEffect if c.value in entry.side_effects]
@@ -236,7 +239,7 @@ def observations(patient: User, entry: DiaryEntry) -> Iterable[dict[str, Any]]:
         components = []
         for effect in effects:
             component: dict[str, Any] = {
-                "code": concept(SIDE_EFFECT_CODES, effect.value, effect.label)
+                "code": concept(SIDE_EFFECT_CODES, effect.value, str(effect.label))
             }
             if effect == SideEffect.OTHER and entry.side_effect_other:
                 component["valueString"] = entry.side_effect_other
@@ -253,7 +256,7 @@ def observations(patient: User, entry: DiaryEntry) -> Iterable[dict[str, Any]]:
             valueCodeableConcept=concept(SIDE_EFFECT_CODES, "none", "None", "None"),
         )
     if entry.dose_taken != DoseTaken.NOT_APPLICABLE:
-        label = DoseTaken(entry.dose_taken).label
+        label = str(DoseTaken(entry.dose_taken).label)
         yield _observation(
             patient,
             entry,
@@ -278,7 +281,7 @@ def treatment_resource(patient: User, treatment: Treatment) -> dict[str, Any]:
     if treatment.stop_date is not None:
         period["end"] = treatment.stop_date.isoformat()
     stopped = treatment.stop_date is not None
-    kind = concept(TREATMENT_CATEGORY_CODES, category.value, category.label)
+    kind = concept(TREATMENT_CATEGORY_CODES, category.value, str(category.label))
     resource: dict[str, Any]
     if category in THERAPIES:
         resource = {

@@ -7,7 +7,15 @@ limit as ``maxlength`` so a browser stops typing there.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django import forms
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 from .choices import DOSE_ANSWERS, TREATMENT_EXAMPLES, LifeEventKind, TreatmentCategory
 from .csvio import MAX_IMPORT_BYTES
@@ -37,15 +45,15 @@ SCORE_CHOICES = [(n, str(n)) for n in SCORE_VALUES]
 # higher is better (docs/clinical-rules.md §1). The ends are printed under each scale, so 0 and 10
 # are never guesses.
 SCALES = (
-    ("pain", "Pain", "no pain", "worst imaginable"),
-    ("fatigue", "Fatigue", "no fatigue", "exhausted"),
-    ("sleep", "Sleep quality", "very poor", "excellent"),
-    ("mood", "Mood", "very low", "very good"),
+    ("pain", _("Pain"), _("no pain"), _("worst imaginable")),
+    ("fatigue", _("Fatigue"), _("no fatigue"), _("exhausted")),
+    ("sleep", _("Sleep quality"), _("very poor"), _("excellent")),
+    ("mood", _("Mood"), _("very low"), _("very good")),
 )
 
 
-def _score_field(title: str) -> forms.TypedChoiceField:
-    message = score_prompt(title)
+def _score_field(title: StrOrPromise) -> forms.TypedChoiceField:
+    message = score_prompt(title)  # lazy: the language of the request that shows it
     return forms.TypedChoiceField(
         label=title,
         choices=SCORE_CHOICES,
@@ -57,10 +65,10 @@ def _score_field(title: str) -> forms.TypedChoiceField:
 
 class EntryForm(forms.Form):
     date = forms.DateField(widget=forms.HiddenInput)
-    pain = _score_field("Pain")
-    fatigue = _score_field("Fatigue")
-    sleep = _score_field("Sleep quality")
-    mood = _score_field("Mood")
+    pain = _score_field(_("Pain"))
+    fatigue = _score_field(_("Fatigue"))
+    sleep = _score_field(_("Sleep quality"))
+    mood = _score_field(_("Mood"))
     dreams = forms.ChoiceField(
         choices=Dreams.choices,
         widget=forms.RadioSelect,
@@ -70,28 +78,28 @@ class EntryForm(forms.Form):
         choices=SideEffect.choices, widget=forms.CheckboxSelectMultiple, required=False
     )
     side_effect_other = forms.CharField(
-        label="Other side effect",
+        label=_("Other side effect"),
         required=False,
         widget=forms.TextInput(attrs={"maxlength": OTHER_TEXT_MAX}),
     )
     # Asked only on days with LDN (the page leaves it out otherwise): the service decides,
     # from the dose history, whether an answer is needed (rules.check_entry).
     dose_taken = forms.ChoiceField(
-        label="Dose taken",
+        label=_("Dose taken"),
         choices=[(c.value, c.label) for c in DOSE_ANSWERS],
         widget=forms.RadioSelect,
         required=False,
         error_messages={"invalid_choice": DOSE_TAKEN_HELP},
     )
     note = forms.CharField(
-        label="Note (optional)",
+        label=_("Note (optional)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "maxlength": NOTE_MAX}),
     )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
     request_key = forms.UUIDField(widget=forms.HiddenInput, required=False)
 
-    def scales(self) -> list[tuple[forms.BoundField, str, str, str]]:
+    def scales(self) -> list[tuple[forms.BoundField, StrOrPromise, StrOrPromise, StrOrPromise]]:
         return [(self[name], title, low, high) for name, title, low, high in SCALES]
 
 
@@ -99,7 +107,7 @@ class DoseMgField(forms.CharField):
     """A dose in mg typed as text (Decimal semantics, never float), cleaned to micrograms."""
 
     def __init__(self, **kwargs) -> None:
-        kwargs.setdefault("help_text", "In mg, up to 3 decimals, e.g. 4.5 or 0.75.")
+        kwargs.setdefault("help_text", _("In mg, up to 3 decimals, e.g. 4.5 or 0.75."))
         kwargs.setdefault("error_messages", {"required": DOSE_HELP})
         super().__init__(max_length=12, **kwargs)
         # inputmode gives phones a number pad that still has a decimal mark.
@@ -112,25 +120,28 @@ class DoseMgField(forms.CharField):
 
 class DoseChangeForm(forms.Form):
     effective_date = forms.DateField(
-        label="From",
+        label=_("From"),
         widget=DATE_WIDGET,
         error_messages={
-            "required": "Enter the day you start this dose.",
-            "invalid": "Enter a date like 2026-11-24.",
+            "required": _("Enter the day you start this dose."),
+            "invalid": _("Enter a date like 2026-11-24."),
         },
     )
-    dose_mg = DoseMgField(label="Dose (mg)")
+    dose_mg = DoseMgField(label=_("Dose (mg)"))
     time_of_day = forms.ChoiceField(
-        label="When", choices=TimeOfDay.choices, widget=forms.RadioSelect, initial=TimeOfDay.BEDTIME
+        label=_("When"),
+        choices=TimeOfDay.choices,
+        widget=forms.RadioSelect,
+        initial=TimeOfDay.BEDTIME,
     )
     formulation = forms.ChoiceField(
-        label="Form",
+        label=_("Form"),
         choices=Formulation.choices,
         widget=forms.RadioSelect,
         initial=Formulation.CAPSULE,
     )
     note = forms.CharField(
-        label="Note (optional)",
+        label=_("Note (optional)"),
         required=False,
         widget=forms.TextInput(attrs={"maxlength": DOSE_NOTE_MAX}),
     )
@@ -138,32 +149,33 @@ class DoseChangeForm(forms.Form):
 
 class DoseStopForm(forms.Form):
     effective_date = forms.DateField(
-        label="Stopped or paused from",
+        label=_("Stopped or paused from"),
         widget=DATE_WIDGET,
         error_messages={
-            "required": "Enter the day you stopped.",
-            "invalid": "Enter a date like 2026-11-24.",
+            "required": _("Enter the day you stopped."),
+            "invalid": _("Enter a date like 2026-11-24."),
         },
     )
     note = forms.CharField(
-        label="Why (optional)",
+        label=_("Why (optional)"),
         required=False,
         widget=forms.TextInput(attrs={"maxlength": DOSE_NOTE_MAX}),
     )
 
 
 class PlanForm(forms.Form):
-    start_mg = DoseMgField(label="Start dose (mg)", help_text="e.g. 1.5")
-    step_mg = DoseMgField(label="Step up by (mg)", help_text="e.g. 1.5")
+    start_mg = DoseMgField(label=_("Start dose (mg)"), help_text="e.g. 1.5")
+    step_mg = DoseMgField(label=_("Step up by (mg)"), help_text="e.g. 1.5")
     interval_days = forms.IntegerField(
-        label="Every (days)",
-        help_text=(
-            f"Days between steps, {PLAN_INTERVAL_DAYS.start} to {PLAN_INTERVAL_DAYS.stop - 1}, "
-            "e.g. 14."
+        label=_("Every (days)"),
+        help_text=format_lazy(
+            _("Days between steps, {start} to {stop}, e.g. 14."),
+            start=PLAN_INTERVAL_DAYS.start,
+            stop=PLAN_INTERVAL_DAYS.stop - 1,
         ),
         error_messages={"required": INTERVAL_HELP, "invalid": INTERVAL_HELP},
     )
-    target_mg = DoseMgField(label="Target dose (mg)", help_text="e.g. 4.5")
+    target_mg = DoseMgField(label=_("Target dose (mg)"), help_text="e.g. 4.5")
 
 
 class PlanConfirmForm(forms.Form):
@@ -171,78 +183,91 @@ class PlanConfirmForm(forms.Form):
     date = forms.DateField(
         widget=DATE_WIDGET,
         required=False,
-        label="Taken from",
-        error_messages={"invalid": "Enter a date like 2026-11-24."},
+        label=_("Taken from"),
+        error_messages={"invalid": _("Enter a date like 2026-11-24.")},
     )
 
 
-def _date_field(label: str, required_message: str, *, required: bool = True) -> forms.DateField:
+def _date_field(
+    label: StrOrPromise, required_message: StrOrPromise, *, required: bool = True
+) -> forms.DateField:
     return forms.DateField(
         label=label,
         widget=DATE_WIDGET,
         required=required,
-        error_messages={"required": required_message, "invalid": "Enter a date like 2026-11-24."},
+        error_messages={
+            "required": required_message,
+            "invalid": _("Enter a date like 2026-11-24."),
+        },
     )
 
 
 # Each category with examples, so that "tramadol" is found under opioids.
-CATEGORY_CHOICES = [("", "Choose…")] + [
-    (c.value, f"{c.label} ({TREATMENT_EXAMPLES[c]})") for c in TreatmentCategory
+CATEGORY_CHOICES = [("", _("Choose…"))] + [
+    (c.value, format_lazy("{} ({})", c.label, TREATMENT_EXAMPLES[c])) for c in TreatmentCategory
 ]
 
 
 class TreatmentForm(forms.Form):
     name = forms.CharField(
-        label="Name",
-        help_text="The medicine or therapy, e.g. pregabalin 75 mg or physiotherapy.",
+        label=_("Name"),
+        help_text=_("The medicine or therapy, e.g. pregabalin 75 mg or physiotherapy."),
         widget=forms.TextInput(attrs={"maxlength": TREATMENT_NAME_MAX, "autocomplete": "off"}),
-        error_messages={"required": "Enter the name."},
+        error_messages={"required": _("Enter the name.")},
     )
     category = forms.ChoiceField(
-        label="Kind",
+        label=_("Kind"),
         choices=CATEGORY_CHOICES,
         error_messages={"required": CATEGORY_HELP, "invalid_choice": CATEGORY_HELP},
     )
-    start_date = _date_field("Started", "Enter the day you started (roughly is fine).")
-    stop_date = _date_field("Stopped (leave empty if you still take it)", "", required=False)
+    start_date = _date_field(_("Started"), _("Enter the day you started (roughly is fine)."))
+    stop_date = _date_field(_("Stopped (leave empty if you still take it)"), "", required=False)
     note = forms.CharField(
-        label="Note (optional)",
+        label=_("Note (optional)"),
         required=False,
         widget=forms.TextInput(attrs={"maxlength": TREATMENT_NOTE_MAX}),
     )
 
 
 class LifeEventForm(forms.Form):
-    date = _date_field("Date", "Enter the day it happened.")
+    date = _date_field(_("Date"), _("Enter the day it happened."))
     kind = forms.ChoiceField(
-        label="What",
+        label=_("What"),
         choices=LifeEventKind.choices,
         widget=forms.RadioSelect,
         initial=LifeEventKind.FLARE,
         error_messages={"required": KIND_HELP, "invalid_choice": KIND_HELP},
     )
     text = forms.CharField(
-        label="A few words (optional)",
+        label=_("A few words (optional)"),
         required=False,
-        help_text="e.g. “flare after a long drive”, “moved house”.",
+        help_text=_("e.g. “flare after a long drive”, “moved house”."),
         widget=forms.TextInput(attrs={"maxlength": EVENT_TEXT_MAX}),
     )
 
 
 class ImportForm(forms.Form):
     file = forms.FileField(
-        label="Diary CSV file",
-        help_text="The same columns as the export: date,pain,fatigue,sleep,mood,dreams,"
-        "side_effects,dose_taken,dose_mg,note.",
-        error_messages={"required": "Choose a CSV file to upload.", "empty": "That file is empty."},
+        label=_("Diary CSV file"),
+        help_text=_(
+            "The same columns as the export: date,pain,fatigue,sleep,mood,dreams,"
+            "side_effects,dose_taken,dose_mg,note."
+        ),
+        error_messages={
+            "required": _("Choose a CSV file to upload."),
+            "empty": _("That file is empty."),
+        },
     )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_IMPORT_BYTES:
             raise forms.ValidationError(
-                f"That file is {upload.size / 1_000_000:.1f} MB; the limit is "
-                f"{MAX_IMPORT_BYTES // 1_000_000} MB. Split it into several files by date."
+                gettext(
+                    "That file is %(size).1f MB; the limit is %(limit)s MB. "
+                    "Split it into several files by date."
+                )
+                % {"size": upload.size / 1_000_000, "limit": MAX_IMPORT_BYTES // 1_000_000}
             )
         return upload
 

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 # The rules these models enforce live in rules.py and dosing.py; the database holds the ones that
 # must never be broken (one entry per day, scores 0-10, dose bounds). Re-exported here because
@@ -124,7 +125,9 @@ class DoseChange(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dose_changes"
     )
     effective_date = models.DateField()
-    dose_ug = models.PositiveIntegerField(help_text="Micrograms per day; 0 means stopped/paused.")
+    dose_ug = models.PositiveIntegerField(
+        help_text=_("Micrograms per day; 0 means stopped/paused.")
+    )
     time_of_day = models.CharField(
         max_length=8, choices=TimeOfDay.choices, default=TimeOfDay.BEDTIME
     )

@@ -92,7 +92,7 @@ def entry_sync(request: AuthenticatedRequest, patient: User) -> JsonResponse:
     data = form.cleaned_data
     date: dt.date = data["date"]
     try:
-        entry, _ = services.entry_save(
+        entry, _saved = services.entry_save(
             patient=patient,
             date=date,
             pain=data["pain"],

@@ -12,9 +12,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from django.utils.dateformat import format as date_format
+from django.utils.functional import lazy
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 from ldn_diary.clinical import doses
 
@@ -28,12 +35,17 @@ from .choices import (
     TimeOfDay,
     TreatmentCategory,
 )
-from .dosing import DOSE_HELP, format_mg, is_dose_ug
+from .dosing import DOSE_HELP, display_mg, is_dose_ug
 
 SCORE_FIELDS = ("pain", "fatigue", "sleep", "mood")
-SCORE_LABELS = {"pain": "Pain", "fatigue": "Fatigue", "sleep": "Sleep quality", "mood": "Mood"}
+SCORE_LABELS = {
+    "pain": _("Pain"),
+    "fatigue": _("Fatigue"),
+    "sleep": _("Sleep quality"),
+    "mood": _("Mood"),
+}
 # How each checked field is named in messages about it (the CSV import uses its column names).
-FIELD_LABELS = {**SCORE_LABELS, "dreams": "Dreams", "dose_taken": "Dose taken"}
+FIELD_LABELS = {**SCORE_LABELS, "dreams": _("Dreams"), "dose_taken": _("Dose taken")}
 SCORE_MIN, SCORE_MAX = 0, 10
 SCORE_VALUES = range(SCORE_MIN, SCORE_MAX + 1)
 # A patient may fill in or change the last 14 days by hand *(design)*; older days are imported.
@@ -52,17 +64,26 @@ EARLIEST_DATE = dt.date(1900, 1, 1)
 NUL = "\x00"
 
 SCORE_RULE = f"must be a whole number from {SCORE_MIN} to {SCORE_MAX}"
-DREAMS_HELP = "Choose how you dreamt: none, normal, vivid or nightmares."
-DOSE_TAKEN_HELP = "Choose whether you took your dose: yes, partly or no."
-INTERVAL_HELP = (
-    f"Enter the days between steps as a whole number from {PLAN_INTERVAL_DAYS.start} to "
-    f"{PLAN_INTERVAL_DAYS.stop - 1}."
+DREAMS_HELP = _("Choose how you dreamt: none, normal, vivid or nightmares.")
+DOSE_TAKEN_HELP = _("Choose whether you took your dose: yes, partly or no.")
+INTERVAL_HELP = format_lazy(
+    _("Enter the days between steps as a whole number from {start} to {stop}."),
+    start=PLAN_INTERVAL_DAYS.start,
+    stop=PLAN_INTERVAL_DAYS.stop - 1,
 )
 
 
-def score_prompt(label: str) -> str:
-    """What the entry form says when a score is missing: the patient taps, not types."""
-    return f"Choose a number from {SCORE_MIN} to {SCORE_MAX} for {label.lower()}."
+def _score_prompt(label: StrOrPromise) -> str:
+    return gettext("Choose a number from %(min)s to %(max)s for %(what)s.") % {
+        "min": SCORE_MIN,
+        "max": SCORE_MAX,
+        "what": str(label).lower(),
+    }
+
+
+# What the entry form says when a score is missing: the patient taps, not types. Lazy, because
+# the form fields are built at import, before any language is active.
+score_prompt = lazy(_score_prompt, str)
 
 
 def day_label(date: dt.date) -> str:
@@ -141,9 +162,7 @@ def normalise_side_effects(codes: Iterable[str], other: str) -> tuple[list[str],
         chosen.add(SideEffect.OTHER)
     problem = None
     if unknown:
-        problem = (
-            f"Unknown side effect {unknown[0]!r}. Choose from: {', '.join(SideEffect.labels)}."
-        )
+        problem = f"Unknown side effect {unknown[0]!r}. Choose from: {', '.join(str(label) for label in SideEffect.labels)}."
     return [c.value for c in SideEffect if c in chosen], other, problem
 
 
@@ -160,7 +179,7 @@ def check_entry(
     note: str,
     on_therapy: bool = True,
     answer_required: bool = True,
-    name: Callable[[str], str] = FIELD_LABELS.__getitem__,
+    name: Callable[[str], str] = lambda field: str(FIELD_LABELS[field]),
 ) -> tuple[EntryValues | None, dict[str, str]]:
     """The entry's values, checked, or None and every problem as {field: message}.
 
@@ -185,7 +204,7 @@ def check_entry(
     if not on_therapy or (unanswered and not answer_required):
         dose_taken = DoseTaken.NOT_APPLICABLE
     elif unanswered:
-        problems["dose_taken"] = DOSE_TAKEN_HELP
+        problems["dose_taken"] = str(DOSE_TAKEN_HELP)
     elif dose_taken not in DOSE_ANSWERS:
         problems["dose_taken"] = (
             f"{name('dose_taken')} must be one of {', '.join(DOSE_ANSWERS)}; got {dose_taken!r}."
@@ -230,7 +249,7 @@ def entry_date_problem(date: dt.date, today: dt.date) -> str | None:
             f"{day_label(date)} is in the future. You can log today ({day_label(today)}) and up "
             f"to {BACKFILL_DAYS} days back."
         )
-    earliest, _ = backfill_window(today)
+    earliest, _latest = backfill_window(today)
     if date < earliest:
         return (
             f"{day_label(date)} is more than {BACKFILL_DAYS} days ago. You can fill in days back "
@@ -252,7 +271,7 @@ def import_date_problem(date: dt.date, today: dt.date) -> str | None:
 
 
 def dose_problem(dose_ug: object, *, allow_zero: bool = True) -> str | None:
-    return None if is_dose_ug(dose_ug, allow_zero=allow_zero) else DOSE_HELP
+    return None if is_dose_ug(dose_ug, allow_zero=allow_zero) else str(DOSE_HELP)
 
 
 def dose_date_problem(date: dt.date, today: dt.date) -> str | None:
@@ -269,9 +288,9 @@ def dose_choice_problems(*, time_of_day: str, formulation: str, note: str = "") 
     """A dose change's other fields: when it is taken, its form and its note."""
     problems = {}
     if time_of_day not in TimeOfDay.values:
-        problems["time_of_day"] = "Choose when you take it: bedtime or morning."
+        problems["time_of_day"] = gettext("Choose when you take it: bedtime or morning.")
     if formulation not in Formulation.values:
-        problems["formulation"] = (
+        problems["formulation"] = gettext(
             "Choose the form: capsule, liquid, sublingual, cream or other (say which in the note)."
         )
     note = (note or "").strip()
@@ -290,19 +309,19 @@ def plan_problems(
     problems: dict[str, str] = {}
     for field, value in (("start_mg", start_ug), ("step_mg", step_ug), ("target_mg", target_ug)):
         if not is_dose_ug(value, allow_zero=False):
-            problems[field] = DOSE_HELP
+            problems[field] = str(DOSE_HELP)
     if not (
         isinstance(interval_days, int)
         and not isinstance(interval_days, bool)
         and interval_days in PLAN_INTERVAL_DAYS
     ):
-        problems["interval_days"] = INTERVAL_HELP
+        problems["interval_days"] = str(INTERVAL_HELP)
     start, target = cast(int, start_ug), cast(int, target_ug)  # checked above when no problems
     if not problems and target < start:
-        problems["target_mg"] = (
-            f"The target ({format_mg(target)} mg) is below the start dose "
-            f"({format_mg(start)} mg). Enter a target at or above the start."
-        )
+        problems["target_mg"] = gettext(
+            "The target (%(target)s mg) is below the start dose (%(start)s mg). "
+            "Enter a target at or above the start."
+        ) % {"target": display_mg(target), "start": display_mg(start)}
     return problems
 
 
@@ -311,10 +330,8 @@ def plan_problems(
 TREATMENT_NAME_MAX = 100
 TREATMENT_NOTE_MAX = 500
 EVENT_TEXT_MAX = 200
-# A date before this is a typing slip (a year of 0202), not a treatment history *(design)*.
-EARLIEST_DATE = dt.date(1900, 1, 1)
-CATEGORY_HELP = "Choose the kind of treatment from the list (if unsure, choose “Other”)."
-KIND_HELP = "Choose whether this was a flare or another life event."
+CATEGORY_HELP = _("Choose the kind of treatment from the list (if unsure, choose “Other”).")
+KIND_HELP = _("Choose whether this was a flare or another life event.")
 
 
 def text_problem(what: str, text: str, limit: int, *, required: bool = False) -> str | None:
@@ -325,8 +342,8 @@ def text_problem(what: str, text: str, limit: int, *, required: bool = False) ->
     """
     if required and not text:
         return f"Enter {what}."
-    if "\x00" in text:
-        return f"Remove the invisible NUL character from {what} (it cannot be stored)."
+    if problem := nul_problem(what[:1].upper() + what[1:], text):
+        return f"{problem}."
     if len(text) > limit:
         return f"{too_long(what, limit, text)}."
     return None
@@ -336,8 +353,8 @@ def record_date_problem(what: str, date: dt.date, today: dt.date) -> str | None:
     """A date of something that happened: not in the future, not before EARLIEST_DATE."""
     if date > today:
         return f"{what} ({day_label(date)} {date.year}) is in the future; record it once it has happened."
-    if date < EARLIEST_DATE:
-        return f"{what} ({date.isoformat()}) is before {EARLIEST_DATE.year}; check the year."
+    if problem := too_early_problem(date):
+        return f"{what}: {problem}."
     return None
 
 
@@ -356,7 +373,7 @@ def treatment_problems(
     if problem := text_problem("the name", name, TREATMENT_NAME_MAX, required=True):
         problems["name"] = problem
     if category not in TreatmentCategory.values:
-        problems["category"] = CATEGORY_HELP
+        problems["category"] = str(CATEGORY_HELP)
     if problem := record_date_problem("The start date", start_date, today):
         problems["start_date"] = problem
     if stop_date is not None:
@@ -378,7 +395,7 @@ def life_event_problems(*, date: dt.date, kind: str, text: str, today: dt.date) 
     if problem := record_date_problem("The date", date, today):
         problems["date"] = problem
     if kind not in LifeEventKind.values:
-        problems["kind"] = KIND_HELP
+        problems["kind"] = str(KIND_HELP)
     if problem := text_problem("the description", text, EVENT_TEXT_MAX):
         problems["text"] = problem
     return problems

@@ -58,7 +58,7 @@ def logged_days(patient: User, start: dt.date | None = None) -> dict[dt.date, bo
 
 def days_to_fill_in(patient: User, today: dt.date) -> list[dt.date]:
     """Days in the backfill window without an entry, most recent first (today excluded)."""
-    start, _ = backfill_window(today)
+    start, _end = backfill_window(today)
     logged = set(logged_days(patient, start))
     days = (today - dt.timedelta(days=n) for n in range(1, BACKFILL_DAYS + 1))
     return [d for d in days if d not in logged]

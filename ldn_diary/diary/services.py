@@ -20,6 +20,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from ldn_diary.accounts import audit
 from ldn_diary.accounts.models import AuditAction, User
@@ -27,7 +29,7 @@ from ldn_diary.clinical import doses
 
 from . import rules
 from .csvio import DiaryRow, parse_diary_csv
-from .dosing import DOSE_HELP, format_mg
+from .dosing import DOSE_HELP, display_mg
 from .models import (
     IMPORT_STASH_TTL,
     SCORE_FIELDS,
@@ -65,10 +67,10 @@ class StaleEntryError(Exception):
     def __init__(self, entry: DiaryEntry, tz: dt.tzinfo) -> None:
         self.entry = entry
         at = timezone.localtime(entry.updated_at, tz).strftime("%H:%M")
-        self.message = (
-            f"This day was changed in another tab or device at {at}; here is what is saved now "
+        self.message = gettext(
+            "This day was changed in another tab or device at %(at)s; here is what is saved now "
             "— re-apply your change."
-        )
+        ) % {"at": at}
         super().__init__(self.message)
 
 
@@ -194,8 +196,11 @@ def _check_dose_date(
     if other is not None:
         raise ValidationError(
             {
-                "effective_date": f"You already have a dose change on {day_label(other.effective_date)} "
-                f"({format_mg(other.dose_ug)} mg). Edit that one instead, or pick another date."
+                "effective_date": gettext(
+                    "You already have a dose change on %(day)s (%(mg)s mg). Edit that one "
+                    "instead, or pick another date."
+                )
+                % {"day": day_label(other.effective_date), "mg": display_mg(other.dose_ug)}
             },
             code="duplicate",
         )
@@ -209,7 +214,11 @@ def _dose_save(change: DoseChange, patient: User, action: AuditAction) -> DoseCh
     except IntegrityError as exc:
         # Another request recorded a change on the same day between our check and this insert.
         raise ValidationError(
-            {"effective_date": "There is already a dose change on that day; edit that one."}
+            {
+                "effective_date": gettext(
+                    "There is already a dose change on that day; edit that one."
+                )
+            }
         ) from exc
     audit.record(actor=patient, patient=patient, action=action, obj=change)
     _sync_not_asked(patient)
@@ -352,17 +361,20 @@ def plan_confirm_step(
     """
     today = today or patient.local_today()
     date = date or today
-    earliest, _ = rules.backfill_window(today)
+    earliest, _latest = rules.backfill_window(today)
     if not earliest <= date <= today:
         raise ValidationError(
             {
-                "date": f"Confirm a step on a day from {day_label(earliest)} to today "
-                f"({day_label(today)}); for older changes add a dose change instead."
+                "date": gettext(
+                    "Confirm a step on a day from %(earliest)s to today (%(today)s); for older "
+                    "changes add a dose change instead."
+                )
+                % {"earliest": day_label(earliest), "today": day_label(today)}
             }
         )
     plan = TitrationPlan.objects.select_for_update().filter(patient=patient).first()
     if plan is None:
-        raise ValidationError("You have no titration plan. Set one on the Doses page first.")
+        raise ValidationError(_("You have no titration plan. Set one on the Doses page first."))
     current = dose_on(patient, date)
     if (
         current is not None
@@ -373,15 +385,24 @@ def plan_confirm_step(
         return current
     status = titration_status(plan, current, today)
     if status is None or status.next_ug is None:
-        reason = "you are paused" if status and status.paused else "you have reached the target"
         raise ValidationError(
-            f"There is no planned step to confirm: {reason}. To change your dose, add a dose "
-            "change on the Doses page."
+            gettext(
+                "There is no planned step to confirm: you are paused. To change your dose, add a "
+                "dose change on the Doses page."
+            )
+            if status and status.paused
+            else gettext(
+                "There is no planned step to confirm: you have reached the target. To change "
+                "your dose, add a dose change on the Doses page."
+            )
         )
     if status.next_ug != dose_ug:
         raise ValidationError(
-            f"The plan's next step is {format_mg(status.next_ug)} mg, not {format_mg(dose_ug)} mg "
-            "(the page was out of date). Check the step below and confirm again."
+            gettext(
+                "The plan's next step is %(next)s mg, not %(mg)s mg (the page was out of date). "
+                "Check the step below and confirm again."
+            )
+            % {"next": display_mg(status.next_ug), "mg": display_mg(dose_ug)}
         )
     return dose_change_add(
         patient=patient,

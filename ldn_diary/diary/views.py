@@ -19,6 +19,8 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ldn_diary.accounts.decorators import patient_view
@@ -27,7 +29,7 @@ from ldn_diary.accounts.models import User
 
 from . import selectors, services
 from .csvio import decode_upload, diary_csv_lines, parse_diary_csv, treatments_csv_lines
-from .dosing import format_mg
+from .dosing import display_mg, format_mg
 from .forms import (
     DoseChangeForm,
     DoseStopForm,
@@ -39,7 +41,7 @@ from .forms import (
     PlanForm,
     TreatmentForm,
 )
-from .models import DiaryEntry, DoseTaken, Formulation, SideEffect, TimeOfDay
+from .models import DiaryEntry, DoseTaken, Dreams, Formulation, SideEffect, TimeOfDay
 from .rules import BACKFILL_DAYS, backfill_window, day_label, opioid_warning
 from .services import StaleEntryError
 
@@ -74,10 +76,15 @@ def _form_for(entry: DiaryEntry | None, date: dt.date, dose_taken_default: str) 
 
 
 def _saved_summary(entry: DiaryEntry) -> str:
-    return (
-        f"Saved for {day_label(entry.date)}: pain {entry.pain}, fatigue {entry.fatigue}, "
-        f"sleep {entry.sleep}, mood {entry.mood}."
-    )
+    return gettext(
+        "Saved for %(day)s: pain %(pain)s, fatigue %(fatigue)s, sleep %(sleep)s, mood %(mood)s."
+    ) % {
+        "day": day_label(entry.date),
+        "pain": entry.pain,
+        "fatigue": entry.fatigue,
+        "sleep": entry.sleep,
+        "mood": entry.mood,
+    }
 
 
 def _entry_context(
@@ -98,7 +105,7 @@ def _entry_context(
         form = _form_for(entry, date, DoseTaken.YES if on_ldn else "")
     dose_today = selectors.dose_at(timeline, today)
     status = selectors.titration_status(selectors.plan_for(patient), dose_today, today)
-    earliest, _ = backfill_window(today)
+    earliest, _latest = backfill_window(today)
     return {
         "form": form,
         "entry": entry,
@@ -109,9 +116,9 @@ def _entry_context(
         "next_day": date + dt.timedelta(days=1) if date < today else None,
         "dose": dose_that_day,
         "on_ldn": on_ldn,
-        "dose_mg": format_mg(dose_that_day.dose_ug) if dose_that_day else "",
+        "dose_mg": display_mg(dose_that_day.dose_ug) if dose_that_day else "",
         "status": status,
-        "next_mg": format_mg(status.next_ug) if status and status.next_ug else "",
+        "next_mg": display_mg(status.next_ug) if status and status.next_ug else "",
         "missed": selectors.days_to_fill_in(patient, today),
         "backfill_days": BACKFILL_DAYS,
         **_opioid_context(patient, today, timeline),
@@ -126,15 +133,21 @@ def _requested_day(request: AuthenticatedRequest, today: dt.date) -> dt.date | N
     try:
         date = dt.date.fromisoformat(raw)
     except ValueError:
-        messages.warning(request, f"{raw!r} is not a date like {today.isoformat()}; here is today.")
+        messages.warning(
+            request,
+            gettext("%(raw)r is not a date like %(example)s; here is today.")
+            % {"raw": raw, "example": today.isoformat()},
+        )
         return None
-    earliest, _ = backfill_window(today)
+    earliest, _latest = backfill_window(today)
     if not earliest <= date <= today:
         messages.info(
             request,
-            f"You can log today and fill in days back to {day_label(earliest)}; "
-            f"{day_label(date)} is outside that. Older days can be imported from a CSV file "
-            "on the History page.",
+            gettext(
+                "You can log today and fill in days back to %(earliest)s; %(day)s is outside "
+                "that. Older days can be imported from a CSV file on the History page."
+            )
+            % {"earliest": day_label(earliest), "day": day_label(date)},
         )
         return None
     return date
@@ -203,7 +216,7 @@ def entry_save(request: AuthenticatedRequest, patient: User) -> HttpResponse:
             return redirect(_day_url(date, now))
     elif form.cleaned_data.get("date"):
         date = form.cleaned_data["date"]
-        earliest, _ = backfill_window(now)
+        earliest, _latest = backfill_window(now)
         if not earliest <= date <= now:
             date = now
     context = _entry_context(patient, date, now, form=form, **extra)
@@ -212,19 +225,33 @@ def entry_save(request: AuthenticatedRequest, patient: User) -> HttpResponse:
     return render(request, ENTRY_TEMPLATE, context)
 
 
+# Short score names for the one-line summary of an entry that was not saved.
+SUMMARY_NAMES = {"pain": _("pain"), "fatigue": _("fatigue"), "sleep": _("sleep"), "mood": _("mood")}
+
+
 def _unsaved_summary(data: dict) -> str:
-    scores = ", ".join(f"{name} {data[name]}" for name in ("pain", "fatigue", "sleep", "mood"))
+    scores = ", ".join(
+        f"{SUMMARY_NAMES[name]} {data[name]}" for name in ("pain", "fatigue", "sleep", "mood")
+    )
     labels = dict(SideEffect.choices)
-    effects = [labels[c] for c in data["side_effects"] if c != SideEffect.OTHER]
+    effects = [str(labels[c]) for c in data["side_effects"] if c != SideEffect.OTHER]
     if data["side_effect_other"]:
         effects.append(data["side_effect_other"])
-    parts = [scores, f"dreams {data['dreams']}"]
+    dreams, taken = dict(Dreams.choices), dict(DoseTaken.choices)
+    parts = [
+        scores,
+        gettext("dreams %(dreams)s")
+        % {"dreams": str(dreams.get(data["dreams"], data["dreams"])).lower()},
+    ]
     if data["dose_taken"]:
-        parts.append(f"dose taken {data['dose_taken']}")
+        parts.append(
+            gettext("dose taken %(answer)s")
+            % {"answer": str(taken.get(data["dose_taken"], data["dose_taken"])).lower()}
+        )
     if effects:
-        parts.append("side effects " + ", ".join(effects))
+        parts.append(gettext("side effects %(effects)s") % {"effects": ", ".join(effects)})
     if data["note"]:
-        parts.append(f"note “{data['note']}”")
+        parts.append(gettext("note “%(note)s”") % {"note": data["note"]})
     return "; ".join(parts)
 
 
@@ -258,7 +285,7 @@ def _doses_page(
         rows.append(
             {
                 "change": change,
-                "mg": format_mg(change.dose_ug),
+                "mg": display_mg(change.dose_ug),
                 "until": until,
                 "days": ((until or today) - change.effective_date).days + 1,
                 "current": change is current,
@@ -282,17 +309,17 @@ def _doses_page(
         "today": today,
         "rows": rows,
         "current": current,
-        "current_mg": format_mg(current.dose_ug) if current else "",
+        "current_mg": display_mg(current.dose_ug) if current else "",
         "plan": plan,
         "plan_mg": {
-            "start": format_mg(plan.start_ug),
-            "step": format_mg(plan.step_ug),
-            "target": format_mg(plan.target_ug),
+            "start": display_mg(plan.start_ug),
+            "step": display_mg(plan.step_ug),
+            "target": display_mg(plan.target_ug),
         }
         if plan
         else None,
         "status": status,
-        "next_mg": format_mg(status.next_ug) if status and status.next_ug else "",
+        "next_mg": display_mg(status.next_ug) if status and status.next_ug else "",
         "add_form": add_form or DoseChangeForm(initial=defaults),
         "stop_form": stop_form or DoseStopForm(initial={"effective_date": today}),
         "plan_form": plan_form,
@@ -328,7 +355,8 @@ def dose_add(request: AuthenticatedRequest, patient: User) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Recorded {format_mg(change.dose_ug)} mg from {day_label(change.effective_date)}.",
+                gettext("Recorded %(mg)s mg from %(day)s.")
+                % {"mg": display_mg(change.dose_ug), "day": day_label(change.effective_date)},
             )
             return redirect("diary:doses")
     return _doses_page(request, patient, add_form=form)
@@ -355,7 +383,9 @@ def dose_stop(request: AuthenticatedRequest, patient: User) -> HttpResponse:
             form.add_error(None, exc)
         else:
             messages.success(
-                request, f"Recorded a stop or pause from {day_label(change.effective_date)}."
+                request,
+                gettext("Recorded a stop or pause from %(day)s.")
+                % {"day": day_label(change.effective_date)},
             )
             return redirect("diary:doses")
     return _doses_page(request, patient, stop_form=form)
@@ -385,7 +415,7 @@ def dose_edit(request: AuthenticatedRequest, patient: User, code: uuid.UUID) -> 
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, "Dose change updated.")
+                messages.success(request, _("Dose change updated."))
                 return redirect("diary:doses")
     else:
         form = form_class(
@@ -400,7 +430,7 @@ def dose_edit(request: AuthenticatedRequest, patient: User, code: uuid.UUID) -> 
     return render(
         request,
         "diary/dose_edit.html",
-        {"form": form, "change": change, "mg": format_mg(change.dose_ug), "is_stop": is_stop},
+        {"form": form, "change": change, "mg": display_mg(change.dose_ug), "is_stop": is_stop},
     )
 
 
@@ -409,12 +439,16 @@ def dose_edit(request: AuthenticatedRequest, patient: User, code: uuid.UUID) -> 
 def dose_delete(request: AuthenticatedRequest, patient: User, code: uuid.UUID) -> HttpResponse:
     change = selectors.get_dose_change(patient, code)
     if request.method == "POST":
-        mg, date = format_mg(change.dose_ug), change.effective_date
+        mg, date = display_mg(change.dose_ug), change.effective_date
         services.dose_change_delete(dose_change=change)
-        messages.success(request, f"Deleted the {mg} mg change from {day_label(date)}.")
+        messages.success(
+            request,
+            gettext("Deleted the %(mg)s mg change from %(day)s.")
+            % {"mg": mg, "day": day_label(date)},
+        )
         return redirect("diary:doses")
     return render(
-        request, "diary/dose_delete.html", {"change": change, "mg": format_mg(change.dose_ug)}
+        request, "diary/dose_delete.html", {"change": change, "mg": display_mg(change.dose_ug)}
     )
 
 
@@ -435,7 +469,7 @@ def plan_set(request: AuthenticatedRequest, patient: User) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, "Titration plan saved.")
+            messages.success(request, _("Titration plan saved."))
             return redirect(reverse("diary:doses") + "#plan")
     return _doses_page(request, patient, plan_form=form)
 
@@ -444,7 +478,7 @@ def plan_set(request: AuthenticatedRequest, patient: User) -> HttpResponse:
 @patient_view
 def plan_clear(request: AuthenticatedRequest, patient: User) -> HttpResponse:
     services.plan_clear(patient=patient)
-    messages.success(request, "Titration plan removed. Your dose history is unchanged.")
+    messages.success(request, _("Titration plan removed. Your dose history is unchanged."))
     return redirect("diary:doses")
 
 
@@ -471,7 +505,8 @@ def plan_confirm(request: AuthenticatedRequest, patient: User) -> HttpResponse:
     else:
         messages.success(
             request,
-            f"Step recorded: {format_mg(change.dose_ug)} mg from {day_label(change.effective_date)}.",
+            gettext("Step recorded: %(mg)s mg from %(day)s.")
+            % {"mg": display_mg(change.dose_ug), "day": day_label(change.effective_date)},
         )
     return redirect(back)
 
@@ -528,8 +563,13 @@ def treatment_add(request: AuthenticatedRequest, patient: User) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Recorded {treatment.name} ({treatment.get_category_display().lower()}) from "
-                f"{day_label(treatment.start_date)} {treatment.start_date.year}.",
+                gettext("Recorded %(name)s (%(category)s) from %(day)s %(year)s.")
+                % {
+                    "name": treatment.name,
+                    "category": treatment.get_category_display().lower(),
+                    "day": day_label(treatment.start_date),
+                    "year": treatment.start_date.year,
+                },
             )
             return redirect("diary:treatments")
     return _treatments_page(request, patient, treatment_form=form)
@@ -556,7 +596,7 @@ def treatment_edit(request: AuthenticatedRequest, patient: User, code: uuid.UUID
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, f"Saved {treatment.name}.")
+                messages.success(request, gettext("Saved %(name)s.") % {"name": treatment.name})
                 return redirect("diary:treatments")
     else:
         form = TreatmentForm(
@@ -577,7 +617,7 @@ def treatment_delete(request: AuthenticatedRequest, patient: User, code: uuid.UU
     treatment = selectors.get_treatment(patient, code)
     if request.method == "POST":
         services.treatment_delete(treatment=treatment)
-        messages.success(request, f"Deleted {treatment.name}.")
+        messages.success(request, gettext("Deleted %(name)s.") % {"name": treatment.name})
         return redirect("diary:treatments")
     return render(request, "diary/record_delete.html", {"treatment": treatment, "event": None})
 
@@ -601,7 +641,8 @@ def event_add(request: AuthenticatedRequest, patient: User) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Recorded a {event.get_kind_display().lower()} on {day_label(event.date)}.",
+                gettext("Recorded a %(kind)s on %(day)s.")
+                % {"kind": event.get_kind_display().lower(), "day": day_label(event.date)},
             )
             return redirect(reverse("diary:treatments") + "#events")
     return _treatments_page(request, patient, event_form=form)
@@ -614,7 +655,9 @@ def event_delete(request: AuthenticatedRequest, patient: User, code: uuid.UUID) 
     if request.method == "POST":
         services.life_event_delete(life_event=event)
         messages.success(
-            request, f"Deleted the {event.get_kind_display().lower()} on {day_label(event.date)}."
+            request,
+            gettext("Deleted the %(kind)s on %(day)s.")
+            % {"kind": event.get_kind_display().lower(), "day": day_label(event.date)},
         )
         return redirect(reverse("diary:treatments") + "#events")
     return render(request, "diary/record_delete.html", {"treatment": None, "event": event})
@@ -685,7 +728,7 @@ def import_preview(request: AuthenticatedRequest, patient: User) -> HttpResponse
     if stash is None:
         messages.info(
             request,
-            "Choose a file to import first. (An upload waits an hour for you to confirm it.)",
+            _("Choose a file to import first. (An upload waits an hour for you to confirm it.)"),
         )
         return redirect("diary:import")
     parsed = parse_diary_csv(stash.text, today=request.user.local_today())
@@ -741,5 +784,5 @@ def import_confirm(request: AuthenticatedRequest, patient: User) -> HttpResponse
 @patient_view
 def import_cancel(request: AuthenticatedRequest, patient: User) -> HttpResponse:
     services.import_stash_discard(patient=patient)
-    messages.info(request, "Import cancelled. Nothing was changed.")
+    messages.info(request, _("Import cancelled. Nothing was changed."))
     return redirect("diary:history")

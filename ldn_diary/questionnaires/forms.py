@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from ldn_diary.clinical import questionnaires as q
 
@@ -63,11 +64,11 @@ class PartForm(forms.Form):
                 field = _radio("Your change overall", list(q.PGIC_CHOICES), int, "your rating")
             elif key == "painful_areas":
                 field = forms.MultipleChoiceField(
-                    label="Where you had pain",
+                    label=_("Where you had pain"),
                     choices=list(q.BODY_AREA_LABELS.items()),
                     required=False,
                     widget=forms.CheckboxSelectMultiple,
-                    error_messages={"invalid_choice": "Tick only the areas listed."},
+                    error_messages={"invalid_choice": _("Tick only the areas listed.")},
                 )
             elif key in rules.ACR_SEVERITY_FIELDS:
                 field = _radio(

@@ -17,11 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeGuard, cast
+from typing import TYPE_CHECKING, Any, TypeGuard, cast
+
+from django.utils.translation import gettext_lazy as _
 
 from ldn_diary.clinical import questionnaires as q
 
 from .schedule import ACR2016, FIQR, PGIC
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,7 @@ class Part:
 class Instrument:
     code: str
     name: str  # as clinicians know it
-    title: str  # as the patient's card says it
+    title: StrOrPromise  # as the patient's card says it
     about: str
     minutes: int
     parts: tuple[Part, ...]
@@ -93,7 +98,7 @@ INSTRUMENTS: dict[str, Instrument] = {
     FIQR: Instrument(
         code=FIQR,
         name="FIQR",
-        title="How fibromyalgia affected your week (FIQR)",
+        title=_("How fibromyalgia affected your week (FIQR)"),
         about="The Revised Fibromyalgia Impact Questionnaire: daily tasks, overall impact and "
         "symptoms over the past 7 days.",
         minutes=5,
@@ -122,7 +127,7 @@ INSTRUMENTS: dict[str, Instrument] = {
     ACR2016: Instrument(
         code=ACR2016,
         name="ACR 2016",
-        title="Where you have pain, and other symptoms (ACR 2016)",
+        title=_("Where you have pain, and other symptoms (ACR 2016)"),
         about="The 2016 fibromyalgia criteria's patient questions: painful areas over the past "
         "week, and symptoms.",
         minutes=3,
@@ -144,7 +149,7 @@ INSTRUMENTS: dict[str, Instrument] = {
     PGIC: Instrument(
         code=PGIC,
         name="PGIC",
-        title="How you rate your change since starting LDN (PGIC)",
+        title=_("How you rate your change since starting LDN (PGIC)"),
         about="The Patient Global Impression of Change: one question.",
         minutes=1,
         parts=(

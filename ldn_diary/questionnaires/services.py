@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
+from django.utils.translation import gettext_lazy as _
 
 from ldn_diary.accounts import audit
 from ldn_diary.accounts.models import AuditAction, User
@@ -31,7 +32,7 @@ def _day(date: dt.date) -> str:
 def _check_open(patient: User, instrument: str, week: int, today: dt.date) -> schedule.Window:
     """The week's window, if ``today`` is in it; otherwise a ValidationError saying when it is."""
     if instrument not in rules.INSTRUMENTS or not schedule.is_scheduled(instrument, week):
-        raise ValidationError("There is no such questionnaire.")
+        raise ValidationError(_("There is no such questionnaire."))
     name = rules.INSTRUMENTS[instrument].name
     window = schedule.window(week, therapy_start_of(patient))
     if window is None:

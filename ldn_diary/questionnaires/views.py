@@ -17,6 +17,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.dateformat import format as date_format
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ldn_diary.accounts.decorators import patient_view
@@ -118,20 +119,28 @@ def _fill_url(code: str, week: int, part: int) -> str:
 
 
 def _finished_message(instrument: rules.Instrument, week: int, answers: dict) -> str:
-    label = "baseline" if week == 0 else f"week {week}"
-    text = f"Thank you: your {label} {instrument.name} is finished. Your clinician will see it."
+    if week == 0:
+        text = gettext(
+            "Thank you: your baseline %(name)s is finished. Your clinician will see it."
+        ) % {"name": instrument.name}
+    else:
+        text = gettext(
+            "Thank you: your week %(week)s %(name)s is finished. Your clinician will see it."
+        ) % {"week": week, "name": instrument.name}
     missing = rules.unanswered(instrument.code, answers)
     if instrument.code == schedule.FIQR and missing:
         score = q.fiqr_score(rules.fiqr_answers(answers))
         which = f" ({', '.join(missing)})" if len(missing) <= 5 else ""
-        text += (
-            f" You left {len(missing)} question{'s' if len(missing) != 1 else ''} "
-            f"unanswered{which}; you can still answer them while it is open."
-        )
+        text += " " + ngettext(
+            "You left %(count)s question unanswered%(which)s; you can still answer it while "
+            "it is open.",
+            "You left %(count)s questions unanswered%(which)s; you can still answer them while "
+            "it is open.",
+            len(missing),
+        ) % {"count": len(missing), "which": which}
         if score.total is None:
-            text += (
-                " With more than one unanswered in a part, that part and the total cannot be "
-                "scored."
+            text += " " + gettext(
+                "With more than one unanswered in a part, that part and the total cannot be scored."
             )
     return text
 
@@ -175,11 +184,20 @@ def fill(request: AuthenticatedRequest, patient: User, instrument: str, week: in
                 if action == "later":
                     answered = rules.answered_count(instrument, response.answers)
                     closes = slot.window.closes if slot.window else None
-                    until = f" until {_day(closes)}" if closes else ""
+                    values = {"answered": answered, "questions": definition.questions}
                     messages.success(
                         request,
-                        f"Saved: {answered} of {definition.questions} answered. Carry on any "
-                        f"time{until}, from Today or Questionnaires.",
+                        gettext(
+                            "Saved: %(answered)s of %(questions)s answered. Carry on any time "
+                            "until %(until)s, from Today or Questionnaires."
+                        )
+                        % {**values, "until": _day(closes)}
+                        if closes
+                        else gettext(
+                            "Saved: %(answered)s of %(questions)s answered. Carry on any time, "
+                            "from Today or Questionnaires."
+                        )
+                        % values,
                     )
                     return redirect("diary:today")
                 step = -1 if action == "back" else 1
@@ -222,8 +240,10 @@ def dismiss(
         if not request.htmx:
             messages.info(
                 request,
-                f"Hidden for now. The {definition.name} stays open under Questionnaires until "
-                "it closes.",
+                gettext(
+                    "Hidden for now. The %(name)s stays open under Questionnaires until it closes."
+                )
+                % {"name": definition.name},
             )
     if request.htmx:
         return _cards_response(request, patient)

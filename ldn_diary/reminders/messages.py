@@ -18,9 +18,11 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
+from django.utils.formats import date_format
 
 from ldn_diary.accounts.models import User
-from ldn_diary.diary.dosing import format_mg
+from ldn_diary.diary.dosing import display_mg
 
 from . import tokens
 from .models import ReminderKind
@@ -57,18 +59,26 @@ class Message:
 
 
 def build(*, patient: User, kind: str, date: dt.date, dose_ug: int | None) -> Message:
+    # The tick runs outside any request: every word, date and number in the patient's language.
+    with translation.override(patient.language):
+        return _build(patient=patient, kind=kind, date=date, dose_ug=dose_ug)
+
+
+def _build(*, patient: User, kind: str, date: dt.date, dose_ug: int | None) -> Message:
     unsubscribe = unsubscribe_url(patient, kind)
     context = {
         "name": patient.display_name or patient.username,
         "date": date,
-        "mg": format_mg(dose_ug) if dose_ug else "",
+        # "Tuesday 1 December", "martes 1 de diciembre": the weekday and the locale's day-month.
+        "day": f"{date_format(date, 'l')} {date_format(date, 'MONTH_DAY_FORMAT')}",
+        "mg": display_mg(dose_ug) if dose_ug else "",
         "entry_url": site_url(entry_path(date)),
         "settings_url": site_url(reverse("reminders:settings")),
         "unsubscribe_url": unsubscribe,
         "site_url": settings.SITE_URL.rstrip("/"),
     }
     text = render_to_string(f"reminders/email/{kind}.txt", context)
-    subject, _, body = text.partition("\n")
+    subject, _sep, body = text.partition("\n")
     html = render_to_string(f"reminders/email/{kind}.html", context)
     push_body = render_to_string(f"reminders/push/{kind}.txt", context).strip()
     return Message(

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class ReminderSettings(models.Model):
@@ -71,18 +72,18 @@ class PushSubscription(models.Model):
 
 
 class ReminderKind(models.TextChoices):
-    DAILY = "daily", "Today is not logged yet"
-    TITRATION = "titration", "A planned dose step is due"
+    DAILY = "daily", _("Today is not logged yet")
+    TITRATION = "titration", _("A planned dose step is due")
     # The one message after UNANSWERED_LIMIT unanswered daily reminders: they stop here.
-    STOPPED = "stopped", "Reminders paused"
+    STOPPED = "stopped", _("Reminders paused")
 
 
 class ReminderStatus(models.TextChoices):
-    CLAIMED = "claimed", "Being sent"
-    SENT = "sent", "Sent"
+    CLAIMED = "claimed", _("Being sent")
+    SENT = "sent", _("Sent")
     # Sending raised an error that says nothing went out (SMTP refused, no connection): a later
     # tick of the same local day takes it again (services._retry_failed).
-    FAILED = "failed", "Failed, to be retried"
+    FAILED = "failed", _("Failed, to be retried")
 
 
 class Reminder(models.Model):
@@ -134,11 +135,11 @@ class Reminder(models.Model):
 
 
 class ReminderEventKind(models.TextChoices):
-    SETTINGS_SAVED = "saved", "Reminder settings saved"
-    UNSUBSCRIBED = "unsubscribed", "Switched off from a link in a reminder"
-    PUSH_ADDED = "push_added", "Device added for notifications"
-    PUSH_REMOVED = "push_removed", "Device removed from notifications"
-    PUSH_GONE = "push_gone", "Device dropped by its browser"
+    SETTINGS_SAVED = "saved", _("Reminder settings saved")
+    UNSUBSCRIBED = "unsubscribed", _("Switched off from a link in a reminder")
+    PUSH_ADDED = "push_added", _("Device added for notifications")
+    PUSH_REMOVED = "push_removed", _("Device removed from notifications")
+    PUSH_GONE = "push_gone", _("Device dropped by its browser")
 
 
 class ReminderEvent(models.Model):

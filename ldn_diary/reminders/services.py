@@ -56,7 +56,7 @@ def reminder_settings_save(
 
     Saving also switches reminders paused after unanswered days back on (``resumed_at``).
     """
-    row, _ = ReminderSettings.objects.select_for_update().get_or_create(patient=patient)
+    row, _created = ReminderSettings.objects.select_for_update().get_or_create(patient=patient)
     row.remind_at = remind_at
     row.daily = daily
     row.titration = titration
@@ -79,7 +79,7 @@ class UnsubscribeResult:
 @transaction.atomic
 def reminders_unsubscribe(*, patient: User, purpose: str) -> UnsubscribeResult:
     """Switch one kind of reminder off, from a signed link (tokens.PURPOSES), signed in or not."""
-    row, _ = ReminderSettings.objects.select_for_update().get_or_create(patient=patient)
+    row, _created = ReminderSettings.objects.select_for_update().get_or_create(patient=patient)
     changed = bool(getattr(row, purpose))
     if changed:
         setattr(row, purpose, False)

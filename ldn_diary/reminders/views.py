@@ -14,6 +14,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -55,9 +57,13 @@ def settings_page(request: AuthenticatedRequest, patient: User) -> HttpResponse:
                 titration=data["titration"],
             )
             if row.enabled:
-                messages.success(request, f"Reminders saved: at {row.remind_at:%H:%M} each day.")
+                messages.success(
+                    request,
+                    gettext("Reminders saved: at %(time)s each day.")
+                    % {"time": f"{row.remind_at:%H:%M}"},
+                )
             else:
-                messages.success(request, "Reminders are off.")
+                messages.success(request, _("Reminders are off."))
             return redirect("reminders:settings")
         return _settings_page(request, patient, form)
     saved = selectors.settings_for(patient)
@@ -99,7 +105,12 @@ def push_add(request: AuthenticatedRequest, patient: User) -> JsonResponse:
 def push_remove(request: AuthenticatedRequest, patient: User, code: uuid.UUID) -> HttpResponse:
     device = selectors.get_push_device(patient, code)
     services.push_device_remove(device=device)
-    messages.success(request, f"{device.label or 'That device'} will get no more notifications.")
+    messages.success(
+        request,
+        gettext("%(device)s will get no more notifications.") % {"device": device.label}
+        if device.label
+        else gettext("That device will get no more notifications."),
+    )
     return redirect("reminders:settings")
 
 

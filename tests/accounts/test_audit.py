@@ -300,6 +300,19 @@ def test_account_creation_and_changes_are_recorded(client, alice):
     assert (changed.actor, changed.patient) == (alice, alice)
     alice.refresh_from_db()
     assert (alice.display_name, alice.time_zone) == ("Ali", "Europe/Paris")
+    # Choosing another language is a change of the account's details too.
+    client.post(
+        reverse("accounts:profile"),
+        {
+            "display_name": "Ali",
+            "email": "ali@example.org",
+            "language": "es",
+            "time_zone": "Europe/Paris",
+        },
+    )
+    assert len(rows(action=AuditAction.ACCOUNT_UPDATE)) == 2
+    alice.refresh_from_db()
+    assert alice.language == "es"
 
 
 def test_a_refused_write_records_nothing(alice, today):

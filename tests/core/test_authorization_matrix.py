@@ -130,6 +130,8 @@ MATRIX: dict[str, dict[str, Cells]] = {
     # The web app manifest and the service worker: no data, for every browser.
     "manifest": {"GET": everyone(200)},
     "service_worker": {"GET": everyone(200)},
+    # Django's language switcher: sets a cookie, shows nothing, sends everyone back home.
+    "set_language": {"GET": everyone(To(HOME)), "POST": everyone(To(HOME))},
     # accounts
     "accounts:login": {"GET": cells(To(HOME), anon=200), "POST": cells(To(HOME), anon=200)},
     "accounts:logout": {"POST": everyone(LOGIN)},

@@ -99,7 +99,11 @@ def test_stopping_moves_a_treatment_to_stopped(alice_client, alice, today):
         ({"note": "y" * 501}, "note", "Keep the note to 500 characters"),
         ({"category": "wizardry"}, "category", "Choose the kind of treatment"),
         ({"start_date": "tomorrow"}, "start_date", "is in the future"),
-        ({"start_date": dt.date(1899, 12, 31)}, "start_date", "is before 1900; check the year"),
+        (
+            {"start_date": dt.date(1899, 12, 31)},
+            "start_date",
+            "1899-12-31 is before 1900-01-01, the earliest day the diary accepts; check the year",
+        ),
         ({"stop_date": "tomorrow"}, "stop_date", "is in the future"),
         ({"stop_date": "before start"}, "stop_date", "is before the start"),
     ],
