@@ -2,6 +2,7 @@
 """The two commands a newcomer needs; only Python 3.11+ is required on the machine.
 
     python3 dev.py up      # make .venv, install, migrate, load demo data, serve on :8000
+    python3 dev.py up 0.0.0.0:8080   # the same, served on another address and port
     python3 dev.py test    # make .venv, install, run the whole test suite in parallel (args go to pytest)
 
 Both create the virtual environment in .venv on first use and install exactly the versions
@@ -82,10 +83,14 @@ def up(extra: list[str]) -> None:
     env = dict(os.environ)
     # Local serving is development: DEBUG on unless the caller says otherwise.
     env.setdefault("DEBUG", "true")
+    # runserver's ADDR:PORT (or PORT); the demo's printed links (SITE_URL) point at it too.
+    addr = extra[0] if extra else "127.0.0.1:8000"
+    if addr.isdigit():
+        addr = f"127.0.0.1:{addr}"
+    env.setdefault("SITE_URL", f"http://{addr}")
     manage = [str(PY), "manage.py"]
     run(*manage, "migrate", "--no-input", env=env)
     run(*manage, "seed_demo", env=env)
-    addr = extra[0] if extra else "127.0.0.1:8000"
     print(f"\nLDN Diary is starting on http://{addr}/ (Ctrl+C stops it)\n", flush=True)
     run(*manage, "runserver", addr, env=env)
 

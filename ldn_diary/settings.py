@@ -437,12 +437,32 @@ if CACHE_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Django's default configuration gives "django" handlers of its own (a console one with
+        # DEBUG on) while it also propagates to ours, so runserver printed lines twice. Its
+        # records go to the root's handler only (and still propagate, so tests' caplog sees them).
+        "django": {"handlers": [], "level": LOG_LEVEL},
+        "django.db.backends": {"level": "WARNING"},
+        # Local development (dev.py up) stays readable: no "Task ... succeeded" line for each
+        # of the demo's recomputes, no axes banner from every process (migrate, seed_demo and
+        # both runserver processes), and, with tasks run in-process (no broker), no kombu
+        # warning that the broker URL names no host. Production logs all three.
+        **(
+            {
+                "celery.app.trace": {"level": "WARNING"},
+                "axes.apps": {"level": "WARNING"},
+                **({"kombu.connection": {"level": "ERROR"}} if CELERY_TASK_ALWAYS_EAGER else {}),
+            }
+            if DEBUG
+            else {}
+        ),
+    },
 }
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ldn_diary.settings")

@@ -22,6 +22,8 @@ import time_machine
 from ldn_diary.accounts.models import Role, User
 from ldn_diary.accounts.services import user_create
 
+from ._screens import SCREENSHOTS
+
 PASSWORD = "correct horse battery staple"
 # The authenticator secret of every named clinician and moderator (hex, as django-otp stores it),
 # so a test can compute their current code with totp_code().
@@ -258,7 +260,6 @@ def real_broker(_tasks_run_in_process):
 def pytest_collection_modifyitems(config, items):
     """Browser tests skip without Chromium, except in CI (LDN_REQUIRE_BROWSER=1), where they fail."""
     import os
-    from pathlib import Path
 
     if Path("/usr/bin/chromium").exists() or os.environ.get("LDN_REQUIRE_BROWSER"):
         return
@@ -268,22 +269,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-# Where browser tests leave screenshots and PDFs for a human to look at.
-SHOTS = Path("/tmp/shots")  # noqa: S108
-# Screenshots of each step of the end-to-end paths, for a reviewer: CI keeps the directory as an
-# artifact and .gitignore keeps it out of the repository.
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
-
-
-def shot(page, name: str, *, full_page: bool = True) -> Path:
-    """Save a screenshot of ``page`` as test-artifacts/screenshots/<name>.png; returns the path.
-
-    Name it for the step and the viewport, e.g. ``shot(page, "clinician-03-dashboard-375")``.
-    """
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
-    return path
+# Where browser tests leave screenshots and PDFs for a human to look at: the one directory of
+# tests/_screens.py (test-artifacts/screenshots/, git-ignored, kept by CI).
+SHOTS = SCREENSHOTS
 
 
 @pytest.fixture
@@ -301,7 +289,7 @@ def chromium(transactional_db, live_server):
     # thread with a running loop unless told that this is deliberate (tests only).
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     sync_api = pytest.importorskip("playwright.sync_api")
-    SHOTS.mkdir(exist_ok=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path="/usr/bin/chromium",

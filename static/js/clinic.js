@@ -28,6 +28,16 @@
     var isNarrow = el.clientWidth < 600;
     if (narrow && isNarrow) merge(fig.layout, narrow);
     var isStatic = el.dataset.static === "true";
+    // The brief's chart has the fixed width of the printed page (charts.py, compact). On a
+    // screen narrower than that it is drawn to fit its card, and redrawn at the page's width
+    // before printing, so the phone shows it whole and paper still gets the printed layout.
+    var printWidth = fig.layout.width;
+    if (isStatic && printWidth && el.clientWidth < printWidth) {
+      fig.layout.width = el.clientWidth;
+      window.addEventListener("beforeprint", function () {
+        window.Plotly.relayout(el, { width: printWidth });
+      });
+    }
     // On a phone the toolbar would sit on the title, and zoom buttons help little on a touch
     // screen (pinch and the legend still work), so it is left out there.
     var config = isStatic

@@ -1,7 +1,7 @@
 """The clinic in a real Chromium: the brief prints on exactly one A4 and one Letter page, and the
 roster sorts and filters through htmx without reloading the page.
 
-PDFs and screenshots go to /tmp/shots for a human to look at.
+PDFs and screenshots go to test-artifacts/screenshots for a human to look at.
 """
 
 from __future__ import annotations

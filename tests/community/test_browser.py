@@ -1,7 +1,8 @@
 """The support group in a real Chromium: Mona creates a group, computes and publishes a release,
 and a visitor with no account opens the public link and sees the charts drawn.
 
-Screenshots go to /tmp/shots/community-*.png for a human to look at.
+Screenshots go to test-artifacts/screenshots/community-*.png for a human to look at, and one of each step of the
+path to test-artifacts/screenshots/release-*.png (kept by CI; tests/_screens.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import pytest
 
 from ldn_diary.community.models import SupportGroup
 
+from .._screens import shot
 from ..conftest import PASSWORD, SHOTS, browser_second_factor
 from .conftest import diary_patient, join, members
 
@@ -36,6 +38,7 @@ def test_a_moderator_publishes_a_release_and_a_visitor_sees_its_charts(chromium,
     page.wait_for_url(re.compile(r"/groups/g/"))
     group = SupportGroup.objects.get()
     assert group.display_join_code in page.inner_text("#joining")
+    shot(page, "release-1-group-created")
 
     # Members join with the code and agree (as they would on their own pages).
     crowd = members(group, 16, prefix="walker")
@@ -49,9 +52,12 @@ def test_a_moderator_publishes_a_release_and_a_visitor_sees_its_charts(chromium,
     page.click("#releases a:has-text('Open')")
     page.wait_for_selector("[data-figure=dose-figure][data-rendered=true]")
     page.screenshot(path=str(SHOTS / "community-preview-1280.png"), full_page=True)
+    shot(page, "release-2-preview")
     page.click("button:has-text('Publish with a public link')")
     link = page.locator("#public-link").get_attribute("href")
     assert link and "/groups/r/" in link
+    assert "Published." in page.inner_text(".messages[role=status]")
+    shot(page, "release-3-published")
 
     for width, height in ((1280, 900), (375, 740)):
         visitor = chromium(width, height)
@@ -64,6 +70,7 @@ def test_a_moderator_publishes_a_release_and_a_visitor_sees_its_charts(chromium,
         assert "Not medical advice" in text and "Walker" not in text
         assert visitor.locator("header.site").inner_text().find("Log out") == -1
         visitor.screenshot(path=str(SHOTS / f"community-public-{width}.png"), full_page=True)
+        shot(visitor, f"release-4-visitor-{width}")
         for part in (".figures", "#about", "#t-members_by_dose_band", "#t-pain_response"):
             visitor.locator(part).screenshot(
                 path=str(SHOTS / f"community-public-{width}-{part.strip('.#')}.png")

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from ldn_diary.accounts.models import User
 from ldn_diary.community import services as community
+from ldn_diary.community.models import Release, SupportGroup
 from tests.clinic.conftest import recompute, write_diary
 from tests.community.conftest import join, members
 
@@ -21,6 +22,8 @@ class Site:
     alice: User
     carol: User
     mona: User
+    group: SupportGroup
+    release: Release
     # (role's username, url) for every main page, and the public release page (no login).
     pages: list[tuple[str, str]]
     public: str
@@ -53,4 +56,12 @@ def site(alice, carol, mona) -> Site:
         ("mona", reverse("community:release", args=[group.uuid, release.uuid])),
     ]
     public = reverse("community:public", args=[release.public_token])
-    return Site(alice=alice, carol=carol, mona=mona, pages=pages, public=public)
+    return Site(
+        alice=alice,
+        carol=carol,
+        mona=mona,
+        group=group,
+        release=release,
+        pages=pages,
+        public=public,
+    )

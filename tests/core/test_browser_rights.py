@@ -1,5 +1,5 @@
 """Data rights as a patient meets them in Chromium: who viewed their data on the profile, the
-downloads, deleting the account; and an error page. Screenshots go to /tmp/shots."""
+downloads, deleting the account; and an error page. Screenshots go to test-artifacts/screenshots."""
 
 from __future__ import annotations
 

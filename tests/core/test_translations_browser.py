@@ -1,7 +1,7 @@
 """Spanish in Chromium at phone size: the entry page and a reminder email, which run
 about a quarter longer than the English, still fit a 375 px screen without sideways scrolling.
 
-Screenshots go to /tmp/shots/es-*.png.
+Screenshots go to test-artifacts/screenshots/es-*.png.
 """
 
 from __future__ import annotations

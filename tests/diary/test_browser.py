@@ -1,6 +1,6 @@
 """The diary as a patient uses it: Chromium at a phone-sized viewport (375×740).
 
-Screenshots of the entry, history and dose pages are written to /tmp/shots for a human to look
+Screenshots of the entry, history and dose pages are written to test-artifacts/screenshots for a human to look
 at; the assertions check what a patient would notice (confirmation, values kept, no sideways
 scrolling, a drawn chart).
 """

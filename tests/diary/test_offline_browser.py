@@ -3,7 +3,7 @@
 What a patient would notice: the entry is "saved on this phone", it is sent when the
 connection is back and exactly one entry exists with the values they chose; a change made
 elsewhere meanwhile is shown next to theirs, never overwritten; and the entry page opens with
-no connection at all. Screenshots go to /tmp/shots/habit-*.png.
+no connection at all. Screenshots go to test-artifacts/screenshots/habit-*.png.
 """
 
 from __future__ import annotations

@@ -12,8 +12,9 @@ import re
 
 import pytest
 
+from tests._screens import SCREENSHOTS, shot
 from tests.clinic.conftest import days_ago, recompute, write_diary
-from tests.conftest import PASSWORD, SCREENSHOTS, browser_second_factor, shot
+from tests.conftest import PASSWORD, browser_second_factor
 
 pytestmark = pytest.mark.browser
 

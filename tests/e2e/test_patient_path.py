@@ -15,7 +15,8 @@ from django.core import mail
 
 from ldn_diary.accounts.models import User
 from ldn_diary.diary.models import DiaryEntry, DoseChange, TitrationPlan
-from tests.conftest import PASSWORD, SCREENSHOTS, shot
+from tests._screens import SCREENSHOTS, shot
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 

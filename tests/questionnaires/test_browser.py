@@ -3,7 +3,7 @@ answers the FIQR over several sittings from the entry page's card and records ot
 her clinician then sees the scores, the markers on the drawn charts and the opioid flag, and the
 brief still prints on one page.
 
-Screenshots go to /tmp/shots/questionnaire-*.png for a human to look at.
+Screenshots go to test-artifacts/screenshots/questionnaire-*.png for a human to look at.
 """
 
 from __future__ import annotations

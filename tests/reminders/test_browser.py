@@ -1,7 +1,7 @@
 """Reminders as a patient sees them, in Chromium: the reminder email rendered as HTML, the
 settings page at phone size, and a push message shown by the service worker.
 
-Screenshots go to /tmp/shots/habit-*.png.
+Screenshots go to test-artifacts/screenshots/habit-*.png.
 """
 
 from __future__ import annotations

@@ -1,0 +1,78 @@
+"""End to end in Chromium: Alice withdraws Dr Carol's access from her profile, and Carol's very
+next request for Alice's dashboard or brief is refused, in the window she already had open.
+Screenshots of each step go to test-artifacts/screenshots/revoke-*.png.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from ldn_diary.accounts.models import AuditAction, AuditEvent
+from ldn_diary.clinic.models import CareLink
+
+from .._screens import shot
+from ..conftest import PASSWORD, browser_second_factor
+from .conftest import recompute, write_diary
+
+pytestmark = pytest.mark.browser
+
+
+def log_in(page, base: str, username: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    browser_second_factor(page, None, username)
+    page.wait_for_load_state()
+
+
+@pytest.mark.parametrize(("width", "height"), [(375, 740), (1280, 900)])
+def test_a_patient_withdraws_access_and_the_clinicians_next_request_is_refused(
+    chromium, live_server, alice, carol, width, height
+):
+    write_diary(alice, start=alice.local_today() - dt.timedelta(days=30), last=30)
+    recompute(alice)
+    base = live_server.url
+    dashboard = f"{base}{reverse('clinic:patient', args=[alice.uuid])}"
+    brief = f"{base}{reverse('clinic:brief', args=[alice.uuid])}"
+
+    # Carol has Alice's dashboard open, chart drawn.
+    clinician = chromium(width, height)
+    log_in(clinician, base, "carol")
+    clinician.goto(dashboard)
+    clinician.wait_for_selector("#timeline .main-svg")
+    assert "Alice" in clinician.inner_text("h1")
+    shot(clinician, f"revoke-1-clinician-dashboard-{width}")
+
+    # Alice withdraws it on her profile.
+    patient = chromium(width, height)
+    log_in(patient, base, "alice")
+    patient.goto(f"{base}{reverse('accounts:profile')}#sharing")
+    sharing = patient.locator("#sharing")
+    assert "Dr Carol" in sharing.inner_text()
+    shot(patient, f"revoke-2-patient-sharing-{width}")
+    patient.click("#sharing button:has-text('Withdraw access')")
+    patient.wait_for_selector(".messages")
+    status = patient.locator(".messages[role=status]").inner_text()
+    assert "Dr Carol can no longer see your diary" in status
+    assert "Nobody. Your diary is private to you." in patient.inner_text("#sharing")
+    shot(patient, f"revoke-3-patient-withdrawn-{width}")
+    link = CareLink.objects.get(patient=alice, clinician=carol)
+    assert link.revoked_at is not None
+    assert AuditEvent.objects.filter(action=AuditAction.LINK_REVOKE).count() == 1
+
+    # Carol's next request, in the window she had open: refused, with nothing of Alice's in it.
+    for url in (dashboard, brief):
+        response = clinician.goto(url)
+        assert response is not None and response.status == 404, url
+        body = clinician.inner_text("body")
+        assert "Alice" not in body and "alice" not in body
+    shot(clinician, f"revoke-4-clinician-refused-{width}")
+    # Her roster no longer lists Alice.
+    clinician.goto(f"{base}{reverse('clinic:roster')}")
+    assert "Alice" not in clinician.inner_text("main")
+    shot(clinician, f"revoke-5-clinician-roster-{width}")
