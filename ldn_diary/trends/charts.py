@@ -23,7 +23,7 @@ from ldn_diary.clinical.constants import SYMPTOMS
 from ldn_diary.diary.models import DiaryEntry, DoseChange
 from ldn_diary.diary.selectors import dose_at
 
-from .models import TrendDay
+from .selectors import TrendDayRow
 
 # The last 12 weeks: LDN's effect usually shows within 4 to 12 weeks (docs/clinical-rules.md §2).
 CHART_DAYS = 84
@@ -213,7 +213,7 @@ def context_lane(
 
 def history_figure(
     entries: Iterable[DiaryEntry],
-    trend_days: Iterable[TrendDay],
+    trend_days: Iterable[TrendDayRow],
     timeline: Sequence[DoseChange],
     start: dt.date,
     end: dt.date,
@@ -224,7 +224,7 @@ def history_figure(
 
     Each score is drawn as its daily values (points) and its 7-day mean (line): four noisy daily
     series as lines are unreadable on a phone. The means are the trend engine's stored ones
-    (``TrendDay``, docs/clinical-rules.md §2), never recomputed here; a day without one breaks
+    (``TrendSeries``, docs/clinical-rules.md §2), never recomputed here; a day without one breaks
     the line (null, never carried forward).
     """
     days = [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]

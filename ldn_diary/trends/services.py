@@ -7,7 +7,7 @@ How a diary write reaches the stored trends:
    ``queued_at`` slot and publishes ``recompute_patient`` on commit (``trends_enqueue``).
 2. The task runs ``trends_recompute_queued``: ``trends_recompute_patients`` reads the diary,
    runs the clinical engine (``ldn_diary.clinical.compute_cohort``) and replaces the stored
-   ``TrendDay`` rows and ``ResponseSummary`` in one transaction, stamped with the version read
+   ``TrendSeries`` row and ``ResponseSummary`` in one transaction, stamped with the version read
    before the data. Writes that arrived meanwhile leave the patient stale and are queued again.
 3. If publishing failed (broker down), the committed write still left the patient dirty, and
    ``trends_sweep_outbox`` (every 5 minutes, and after the nightly ``trends_recompute_all``)
@@ -44,7 +44,7 @@ from .models import (
     FAILURE_RETRY,
     QUEUE_TIMEOUT,
     ResponseSummary,
-    TrendDay,
+    TrendSeries,
     TrendState,
 )
 from .storage import storage_for_connection
@@ -172,7 +172,7 @@ def trends_recompute_patients(
     """Recompute and store the trends and response summaries of these patients, atomically.
 
     Reads each table once for the whole set, runs the vectorised engine once, replaces the
-    patients' TrendDay rows, updates their ResponseSummary and stamps their TrendState with the
+    patients' TrendSeries rows, updates their ResponseSummary and stamps their TrendState with the
     diary version read before the diary itself (so a write committed meanwhile leaves the
     patient stale, to be recomputed again). On PostgreSQL, rows and summaries that come out
     exactly as stored are left alone, so re-running over an unchanged diary writes little;
@@ -195,7 +195,7 @@ def trends_recompute_patients(
         if len(ok_ids):
             ok_list = ok_ids.tolist()
             ok_versions = {pid: versions[pid] for pid in ok_list}
-            days_written = store.replace_days(ok_ids, result)
+            days_written = store.replace_series(ok_ids, result)
             summaries_written = store.write_summaries(
                 ok_list, result.summaries, ok_versions, now, ENGINE_VERSION
             )
@@ -411,8 +411,8 @@ def trends_nightly() -> RecomputeCounts:
 def trends_delete_orphans() -> int:
     """Delete trend rows whose patient no longer exists; return how many.
 
-    TrendDay has no database foreign key (see the model), so a recompute that commits just
-    after the patient's deletion removed their rows could leave some behind. The nightly job
+    TrendSeries has no database foreign key (see the model), so a recompute that commits just
+    after the patient's deletion removed their row could leave one behind. The nightly job
     clears them; nothing reads them in the meantime (every read goes through a patient).
     """
-    return TrendDay.objects.exclude(patient_id__in=User.objects.values("pk")).delete()[0]
+    return TrendSeries.objects.exclude(patient_id__in=User.objects.values("pk")).delete()[0]

@@ -1,7 +1,7 @@
 """The stored trends of the demo cohort equal those the old storage kept (issue #15).
 
 ``demo_snapshot.json`` was written by this module from the code before the storage rewrite
-(one ``TrendDay`` row per patient per day, the full summary JSON), at the default frozen
+(one ``TrendDay`` row per patient per day, the full summary JSON; migration 0004 replaced it), at the default frozen
 instant: per demo patient, each stored day's dose, logged flag, coverage (``logged_7``), 7-day
 means and change from baseline, and the digest of the summary document. Whatever shape the
 storage takes, reading a patient's stored trends back must give exactly these values.

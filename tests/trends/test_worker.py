@@ -24,7 +24,8 @@ from celery.result import EagerResult
 from django.db import connection
 from django.utils import timezone
 
-from ldn_diary.trends.models import ResponseSummary, TrendDay, TrendState
+from ldn_diary.trends.models import ResponseSummary, TrendState
+from ldn_diary.trends.selectors import trend_days_for
 from ldn_diary.trends.tasks import recompute_patient
 
 from .conftest import celery_conf, save_entry
@@ -115,7 +116,7 @@ def test_a_real_worker_recomputes_a_patient(alice, worker):
     summary = ResponseSummary.objects.get(patient=alice)
     assert summary.data_version == 10
     assert summary.data["data_end"] == "2024-01-10"
-    assert TrendDay.objects.filter(patient=alice).count() == 10
+    assert len(trend_days_for(alice)) == 10
     state = TrendState.objects.get(patient=alice)
     assert (state.computed_version, state.dirty_since, state.queued_at) == (10, None, None)
 
