@@ -168,3 +168,45 @@ class ResponseSummary(models.Model):
 
     def __str__(self) -> str:
         return f"summary of {self.patient_id} at version {self.data_version}"
+
+
+class RunKind(models.TextChoices):
+    NIGHTLY = "nightly", "Nightly: patients whose diary or the engine changed"
+    WEEKLY = "weekly", "Weekly: everyone"
+
+
+class RecomputeRun(models.Model):
+    """One big recompute (the nightly or the weekly job), split into ``RecomputeBatch`` tasks
+    that any number of worker processes share (``services.trends_run_start``)."""
+
+    kind = models.CharField(max_length=16, choices=RunKind.choices)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    patients = models.PositiveIntegerField(default=0)
+    batches = models.PositiveIntegerField(default=0)
+    batches_done = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.kind} run {self.pk}: {self.batches_done} of {self.batches} batches"
+
+
+class RecomputeBatch(models.Model):
+    """Some patients of a run, computed by one task. A worker claims the batch before computing
+    it, so a redelivered message (acks_late) never computes its patients a second time."""
+
+    run = models.ForeignKey(RecomputeRun, on_delete=models.CASCADE, related_name="batch_rows")
+    number = models.PositiveIntegerField()
+    patient_ids = models.JSONField(default=list)
+    # Who computed it: the worker's host name and process id (for the logs and the tests).
+    claimed_by = models.CharField(max_length=200, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "number"], name="one_batch_number_per_run")
+        ]
+
+    def __str__(self) -> str:
+        return f"batch {self.number} of run {self.run_id}"

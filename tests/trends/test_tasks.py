@@ -119,14 +119,19 @@ def test_a_save_during_the_recompute_queues_another(
     assert stored_day(alice, D0 + dt.timedelta(days=1)).logged
 
 
-def test_the_nightly_job_recomputes_everyone_and_sweeps(alice, bob, task_runs):
+def test_the_nightly_job_recomputes_the_changed_patients_and_sweeps(
+    alice, bob, task_runs, django_capture_on_commit_callbacks
+):
     save_entry(alice, D0, 5, 5, 5, 5)
     save_entry(bob, D0, 6, 6, 6, 6)
     TrendState.objects.update(queued_at=None)
 
-    tasks.recompute_all.delay()
+    # The run's batch tasks are published when the run's transaction commits.
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.recompute_all.delay()
 
     assert task_runs["ldn_diary.trends.tasks.recompute_all"] == 1
+    assert task_runs["ldn_diary.trends.tasks.recompute_batch"] == 1
     assert trend_summary_for(alice).status == CURRENT
     assert trend_summary_for(bob).status == CURRENT
     # Everyone was current after the full run, so the sweep had nothing to queue.
