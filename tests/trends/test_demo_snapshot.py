@@ -36,8 +36,18 @@ DAY_FIELDS = (
 )
 
 
+def _no_negative_zero(value: Any) -> Any:
+    """PostgreSQL's jsonb keeps numbers as numeric, which has no -0.0: it reads back as 0.0
+    (with the old storage as with the new), while SQLite keeps the JSON text as written."""
+    if isinstance(value, dict):
+        return {k: _no_negative_zero(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_negative_zero(v) for v in value]
+    return value + 0.0 if isinstance(value, float) else value
+
+
 def summary_digest(data: dict[str, Any]) -> str:
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    text = json.dumps(_no_negative_zero(data), sort_keys=True, separators=(",", ":"))
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
