@@ -192,12 +192,12 @@ def member_outcomes(patient_ids: Sequence[int], *, today: dt.date) -> list[Membe
     ):
         doses[pid].append((day, ug))
     improved: dict[int, list[dt.date]] = defaultdict(list)
-    for pid, start, pain_pct in TrendSeries.objects.filter(patient_id__in=ids).values_list(
+    for pid, first_day, pain_pct in TrendSeries.objects.filter(patient_id__in=ids).values_list(
         "patient_id", "start", "pain_pct"
     ):
         with np.errstate(invalid="ignore"):  # NaN (no change) is never an improvement
             days = np.flatnonzero(pain_pct >= IMMPACT_MODERATE_PCT).tolist()
-        improved[pid] = [start + dt.timedelta(days=n) for n in days]
+        improved[pid] = [first_day + dt.timedelta(days=n) for n in days]
     entries: dict[int, list[tuple[dt.date, list[str], str]]] = defaultdict(list)
     for pid, day, effects, taken in (
         DiaryEntry.objects.filter(patient_id__in=ids)

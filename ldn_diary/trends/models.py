@@ -67,7 +67,7 @@ class TrendState(models.Model):
         return self.computed_version < self.data_version
 
 
-class SeriesField(models.Field):  # type: ignore[type-arg]
+class SeriesField(models.Field):
     """A one-dimensional numpy array: a PostgreSQL array, or its bytes on SQLite (see arrays)."""
 
     def __init__(self, *args: Any, dtype: str, **kwargs: Any) -> None:
