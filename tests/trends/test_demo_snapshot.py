@@ -1,4 +1,4 @@
-"""The stored trends of the demo cohort equal those the old storage kept (issue #15).
+"""The stored trends of the demo cohort equal those the old storage kept (the storage rewrite).
 
 ``demo_snapshot.json`` was written by this module from the code before the storage rewrite
 (one ``TrendDay`` row per patient per day, the full summary JSON; migration 0004 replaced it), at the default frozen
