@@ -1,13 +1,17 @@
 """Benchmark of the trend recompute against PostgreSQL. Not a test.
 
     .venv/bin/python bench/trends.py [--patients 10000] [--days 120] [--repeat 3] [--phases] [--keep]
+                                     [--broker redis://127.0.0.1:6379/6] [--workers 1,2]
 
 Creates a scratch database (default ``ldn_bench``; dropped afterwards unless --keep), migrates
 it with Django, loads a synthetic cohort by COPY, and times in one run:
 
   (a) the full recompute through ``trends_recompute_all``: reading the diary, the clinical
-      engine, writing TrendDay / ResponseSummary / TrendState; once into empty tables and once
-      replacing existing rows (what the nightly job does);
+      engine, writing TrendSeries / ResponseSummary / TrendState; into empty tables, with every
+      value changed, and over an unchanged diary; then the weekly run (``trends_run_start``)
+      with every value changed, fanned out to 1 and 2 Celery worker processes on the real
+      broker (--broker; skipped with --workers ""), and the nightly run over an unchanged
+      diary (which finds nobody to recompute);
   (b) the same 7-day rolling means inside PostgreSQL, a window function written with
       INSERT ... SELECT into a scratch table (the in-database baseline);
   (c) naive pandas: read the frame from the database, ``groupby().rolling()``;
@@ -55,6 +59,14 @@ def parse_args() -> argparse.Namespace:
         "--threads", type=int, default=None, help="Batches in flight (default: the service's)."
     )
     parser.add_argument("--single-runs", type=int, default=50)
+    parser.add_argument(
+        "--broker",
+        default=os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/6"),
+        help="Redis for the worker runs (a database of its own: the bench's queue is private).",
+    )
+    parser.add_argument(
+        "--workers", default="1,2", help="Worker process counts to time the run with ('' = none)."
+    )
     return parser.parse_args()
 
 
@@ -238,6 +250,74 @@ def time_full_recompute(threads: int | None) -> tuple[float, object]:
     return time.perf_counter() - started, counts
 
 
+def time_nightly_unchanged() -> tuple[float, int]:
+    """The nightly run over an unchanged diary, without a broker (its tasks would run here)."""
+    from ldn_diary.trends.models import RunKind
+    from ldn_diary.trends.services import trends_run_start
+
+    started = time.perf_counter()
+    run = trends_run_start(kind=RunKind.NIGHTLY)
+    return time.perf_counter() - started, run.patients
+
+
+def time_worker_run(n_workers: int, broker: str) -> float:
+    """The weekly run, every value changed, on ``n_workers`` worker processes via the broker.
+
+    Timed from starting the run (choosing patients, queueing batches) until the last batch
+    closed it; the workers are started and ready before.
+    """
+    import subprocess
+    import tempfile
+
+    from ldn_diary.celery import app
+    from ldn_diary.trends.models import RecomputeRun, RunKind
+    from ldn_diary.trends.services import trends_run_start
+
+    queue = f"bench-trends-{os.getpid()}"
+    workers = []
+    try:
+        for k in range(n_workers):
+            log = tempfile.NamedTemporaryFile(prefix="bench-worker-", suffix=".log", delete=False)  # noqa: SIM115
+            command = [
+                sys.executable, "-m", "celery", "-A", "ldn_diary", "worker", "--pool=solo",
+                "-Q", queue, "-n", f"{queue}-{k}@%h", "--without-gossip", "--without-mingle",
+                "--without-heartbeat", "--loglevel=INFO",
+            ]  # fmt: skip
+            env = {**os.environ, "CELERY_BROKER_URL": broker}
+            process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=log)
+            workers.append((process, Path(log.name)))
+        for process, log_path in workers:
+            while "ready." not in log_path.read_text(errors="replace"):  # logged at INFO
+                if process.poll() is not None:
+                    raise RuntimeError(log_path.read_text(errors="replace")[-3000:])
+                time.sleep(0.1)
+        flip_pain()
+        vacuum_analyze()
+        eager, url = app.conf.task_always_eager, app.conf.broker_url
+        app.conf.task_always_eager, app.conf.broker_url = False, broker
+        os.environ["CELERY_BROKER_URL"] = broker  # Celery prefers it to its configuration
+        try:
+            started = time.perf_counter()
+            run = trends_run_start(kind=RunKind.WEEKLY, queue=queue)
+            deadline = started + 600
+            while not RecomputeRun.objects.filter(pk=run.pk, finished_at__isnull=False).exists():
+                if time.perf_counter() > deadline or any(p.poll() is not None for p, _ in workers):
+                    logs = "\n".join(
+                        path.read_text(errors="replace")[-2000:] for _, path in workers
+                    )
+                    raise RuntimeError(f"the workers did not finish the run:\n{logs}")
+                time.sleep(0.02)
+            return time.perf_counter() - started
+        finally:
+            app.conf.task_always_eager, app.conf.broker_url = eager, url
+            os.environ.pop("CELERY_BROKER_URL", None)
+    finally:
+        for process, log_path in workers:
+            process.terminate()
+            process.wait(timeout=30)
+            log_path.unlink()
+
+
 def phase_breakdown() -> str:
     """One more full recompute on one thread, timing each step of every batch.
 
@@ -263,7 +343,7 @@ def phase_breakdown() -> str:
         "lock": "lock summary rows (placeholders, FOR UPDATE)",
         "versions": "read TrendState versions",
         "read": "read diary (binary COPY out -> numpy)",
-        "replace_days": "TrendDay rows (digests, DELETE, numpy encode, COPY in)",
+        "replace_series": "TrendSeries rows (digests, DELETE, numpy encode, COPY in)",
         "write_summaries": "summaries (JSON encode, UPDATE ... FROM unnest)",
         "stamp": "stamp TrendState",
     }
@@ -376,7 +456,7 @@ def table_sizes() -> str:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT relname, pg_size_pretty(pg_total_relation_size(oid)) FROM pg_class "
-            "WHERE relname IN ('diary_diaryentry', 'trends_trendday', 'trends_responsesummary', "
+            "WHERE relname IN ('diary_diaryentry', 'trends_trendseries', 'trends_responsesummary', "
             "'bench_sql_rolling') ORDER BY relname"
         )
         return ", ".join(f"{name} {size}" for name, size in cursor.fetchall())
@@ -436,6 +516,14 @@ def main() -> None:
             flip_pain()
             vacuum_analyze()
             phases = phase_breakdown()
+        nightly_seconds, nightly_patients = min(
+            time_nightly_unchanged() for _ in range(args.repeat)
+        )
+        worker_runs = {
+            int(n): min(time_worker_run(int(n), args.broker) for _ in range(args.repeat))
+            for n in args.workers.split(",")
+            if n.strip()
+        }
         single = time_single_patient(args.single_runs, args.patients, args.seed)
         load_after = os.getloadavg()
 
@@ -467,6 +555,15 @@ def main() -> None:
             f"  {runs([run[0] for run in unchanged])}"
         )
         print(f"      {written(same_counts)}")
+        print(
+            f"    nightly run, diary unchanged       {nightly_seconds:6.2f} s"
+            f"  ({nightly_patients} patients to recompute)"
+        )
+        for n, seconds in worker_runs.items():
+            print(
+                f"    weekly run, every value changed, {n} worker process{'es' if n > 1 else ''}"
+                f"  {seconds:6.2f} s  {rate(seconds)}"
+            )
         if phases:
             print("    steps of one more run (every value changed), on one thread:\n" + phases)
         print(
@@ -490,6 +587,8 @@ def main() -> None:
             ("(a, empty tables)", first),
             ("(a, every value changed)", all_seconds),
             ("(a, diary unchanged)", same_seconds),
+            ("(a, nightly, unchanged)", nightly_seconds),
+            *((f"(a, {n} worker{'s' if n > 1 else ''})", s) for n, s in worker_runs.items()),
             ("(c)", pandas_seconds),
         ):
             print(f"ratio {label:<26} / (b) = {seconds / sql_seconds:.2f}")

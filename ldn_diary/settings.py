@@ -394,9 +394,16 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_MAX_RETRIES = 0
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BEAT_SCHEDULE = {
-    "nightly-full-recompute": {
+    # Patients whose diary or the engine changed, fanned out as batch tasks to every worker.
+    "nightly-recompute": {
         "task": "ldn_diary.trends.tasks.recompute_all",
         "schedule": crontab(hour=2, minute=30),
+        "options": {"expires": 60 * 60 * 6},
+    },
+    # Everyone, once a week, in case anything was missed; unchanged results are not rewritten.
+    "weekly-full-recompute": {
+        "task": "ldn_diary.trends.tasks.recompute_everyone",
+        "schedule": crontab(day_of_week="sunday", hour=3, minute=30),
         "options": {"expires": 60 * 60 * 6},
     },
     "sweep-recompute-outbox": {

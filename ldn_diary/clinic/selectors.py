@@ -437,7 +437,9 @@ def patient_facts(patient: User, today: dt.date) -> PatientFacts:
             .values_list("effective_date", "dose_ug")
         ),
         plan=TitrationPlan.objects.filter(patient=patient).first(),
-        trend_days=list(trend_days_for(patient).values_list(*TREND_COLUMNS)),
+        trend_days=[
+            tuple(getattr(day, name) for name in TREND_COLUMNS) for day in trend_days_for(patient)
+        ],
         stats=entry_stats([patient.pk], today).get(patient.pk, NO_ENTRIES),
         treatments=list(
             Treatment.objects.filter(patient=patient)

@@ -22,7 +22,7 @@ from ldn_diary.clinical import doses, stats
 from ldn_diary.clinical.aggregates import EARLY_WEEKS, MemberOutcome
 from ldn_diary.clinical.constants import IMMPACT_MODERATE_PCT, WEEK_WINDOWS
 from ldn_diary.diary.models import DiaryEntry, DoseChange
-from ldn_diary.trends.models import ResponseSummary, TrendDay
+from ldn_diary.trends.models import ResponseSummary, TrendSeries
 
 from .models import Membership, MembershipEvent, Release, SupportGroup
 
@@ -168,7 +168,7 @@ def member_outcomes(patient_ids: Sequence[int], *, today: dt.date) -> list[Membe
     - ``pain_class``: the stored class of pain in the week-4/8/12 windows; None when the window
       is not valid or has no class (docs/clinical-rules.md §2-3).
     - ``first_moderate_week``: the therapy week (1 = days 0-6) of the first day whose stored
-      7-day pain mean is 30 % or more below baseline (``TrendDay.pain_pct``).
+      7-day pain mean is 30 % or more below baseline (``TrendSeries.pain_pct``).
     - side effects reported at least once in therapy weeks 1-4 (days 0-27) and after.
     - ``adherence``: over logged days with a non-zero dose in force, the share with the dose
       taken, a partly taken dose counting half.
@@ -188,12 +188,12 @@ def member_outcomes(patient_ids: Sequence[int], *, today: dt.date) -> list[Membe
     ):
         dose_changes[pid].append((day, ug))
     improved: dict[int, list[dt.date]] = defaultdict(list)
-    for pid, day in (
-        TrendDay.objects.filter(patient_id__in=ids, pain_pct__gte=IMMPACT_MODERATE_PCT)
-        .order_by("patient_id", "date")
-        .values_list("patient_id", "date")
+    for pid, first_day, pain_pct in TrendSeries.objects.filter(patient_id__in=ids).values_list(
+        "patient_id", "start", "pain_pct"
     ):
-        improved[pid].append(day)
+        with np.errstate(invalid="ignore"):  # NaN (no change) is never an improvement
+            days = np.flatnonzero(pain_pct >= IMMPACT_MODERATE_PCT).tolist()
+        improved[pid] = [first_day + dt.timedelta(days=n) for n in days]
     entries: dict[int, list[tuple[dt.date, list[str], str]]] = defaultdict(list)
     for pid, day, effects, taken in (
         DiaryEntry.objects.filter(patient_id__in=ids)

@@ -187,9 +187,7 @@ def history(request: AuthenticatedRequest, patient: User) -> HttpResponse:
     )
     # The 7-day lines are the trend engine's stored results; the page says when they lag.
     trends = trend_summary_for(patient)
-    trend_days = trend_days_for(patient, window_start, today).only(
-        "date", "pain_r7", "fatigue_r7", "sleep_r7", "mood_r7"
-    )
+    trend_days = trend_days_for(patient, window_start, today)
     labels = dict(TreatmentCategory.choices)
     figure = history_figure(
         recent,

@@ -22,3 +22,9 @@ class TrendsConfig(AppConfig):
         from ldn_diary.diary.signals import diary_changed
 
         diary_changed.connect(_mark_dirty, dispatch_uid="trends-mark-dirty")
+        # TrendSeries arrays go to PostgreSQL in binary, encoded by numpy (trends.arrays).
+        import psycopg
+
+        from .arrays import register
+
+        register(psycopg)

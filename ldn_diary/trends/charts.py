@@ -29,7 +29,7 @@ from ldn_diary.clinical.constants import (
 from ldn_diary.diary.models import DiaryEntry, DoseChange
 from ldn_diary.diary.selectors import dose_at
 
-from .models import TrendDay
+from .selectors import TrendDayRow
 
 # The last 12 weeks: LDN's effect usually shows within 4 to 12 weeks (docs/clinical-rules.md §2).
 CHART_DAYS = 84
@@ -229,7 +229,7 @@ BETTER = {"pain": "lower is better", "fatigue": "lower is better"}
 
 def history_figure(
     entries: Iterable[DiaryEntry],
-    trend_days: Iterable[TrendDay],
+    trend_days: Iterable[TrendDayRow],
     timeline: Sequence[DoseChange],
     start: dt.date,
     end: dt.date,
@@ -245,7 +245,7 @@ def history_figure(
     that symptom (``baseline``: the stored summary's, when valid), for pain the -30 % and -50 %
     lines the clinician sees, and the week 4, 8 and 12 response windows shaded from
     ``therapy_start`` (docs/clinical-rules.md §2), as on the clinician's chart. The means are the
-    trend engine's stored ones (``TrendDay``), never recomputed here; a day without one breaks
+    trend engine's stored ones (``TrendSeries``), never recomputed here; a day without one breaks
     the line (null, never carried forward).
     """
     days = [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.db import models
 
-from ldn_diary.clinical.constants import SYMPTOMS
+from . import arrays
 
 # What "queued" means for a TrendState row, read by the services that queue recomputes and by
 # the selectors that report a summary's status:
@@ -65,63 +67,79 @@ class TrendState(models.Model):
         return self.computed_version < self.data_version
 
 
-class TrendDay(models.Model):
-    """One calendar day of a patient's trends, from their first to their last diary entry.
+class SeriesField(models.Field):
+    """A one-dimensional numpy array: a PostgreSQL array, or its bytes on SQLite (see arrays)."""
 
-    Written only by ``trends_recompute_patients`` (delete and re-insert per patient, by COPY on
-    PostgreSQL), read through ``ldn_diary.trends.selectors``. A 7-day mean is NULL when fewer
-    than 4 of the 7 days were logged; a change is NULL without a valid, non-zero baseline.
+    def __init__(self, *args: Any, dtype: str, **kwargs: Any) -> None:
+        self.dtype = dtype
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        return name, path, args, {**kwargs, "dtype": self.dtype}
+
+    def db_type(self, connection: Any) -> str:
+        if connection.vendor == "postgresql":
+            return f"{arrays.ELEMENTS[self.dtype][0]}[]"
+        return "blob"
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> np.ndarray | None:
+        return None if value is None else arrays.from_db(value, self.dtype)
+
+    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        if value is None:
+            return None
+        values = np.asarray(value, dtype=self.dtype)
+        if connection.vendor == "postgresql":
+            # Django binds parameters as text on the client; a list is what psycopg adapts.
+            return values.tolist()
+        return arrays.to_bytes(values)
+
+
+def _series(dtype: str, help_text: str) -> SeriesField:
+    return SeriesField(dtype=dtype, help_text=help_text)
+
+
+class TrendSeries(models.Model):
+    """A patient's daily trends, from their first to their last diary entry, as one row.
+
+    Element i of every array is day ``start + i``. Written only by ``trends_recompute_patients``
+    (on PostgreSQL by COPY), read through ``ldn_diary.trends.selectors``, which hands pages the
+    days as ``TrendDayRow`` values. A 7-day mean is NaN when fewer than 4 of the 7 days were
+    logged; a change is NaN without a valid, non-zero baseline; a dose is NO_DOSE (-1) before
+    the first recorded dose. The latest day's pain mean and change are columns of their own, so
+    the roster reads them without loading the arrays.
     """
 
-    # The natural key is the primary key: no surrogate id, sequence or second index to maintain
-    # when the nightly job rewrites a million rows. Its index (patient_id, date) also serves
-    # "latest row per patient" (a backward scan) and date ranges for one patient.
-    pk = models.CompositePrimaryKey("patient", "date")
-    patient = models.ForeignKey(
+    patient = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
-        related_name="trend_days",
-        # The primary key's index leads with patient_id, so a separate FK index would only
-        # slow down the bulk rewrite.
-        db_index=False,
-        # No database FK: PostgreSQL checks one per inserted row (about 3.5 us each, 40 % of
-        # the nightly rewrite of a million rows; see bench/README.md). These rows are derived
-        # data, Django still deletes them with the patient (on_delete is emulated in Python),
-        # and trends_delete_orphans removes any left by a recompute racing that deletion.
+        primary_key=True,
+        related_name="trend_series",
+        # No database FK: these rows are derived data rewritten in bulk; Django still deletes
+        # them with the patient (on_delete is emulated in Python), and trends_delete_orphans
+        # removes any left by a recompute racing that deletion.
         db_constraint=False,
     )
-    date = models.DateField()
-    # Micrograms in effect that day (0 = stopped); NULL before the first recorded dose.
-    dose_ug = models.PositiveIntegerField(null=True, blank=True)
-    logged = models.BooleanField(help_text="The patient wrote an entry that day.")
-    logged_7 = models.PositiveSmallIntegerField(
-        help_text="Days with an entry among the 7 days ending on this one."
-    )
-    pain_r7 = models.FloatField(null=True, blank=True)
-    fatigue_r7 = models.FloatField(null=True, blank=True)
-    sleep_r7 = models.FloatField(null=True, blank=True)
-    mood_r7 = models.FloatField(null=True, blank=True)
+    start = models.DateField()
+    end = models.DateField()
+    dose_ug = _series("int32", "Micrograms in effect each day (0 = stopped, -1 = no dose yet).")
+    logged = _series("bool", "The patient wrote an entry that day.")
+    logged_7 = _series("int16", "Days with an entry among the 7 days ending on each day.")
+    pain_r7 = _series("float64", "7-day mean of pain.")
+    fatigue_r7 = _series("float64", "7-day mean of fatigue.")
+    sleep_r7 = _series("float64", "7-day mean of sleep quality.")
+    mood_r7 = _series("float64", "7-day mean of mood.")
     # Change of the 7-day mean from baseline in %, positive = better for every symptom.
-    pain_pct = models.FloatField(null=True, blank=True)
-    fatigue_pct = models.FloatField(null=True, blank=True)
-    sleep_pct = models.FloatField(null=True, blank=True)
-    mood_pct = models.FloatField(null=True, blank=True)
-
-    class Meta:
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(logged_7__lte=7), name="trendday_logged_7_at_most_7"
-            ),
-        ]
+    pain_pct = _series("float64", "Change of the pain mean from baseline, %.")
+    fatigue_pct = _series("float64", "Change of the fatigue mean from baseline, %.")
+    sleep_pct = _series("float64", "Change of the sleep mean from baseline, %.")
+    mood_pct = _series("float64", "Change of the mood mean from baseline, %.")
+    last_pain_r7 = models.FloatField(null=True, blank=True)
+    last_pain_pct = models.FloatField(null=True, blank=True)
 
     def __str__(self) -> str:
-        return f"{self.patient_id} {self.date}"
-
-    def rolling(self) -> dict[str, float | None]:
-        return {s: getattr(self, f"{s}_r7") for s in SYMPTOMS}
-
-    def change_pct(self) -> dict[str, float | None]:
-        return {s: getattr(self, f"{s}_pct") for s in SYMPTOMS}
+        return f"trends of {self.patient_id} {self.start} to {self.end}"
 
 
 class ResponseSummary(models.Model):
@@ -140,7 +158,7 @@ class ResponseSummary(models.Model):
     )
     data = models.JSONField(default=dict)
     # Fingerprints of what is stored for the patient: ``data`` as encode_summary writes it, and
-    # their TrendDay rows (days_digests). A recompute that comes out the same leaves the stored
+    # their TrendSeries row (days_digests). A recompute that comes out the same leaves the stored
     # rows alone (ldn_diary.trends.storage.PostgresStorage).
     data_digest = models.CharField(max_length=32, blank=True)
     days_digest = models.CharField(max_length=32, blank=True)
@@ -150,3 +168,45 @@ class ResponseSummary(models.Model):
 
     def __str__(self) -> str:
         return f"summary of {self.patient_id} at version {self.data_version}"
+
+
+class RunKind(models.TextChoices):
+    NIGHTLY = "nightly", "Nightly: patients whose diary or the engine changed"
+    WEEKLY = "weekly", "Weekly: everyone"
+
+
+class RecomputeRun(models.Model):
+    """One big recompute (the nightly or the weekly job), split into ``RecomputeBatch`` tasks
+    that any number of worker processes share (``services.trends_run_start``)."""
+
+    kind = models.CharField(max_length=16, choices=RunKind.choices)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    patients = models.PositiveIntegerField(default=0)
+    batches = models.PositiveIntegerField(default=0)
+    batches_done = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.kind} run {self.pk}: {self.batches_done} of {self.batches} batches"
+
+
+class RecomputeBatch(models.Model):
+    """Some patients of a run, computed by one task. A worker claims the batch before computing
+    it, so a redelivered message (acks_late) never computes its patients a second time."""
+
+    run = models.ForeignKey(RecomputeRun, on_delete=models.CASCADE, related_name="batch_rows")
+    number = models.PositiveIntegerField()
+    patient_ids = models.JSONField(default=list)
+    # Who computed it: the worker's host name and process id (for the logs and the tests).
+    claimed_by = models.CharField(max_length=200, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "number"], name="one_batch_number_per_run")
+        ]
+
+    def __str__(self) -> str:
+        return f"batch {self.number} of run {self.run_id}"

@@ -12,13 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from ldn_diary.accounts.models import User
-from ldn_diary.clinical.constants import ENGINE_VERSION
+from ldn_diary.clinical.constants import ENGINE_VERSION, NO_DOSE, SYMPTOMS
 
-from .models import QUEUE_TIMEOUT, TrendDay
+from .models import QUEUE_TIMEOUT, TrendSeries
 
 CURRENT = "current"
 STALE = "stale"
@@ -105,32 +104,83 @@ def summary_status(
     return COMPUTING if queued else STALE
 
 
+@dataclass(frozen=True)
+class TrendDayRow:
+    """One calendar day of a patient's stored trends (element i of their ``TrendSeries``)."""
+
+    date: dt.date
+    dose_ug: int | None  # None before the first recorded dose
+    logged: bool
+    logged_7: int
+    pain_r7: float | None
+    fatigue_r7: float | None
+    sleep_r7: float | None
+    mood_r7: float | None
+    pain_pct: float | None
+    fatigue_pct: float | None
+    sleep_pct: float | None
+    mood_pct: float | None
+
+    def rolling(self) -> dict[str, float | None]:
+        return {s: getattr(self, f"{s}_r7") for s in SYMPTOMS}
+
+    def change_pct(self) -> dict[str, float | None]:
+        return {s: getattr(self, f"{s}_pct") for s in SYMPTOMS}
+
+
+SERIES_FLOATS = tuple(f"{s}_{kind}" for kind in ("r7", "pct") for s in SYMPTOMS)
+
+
+def series_days(
+    series: TrendSeries, start: dt.date | None = None, end: dt.date | None = None
+) -> list[TrendDayRow]:
+    """The days of one stored series, oldest first, optionally limited to [start, end]."""
+    lo = 0 if start is None else max((start - series.start).days, 0)
+    hi = (series.end - series.start).days + 1
+    if end is not None:
+        hi = min(hi, (end - series.start).days + 1)
+    if hi <= lo:
+        return []
+    columns: list[list[Any]] = [
+        [None if v != v else v for v in getattr(series, name)[lo:hi].tolist()]  # NaN -> None
+        for name in SERIES_FLOATS
+    ]
+    doses = [None if d == NO_DOSE else d for d in series.dose_ug[lo:hi].tolist()]
+    return [
+        TrendDayRow(series.start + dt.timedelta(days=lo + i), *row)
+        for i, row in enumerate(
+            zip(
+                doses,
+                series.logged[lo:hi].tolist(),
+                series.logged_7[lo:hi].tolist(),
+                *columns,
+                strict=True,
+            )
+        )
+    ]
+
+
 def trend_days_for(
     patient: User, start: dt.date | None = None, end: dt.date | None = None
-) -> QuerySet[TrendDay]:
-    """The patient's daily trend rows, oldest first, optionally limited to [start, end]."""
-    days = TrendDay.objects.filter(patient_id=patient.pk)
-    if start is not None:
-        days = days.filter(date__gte=start)
-    if end is not None:
-        days = days.filter(date__lte=end)
-    return days.order_by("date")
+) -> list[TrendDayRow]:
+    """The patient's daily trends, oldest first, optionally limited to [start, end]: one query."""
+    series = TrendSeries.objects.filter(patient_id=patient.pk).first()
+    return [] if series is None else series_days(series, start, end)
 
 
-def latest_trend_days(patient_ids: Iterable[int]) -> dict[int, TrendDay]:
-    """Each patient's most recent trend row, for a roster, in one query.
+@dataclass(frozen=True)
+class LatestTrend:
+    date: dt.date
+    pain_r7: float | None
+    pain_pct: float | None
 
-    The subquery is one backward scan of the (patient_id, date) primary key per patient, so
-    the cost grows with the roster, not with the length of the diaries. Patients without trend
-    rows are absent from the result.
-    """
-    latest_date = (
-        TrendDay.objects.filter(patient_id=OuterRef("pk")).order_by("-date").values("date")[:1]
-    )
-    latest_keys = (
-        User.objects.filter(pk__in=list(patient_ids))
-        .annotate(latest=Subquery(latest_date))
-        .values_list("pk", "latest")
-    )
-    # (patient_id, date) IN (...) on the composite primary key: one index probe per patient.
-    return {row.patient_id: row for row in TrendDay.objects.filter(pk__in=latest_keys)}
+
+def latest_trend_days(patient_ids: Iterable[int]) -> dict[int, LatestTrend]:
+    """Each patient's most recent trend day, for a roster, in one query of typed columns (the
+    arrays stay on disk). Patients without stored trends are absent from the result."""
+    return {
+        pid: LatestTrend(end, pain_r7, pain_pct)
+        for pid, end, pain_r7, pain_pct in TrendSeries.objects.filter(
+            patient_id__in=list(patient_ids)
+        ).values_list("patient_id", "end", "last_pain_r7", "last_pain_pct")
+    }

@@ -7,11 +7,16 @@ How a diary write reaches the stored trends:
    ``queued_at`` slot and publishes ``recompute_patient`` on commit (``trends_enqueue``).
 2. The task runs ``trends_recompute_queued``: ``trends_recompute_patients`` reads the diary,
    runs the clinical engine (``ldn_diary.clinical.compute_cohort``) and replaces the stored
-   ``TrendDay`` rows and ``ResponseSummary`` in one transaction, stamped with the version read
+   ``TrendSeries`` row and ``ResponseSummary`` in one transaction, stamped with the version read
    before the data. Writes that arrived meanwhile leave the patient stale and are queued again.
 3. If publishing failed (broker down), the committed write still left the patient dirty, and
-   ``trends_sweep_outbox`` (every 5 minutes, and after the nightly ``trends_recompute_all``)
+   ``trends_sweep_outbox`` (every 5 minutes, and at the end of each nightly or weekly run)
    queues it.
+
+The big jobs (``trends_run_start``): nightly, the patients whose diary or engine version
+changed; weekly, everyone. A run is split into batches of RUN_BATCH_SIZE patients, each its own
+task, so every worker process on every machine takes a share. ``trends_recompute_all`` does the
+same work in this process (the ``recompute_trends --all`` command, the benchmark).
 
 One patient's data never blocks the others in a batch: a patient whose days lie outside the
 diary's bounds (``diary.rules.EARLIEST_DATE`` to today; old rows may predate that rule), or
@@ -43,8 +48,11 @@ from .models import (
     COALESCE_SECONDS,
     FAILURE_RETRY,
     QUEUE_TIMEOUT,
+    RecomputeBatch,
+    RecomputeRun,
     ResponseSummary,
-    TrendDay,
+    RunKind,
+    TrendSeries,
     TrendState,
 )
 from .storage import storage_for_connection
@@ -172,7 +180,7 @@ def trends_recompute_patients(
     """Recompute and store the trends and response summaries of these patients, atomically.
 
     Reads each table once for the whole set, runs the vectorised engine once, replaces the
-    patients' TrendDay rows, updates their ResponseSummary and stamps their TrendState with the
+    patients' TrendSeries rows, updates their ResponseSummary and stamps their TrendState with the
     diary version read before the diary itself (so a write committed meanwhile leaves the
     patient stale, to be recomputed again). On PostgreSQL, rows and summaries that come out
     exactly as stored are left alone, so re-running over an unchanged diary writes little;
@@ -195,7 +203,7 @@ def trends_recompute_patients(
         if len(ok_ids):
             ok_list = ok_ids.tolist()
             ok_versions = {pid: versions[pid] for pid in ok_list}
-            days_written = store.replace_days(ok_ids, result)
+            days_written = store.replace_series(ok_ids, result)
             summaries_written = store.write_summaries(
                 ok_list, result.summaries, ok_versions, now, ENGINE_VERSION
             )
@@ -400,19 +408,121 @@ def trends_recompute_all(
     return total
 
 
-def trends_nightly() -> RecomputeCounts:
-    """The nightly job: recompute everyone, drop orphaned rows, queue anyone written meanwhile."""
-    counts = trends_recompute_all()
-    trends_delete_orphans()
-    trends_sweep_outbox()
-    return counts
+# --------------------------------------------------------------------------------------------------
+# The big jobs: runs fanned out as batch tasks
+
+# Patients per batch task in a run: large enough for COPY and the vectorised engine to pay off
+# (about a second of work), small enough that a run of 10 000 patients spreads over workers.
+RUN_BATCH_SIZE = 1000
+
+
+def trends_run_patients(*, kind: str) -> list[int]:
+    """The patients a run recomputes, in id order.
+
+    Weekly: every patient. Nightly: those whose diary changed since their trends were computed
+    (a data version ahead, or still marked dirty) and those whose stored summary comes from
+    another engine version (or who have none yet); an unchanged patient is not read at all.
+    """
+    patients = User.objects.filter(role=Role.PATIENT)
+    if kind == RunKind.NIGHTLY:
+        changed = Q(trend_state__data_version__gt=F("trend_state__computed_version")) | Q(
+            trend_state__dirty_since__isnull=False
+        )
+        other_engine = Q(trend_state__isnull=False) & ~Q(
+            response_summary__engine_version=ENGINE_VERSION
+        )
+        patients = patients.filter(changed | other_engine)
+    return list(patients.order_by("pk").values_list("pk", flat=True).distinct())
+
+
+def trends_run_start(
+    *, kind: str, batch_size: int = RUN_BATCH_SIZE, queue: str | None = None
+) -> RecomputeRun:
+    """Start a nightly or weekly run: its patients split into batches, one task per batch.
+
+    The tasks are published on commit; any number of worker processes (on any machine) take
+    them from the broker, so more workers finish a run sooner. The last batch to finish
+    deletes orphaned rows and sweeps the outbox. Without a broker (development, tests) the
+    tasks run here, one after another. ``queue`` routes the tasks (tests, benchmarks).
+    """
+    from .tasks import recompute_batch
+
+    patient_ids = trends_run_patients(kind=kind)
+    chunks = [
+        patient_ids[start : start + batch_size] for start in range(0, len(patient_ids), batch_size)
+    ]
+    with transaction.atomic():
+        run = RecomputeRun.objects.create(
+            kind=kind, started_at=timezone.now(), patients=len(patient_ids), batches=len(chunks)
+        )
+        batches = RecomputeBatch.objects.bulk_create(
+            [RecomputeBatch(run=run, number=n, patient_ids=chunk) for n, chunk in enumerate(chunks)]
+        )
+        batch_ids = [batch.pk for batch in batches]
+
+        def publish() -> None:
+            if not batch_ids:
+                _run_finished(run.pk)
+            for batch_id in batch_ids:
+                try:
+                    recompute_batch.apply_async(args=[batch_id], queue=queue)
+                except (KombuOperationalError, OSError):
+                    # The batch stays unclaimed; its dirty patients wait for the sweep, the
+                    # rest for the next run.
+                    log.warning("Could not queue batch %s of a trends run.", batch_id)
+
+        transaction.on_commit(publish)
+    return run
+
+
+def trends_batch_compute(*, batch_id: int, worker: str) -> bool:
+    """Claim a run's batch and compute it; False when another worker has it or it is done.
+
+    The claim is one conditional UPDATE, so two workers handed the same message (a redelivery
+    after a lost acknowledgement) never both compute it. A claim older than QUEUE_TIMEOUT is
+    presumed lost with its worker and may be taken again; a batch that raises is released, so
+    the task's retry can claim it.
+    """
+    now = timezone.now()
+    claimed = RecomputeBatch.objects.filter(
+        Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - QUEUE_TIMEOUT),
+        pk=batch_id,
+        done_at__isnull=True,
+    ).update(claimed_by=worker[:200], claimed_at=now)
+    if not claimed:
+        return False
+    batch = RecomputeBatch.objects.get(pk=batch_id)
+    try:
+        # A patient deleted since the run started has nothing left to compute.
+        ids = list(User.objects.filter(pk__in=batch.patient_ids).values_list("pk", flat=True))
+        counts = trends_recompute_patients(patient_ids=ids)
+    except BaseException:
+        RecomputeBatch.objects.filter(pk=batch_id).update(claimed_by="", claimed_at=None)
+        raise
+    with transaction.atomic():
+        RecomputeBatch.objects.filter(pk=batch_id).update(done_at=timezone.now())
+        RecomputeRun.objects.filter(pk=batch.run_id).update(
+            batches_done=F("batches_done") + 1, failed=F("failed") + counts.failed
+        )
+    _run_finished(batch.run_id)
+    return True
+
+
+def _run_finished(run_id: int) -> None:
+    """Close the run if every batch is done (only one caller wins), then tidy up after it."""
+    closed = RecomputeRun.objects.filter(
+        pk=run_id, batches_done__gte=F("batches"), finished_at__isnull=True
+    ).update(finished_at=timezone.now())
+    if closed:
+        trends_delete_orphans()
+        trends_sweep_outbox()
 
 
 def trends_delete_orphans() -> int:
     """Delete trend rows whose patient no longer exists; return how many.
 
-    TrendDay has no database foreign key (see the model), so a recompute that commits just
-    after the patient's deletion removed their rows could leave some behind. The nightly job
+    TrendSeries has no database foreign key (see the model), so a recompute that commits just
+    after the patient's deletion removed their row could leave one behind. The nightly job
     clears them; nothing reads them in the meantime (every read goes through a patient).
     """
-    return TrendDay.objects.exclude(patient_id__in=User.objects.values("pk")).delete()[0]
+    return TrendSeries.objects.exclude(patient_id__in=User.objects.values("pk")).delete()[0]

@@ -33,7 +33,6 @@ from django.db.models import Case, DateTimeField, F, Value, When
 
 from ldn_diary.clinical import CohortInput, CohortResult
 from ldn_diary.clinical.constants import (
-    NO_DOSE,
     SYMPTOMS,
     TAKEN_NO,
     TAKEN_NOT_ASKED,
@@ -42,7 +41,8 @@ from ldn_diary.clinical.constants import (
 )
 from ldn_diary.diary.models import DiaryEntry, DoseChange, DoseTaken
 
-from .models import ResponseSummary, TrendDay, TrendState
+from . import arrays
+from .models import ResponseSummary, TrendSeries, TrendState
 
 
 class Storage(Protocol):
@@ -50,7 +50,7 @@ class Storage(Protocol):
     def lock(self, ids: list[int], now: dt.datetime) -> None: ...
     def versions(self, ids: list[int]) -> dict[int, int]: ...
     def read(self, ids: np.ndarray) -> CohortInput: ...
-    def replace_days(self, ids: np.ndarray, result: CohortResult) -> int: ...
+    def replace_series(self, ids: np.ndarray, result: CohortResult) -> int: ...
     def write_summaries(
         self,
         ids: list[int],
@@ -115,49 +115,55 @@ def encode_summary(summary: dict[str, Any]) -> tuple[str, str]:
     return text, hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-FLOAT_COLUMNS = tuple(f"{s}_{kind}" for s in SYMPTOMS for kind in ("r7", "pct"))
-
-
-def day_columns(ids: np.ndarray, result: CohortResult) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """TrendDay column name -> (values, NULL mask), dates as ordinals."""
-    no_null = np.zeros(len(result.day_day), dtype=bool)
-    columns = {
-        "patient_id": (ids[result.day_patient], no_null),
-        "date": (result.day_day, no_null),
-        "dose_ug": (result.day_dose_ug, result.day_dose_ug == NO_DOSE),
-        "logged": (result.day_logged, no_null),
-        # Diary entries always carry all four scores, so the symptoms' counts agree; the
-        # largest is the number of logged days in the window.
-        "logged_7": (result.day_rolling_n.max(axis=1, initial=0), no_null),
-    }
-    for k, symptom in enumerate(SYMPTOMS):
-        rolling = result.day_rolling[:, k]
-        change = result.day_change_pct[:, k]
-        columns[f"{symptom}_r7"] = (rolling, np.isnan(rolling))
-        columns[f"{symptom}_pct"] = (change, np.isnan(change))
-    return columns
-
-
 def days_digests(ids: np.ndarray, result: CohortResult) -> list[str]:
-    """Per patient, a digest of their TrendDay rows as stored (ResponseSummary.days_digest).
+    """Per patient, a digest of their trends as stored (ResponseSummary.days_digest).
 
-    The rows are laid out in one fixed-width array (NULL as NaN or -1), in date order, so
-    each patient's rows are one contiguous run of bytes to hash.
+    The days are laid out in one fixed-width array (the date, then TrendSeries' columns), in
+    date order, so each patient's days are one contiguous run of bytes to hash.
     """
-    columns = day_columns(ids, result)
-    layout = [("date", "<i8"), ("dose_ug", "<i8"), ("logged", "u1"), ("logged_7", "<i2")]
-    layout += [(name, "<f8") for name in FLOAT_COLUMNS]
+    bounds, columns = series_columns(ids, result)
+    layout = [("date", "<i8")] + [(name, values.dtype.str) for name, values in columns.items()]
     rows = np.zeros(len(result.day_day), dtype=np.dtype(layout))
-    for name, _ in layout:
-        values, null = columns[name]
-        rows[name] = np.where(null, -1 if name == "dose_ug" else np.nan, values)
+    rows["date"] = result.day_day
+    for name, values in columns.items():
+        rows[name] = values
     data = rows.tobytes()
     size = rows.dtype.itemsize
-    bounds = np.searchsorted(result.day_patient, np.arange(len(ids) + 1)).tolist()
     return [
         hashlib.blake2b(data[lo * size : hi * size], digest_size=16).hexdigest()
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
     ]
+
+
+def series_columns(
+    ids: np.ndarray, result: CohortResult
+) -> tuple[list[int], dict[str, np.ndarray]]:
+    """TrendSeries' array columns over every day row of the batch, and each patient's bounds:
+    patient i's days are rows ``bounds[i]:bounds[i + 1]``."""
+    columns: dict[str, np.ndarray] = {
+        "dose_ug": result.day_dose_ug.astype(np.int32),
+        "logged": result.day_logged.astype(bool),
+        # Diary entries always carry all four scores, so the symptoms' counts agree; the
+        # largest is the number of logged days in the window.
+        "logged_7": result.day_rolling_n.max(axis=1, initial=0).astype(np.int16),
+    }
+    for kind, values in (("r7", result.day_rolling), ("pct", result.day_change_pct)):
+        for k, symptom in enumerate(SYMPTOMS):
+            columns[f"{symptom}_{kind}"] = np.ascontiguousarray(values[:, k], dtype=np.float64)
+    bounds = np.searchsorted(result.day_patient, np.arange(len(ids) + 1)).tolist()
+    return bounds, columns
+
+
+def series_head(result: CohortResult, lo: int, hi: int) -> dict[str, Any]:
+    """A patient's TrendSeries columns other than the arrays, from their rows lo:hi."""
+    pain = SYMPTOMS.index("pain")
+    last_r7, last_pct = result.day_rolling[hi - 1, pain], result.day_change_pct[hi - 1, pain]
+    return {
+        "start": dt.date.fromordinal(int(result.day_day[lo])),
+        "end": dt.date.fromordinal(int(result.day_day[hi - 1])),
+        "last_pain_r7": None if np.isnan(last_r7) else float(last_r7),
+        "last_pain_pct": None if np.isnan(last_pct) else float(last_pct),
+    }
 
 
 # --------------------------------------------------------------------------------------------------
@@ -177,7 +183,7 @@ class OrmStorage:
         """Serialise recomputes of the same patient without blocking diary writes.
 
         Two overlapping recomputes (a queued task and the nightly job) would otherwise both
-        insert the patient's TrendDay rows, or an older result could overwrite a newer one. The
+        insert the patient's TrendSeries row, or an older result could overwrite a newer one. The
         lock is the patient's ResponseSummary row, which diary writes never touch. A first-time
         placeholder row is visible only inside this transaction, which fills it in before
         committing. Locks are taken in id order, so two batches cannot deadlock. (On SQLite
@@ -224,28 +230,21 @@ class OrmStorage:
             np.array([TAKEN_CODES[row[6]] for row in entries], dtype=np.int64),
         )
 
-    def replace_days(self, ids: np.ndarray, result: CohortResult) -> int:
+    def replace_series(self, ids: np.ndarray, result: CohortResult) -> int:
         self._days_digests = dict(zip(ids.tolist(), days_digests(ids, result), strict=True))
-        TrendDay.objects.filter(patient_id__in=ids.tolist()).delete()
-        columns = day_columns(ids, result)
-        names = list(columns)
-        cells_by_column = []
-        for name in names:
-            values, null = columns[name]
-            cells: list[Any]
-            if name == "date":
-                cells = [dt.date.fromordinal(d) for d in values.tolist()]
-            else:
-                cells = values.tolist()
-            if null.any():
-                cells = [None if n else v for v, n in zip(cells, null.tolist(), strict=True)]
-            cells_by_column.append(cells)
-        TrendDay.objects.bulk_create(
+        TrendSeries.objects.filter(patient_id__in=ids.tolist()).delete()
+        bounds, columns = series_columns(ids, result)
+        TrendSeries.objects.bulk_create(
             (
-                TrendDay(**dict(zip(names, row, strict=True)))
-                for row in zip(*cells_by_column, strict=True)
+                TrendSeries(
+                    patient_id=pid,
+                    **series_head(result, lo, hi),
+                    **{name: values[lo:hi] for name, values in columns.items()},
+                )
+                for pid, lo, hi in zip(ids.tolist(), bounds[:-1], bounds[1:], strict=True)
+                if hi > lo
             ),
-            batch_size=1000,
+            batch_size=100,
         )
         return len(result.day_day)
 
@@ -307,20 +306,12 @@ class OrmStorage:
 # --------------------------------------------------------------------------------------------------
 # PostgreSQL: binary COPY and array parameters
 
-# The binary COPY format (https://www.postgresql.org/docs/current/sql-copy.html): signature,
-# flags, header-extension length; then per row a field count and (length, bytes) per field,
-# length -1 for NULL; then a field count of -1.
+# The binary COPY format (https://www.postgresql.org/docs/current/sql-copy.html), read by
+# _copy_out: signature, flags, header-extension length; then per row a field count and
+# (length, bytes) per field; then a field count of -1.
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 COPY_TRAILER = b"\xff\xff"
 PG_EPOCH = dt.date(2000, 1, 1).toordinal()  # binary dates count days from 2000-01-01
-PG_WIRE = {
-    "bigint": ">i8",
-    "integer": ">i4",
-    "smallint": ">i2",
-    "double precision": ">f8",
-    "boolean": "?",
-    "date": ">i4",
-}
 
 
 def _qn(name: str) -> str:
@@ -334,7 +325,7 @@ class PostgresStorage:
         self._force = force
         self._summary = _qn(ResponseSummary._meta.db_table)
         self._state = _qn(TrendState._meta.db_table)
-        self._day = _qn(TrendDay._meta.db_table)
+        self._series = _qn(TrendSeries._meta.db_table)
         # patient id -> (data_digest, days_digest) as stored, read under the lock.
         self._stored: dict[int, tuple[str, str]] = {}
         self._days_digests: dict[int, str] = {}
@@ -454,52 +445,53 @@ class PostgresStorage:
             entries["taken"].astype(np.int64),
         )
 
-    def replace_days(self, ids: np.ndarray, result: CohortResult) -> int:
-        """Replace the rows of patients whose rows changed (all, if forced); return rows written.
+    def replace_series(self, ids: np.ndarray, result: CohortResult) -> int:
+        """Replace the series of patients whose trends changed (all, if forced); return the days
+        written.
 
-        Whether a patient's rows changed is read off the fingerprint stored with their summary,
-        so an unchanged patient costs neither a read nor a write of their rows. The engine
-        gives bit-identical values for the same diary, so the digests compare exactly. Rewriting
-        a million unchanged rows would cost the delete, the unique index's check against the
-        deleted rows, WAL and vacuum (bench/README.md).
+        Whether a patient's trends changed is read off the fingerprint stored with their
+        summary, so an unchanged patient costs neither a read nor a write of their row. The
+        engine gives bit-identical values for the same diary, so the digests compare exactly.
+        Rows go in by psycopg's binary COPY, their arrays encoded by numpy for the whole batch
+        (``arrays.binary_arrays``).
         """
         digests = days_digests(ids, result)
         id_list = ids.tolist()
         self._days_digests = dict(zip(id_list, digests, strict=True))
-        changed = np.array(
-            [
-                self._force or self._stored.get(pid, ("", ""))[1] != digest
-                for pid, digest in zip(id_list, digests, strict=True)
-            ],
-            dtype=bool,
-        )
-        if not changed.any():
+        changed = [
+            self._force or self._stored.get(pid, ("", ""))[1] != digest
+            for pid, digest in zip(id_list, digests, strict=True)
+        ]
+        if not any(changed):
             return 0
-        write = changed[result.day_patient]
+        bounds, columns = series_columns(ids, result)
+        encoded = {name: arrays.binary_arrays(values, bounds) for name, values in columns.items()}
+        names = ["patient_id", "start", "end", *columns, "last_pain_r7", "last_pain_pct"]
+        written = 0
         with self._cursor() as cursor:
             cursor.execute(
-                f"DELETE FROM {self._day} WHERE patient_id = ANY(%b::int8[])",
-                [ids[changed].tolist()],
+                f"DELETE FROM {self._series} WHERE patient_id = ANY(%b::int8[])",
+                [[pid for pid, change in zip(id_list, changed, strict=True) if change]],
             )
-            if not write.any():
-                return 0
-            columns = day_columns(ids, result)
-            fields = {f.column: f for f in TrendDay._meta.concrete_fields}
-            wire = []
-            for name, (values, null) in columns.items():
-                db_type = fields[name].db_type(connection)
-                if db_type not in PG_WIRE:
-                    raise RuntimeError(f"no binary encoding for {name} ({db_type})")
-                if db_type == "date":
-                    values = values - PG_EPOCH
-                wire.append((np.dtype(PG_WIRE[db_type]), values[write], null[write]))
-            payload = memoryview(binary_copy_payload(wire))
-            names = ", ".join(_qn(n) for n in columns)
-            with cursor.copy(f"COPY {self._day} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
-                step = 1 << 20
-                for start in range(0, len(payload), step):
-                    copy.write(payload[start : start + step])
-        return int(write.sum())
+            sql = f"COPY {self._series} ({', '.join(map(_qn, names))}) FROM STDIN (FORMAT BINARY)"
+            with cursor.copy(sql) as copy:
+                for i, (pid, change) in enumerate(zip(id_list, changed, strict=True)):
+                    lo, hi = bounds[i], bounds[i + 1]
+                    if not change or hi == lo:
+                        continue
+                    head = series_head(result, lo, hi)
+                    copy.write_row(
+                        (
+                            np.int64(pid),
+                            head["start"],
+                            head["end"],
+                            *(encoded[name][i] for name in columns),
+                            head["last_pain_r7"],
+                            head["last_pain_pct"],
+                        )
+                    )
+                    written += hi - lo
+        return written
 
     def write_summaries(
         self,
@@ -556,42 +548,3 @@ class PostgresStorage:
                 f"WHERE {table}.patient_id = v.patient_id",
                 [now, list(versions), list(versions.values())],
             )
-
-
-def binary_copy_payload(columns: list[tuple[np.dtype, np.ndarray, np.ndarray]]) -> bytes:
-    """Encode rows for ``COPY ... (FORMAT BINARY)`` from (wire type, values, NULL mask) columns.
-
-    A NULL field has no bytes, so rows differ in layout. Rows are grouped by their pattern of
-    NULLs (a handful in practice: before the first dose, too few days for a mean, no baseline);
-    within a group every row has the same layout and is one numpy structured array. COPY does
-    not care about row order.
-    """
-    n_rows = len(columns[0][1]) if columns else 0
-    pattern = np.zeros(n_rows, dtype=np.int64)
-    nullable = [k for k, (_, _, null) in enumerate(columns) if null.any()]
-    for bit, k in enumerate(nullable):
-        pattern |= columns[k][2].astype(np.int64) << bit
-    order = np.argsort(pattern, kind="stable")
-    bounds = np.flatnonzero(np.diff(pattern[order])) + 1
-    parts = [COPY_HEADER]
-    for rows in np.split(order, bounds):
-        if len(rows) == 0:
-            continue
-        code = int(pattern[rows[0]])
-        is_null = {k: bool(code >> bit & 1) for bit, k in enumerate(nullable)}
-        layout: list[tuple[str, Any]] = [("_count", ">i2")]
-        for k, (wire, _, _) in enumerate(columns):
-            layout.append((f"_len{k}", ">i4"))
-            if not is_null.get(k, False):
-                layout.append((f"_v{k}", wire))
-        block = np.empty(len(rows), dtype=np.dtype(layout))
-        block["_count"] = len(columns)
-        for k, (wire, values, _) in enumerate(columns):
-            if is_null.get(k, False):
-                block[f"_len{k}"] = -1
-            else:
-                block[f"_len{k}"] = wire.itemsize
-                block[f"_v{k}"] = values[rows]
-        parts.append(block.tobytes())
-    parts.append(COPY_TRAILER)
-    return b"".join(parts)

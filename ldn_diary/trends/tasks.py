@@ -8,10 +8,19 @@ in TrendState, and the sweep queues it again.
 
 from __future__ import annotations
 
+import os
+import socket
+
 from celery import shared_task
 from django.db import OperationalError
 
-from .services import trends_nightly, trends_recompute_queued, trends_sweep_outbox
+from .models import RunKind
+from .services import (
+    trends_batch_compute,
+    trends_recompute_queued,
+    trends_run_start,
+    trends_sweep_outbox,
+)
 
 _RETRYING = {
     "acks_late": True,
@@ -35,10 +44,22 @@ def recompute_patients(patient_ids: list[int]) -> None:
     trends_recompute_queued(patient_ids=patient_ids)
 
 
-@shared_task(acks_late=True)
+@shared_task
 def recompute_all() -> None:
-    """Nightly (beat): every patient, then queue anyone written to while it ran."""
-    trends_nightly()
+    """Nightly (beat): queue a run of the patients whose diary or engine version changed."""
+    trends_run_start(kind=RunKind.NIGHTLY)
+
+
+@shared_task
+def recompute_everyone() -> None:
+    """Weekly (beat): queue a run of every patient."""
+    trends_run_start(kind=RunKind.WEEKLY)
+
+
+@shared_task(**_RETRYING)
+def recompute_batch(batch_id: int) -> None:
+    """One batch of a run; any worker may take it (see services.trends_batch_compute)."""
+    trends_batch_compute(batch_id=batch_id, worker=f"{socket.gethostname()}:{os.getpid()}")
 
 
 @shared_task

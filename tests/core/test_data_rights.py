@@ -27,7 +27,7 @@ from ldn_diary.diary.services import (
     import_stash_put,
     plan_set,
 )
-from ldn_diary.trends.models import ResponseSummary, TrendDay, TrendState
+from ldn_diary.trends.models import ResponseSummary, TrendSeries, TrendState
 from ldn_diary.trends.services import trends_recompute_patients
 from tests.conftest import PASSWORD
 
@@ -314,7 +314,7 @@ def test_deleting_the_account_erases_the_patient_and_keeps_an_audit_row(
         ConsentEvent,
         FollowUp,
         Membership,
-        TrendDay,
+        TrendSeries,
         TrendState,
         ResponseSummary,
     ):

@@ -150,7 +150,7 @@ def test_the_chart_has_daily_points_weekly_means_and_a_dose_step_line(alice, tod
 
 
 def test_the_lines_are_the_stored_trends_and_a_lag_is_said(alice_client, alice, today):
-    from ldn_diary.trends.models import TrendDay, TrendState
+    from ldn_diary.trends.models import TrendSeries, TrendState
 
     seed_days(alice, 10, end=today, dose_steps=[(0, 1500)])
     trends_recompute_patients(patient_ids=[alice.pk])
@@ -158,7 +158,9 @@ def test_the_lines_are_the_stored_trends_and_a_lag_is_said(alice_client, alice, 
     assert 'id="trend-status"' not in body
     # A write the trend engine has not caught up with yet (as with the broker down).
     TrendState.objects.filter(patient=alice).update(data_version=F("data_version") + 1)
-    TrendDay.objects.filter(patient=alice, date=today).update(pain_r7=9.25)
+    series = TrendSeries.objects.get(patient=alice)
+    series.pain_r7[(today - series.start).days] = 9.25
+    series.save(update_fields=["pain_r7"])
     response = alice_client.get(HISTORY_URL)
     body = response.content.decode()
     assert "The 7-day lines: Not yet updated with the latest entries" in body

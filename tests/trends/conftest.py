@@ -107,3 +107,26 @@ def task_runs() -> Iterator[Counter[str]]:
         yield runs
     finally:
         task_prerun.disconnect(count)
+
+
+def stored_days(patient_ids: list[int]) -> list[tuple[Any, ...]]:
+    """Every stored trend day of these patients, as (patient id, date, dose, logged, logged_7,
+    four 7-day means, four changes), in patient and date order."""
+    from dataclasses import astuple
+
+    from ldn_diary.trends.models import TrendSeries
+    from ldn_diary.trends.selectors import series_days
+
+    return [
+        (series.patient_id, *astuple(row))
+        for series in TrendSeries.objects.filter(patient_id__in=patient_ids).order_by("pk")
+        for row in series_days(series)
+    ]
+
+
+def stored_day(patient: User, day: dt.date) -> Any:
+    """The patient's stored trend day (a ``TrendDayRow``), or None."""
+    from ldn_diary.trends.selectors import trend_days_for
+
+    days = trend_days_for(patient, day, day)
+    return days[0] if days else None

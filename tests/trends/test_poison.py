@@ -18,7 +18,8 @@ from django.urls import reverse
 from ldn_diary.clinical import compute_cohort
 from ldn_diary.diary.models import DiaryEntry, DoseChange
 from ldn_diary.trends import services
-from ldn_diary.trends.models import FAILURE_RETRY, ResponseSummary, TrendDay, TrendState
+from ldn_diary.trends.models import FAILURE_RETRY, ResponseSummary, TrendSeries, TrendState
+from ldn_diary.trends.selectors import trend_days_for
 from ldn_diary.trends.services import (
     trends_recompute_all,
     trends_recompute_patients,
@@ -82,12 +83,12 @@ def test_the_healthy_patients_of_a_poisoned_batch_are_computed(cohort, use_copy,
     for healthy in (bob, zoe):
         state = TrendState.objects.get(patient=healthy)
         assert not state.is_stale and state.failed_at is None
-        assert TrendDay.objects.filter(patient=healthy).count() == 30
+        assert len(trend_days_for(healthy)) == 30
         assert ResponseSummary.objects.get(patient=healthy).data["therapy_start"]
     state = TrendState.objects.get(patient=alice)
     assert state.is_stale and state.failed_at is not None
     assert state.failure == "dates_out_of_range" and state.queued_at is None
-    assert not TrendDay.objects.filter(patient=alice).exists()
+    assert not TrendSeries.objects.filter(patient=alice).exists()
     assert not ResponseSummary.objects.filter(patient=alice).exists()  # no empty placeholder
 
     # Logged with the patient's id and a reason, and nothing from their diary.
@@ -135,20 +136,20 @@ def test_an_engine_error_is_narrowed_down_to_the_patient_who_causes_it(
 
     assert counts.failed == 1 and runs[0] == 7 and len(runs) <= 1 + 2 * 3
     assert TrendState.objects.get(patient=alice).failure == "FloatingPointError"
-    computed = set(TrendDay.objects.values_list("patient_id", flat=True))
+    computed = set(TrendSeries.objects.values_list("patient_id", flat=True))
     assert computed == set(ids) - {alice.pk}
     # The merged result is what each healthy patient gets alone.
     for patient in (bob, *others):
-        rows = list(TrendDay.objects.filter(patient=patient).order_by("date").values_list())
+        rows = trend_days_for(patient)
         trends_recompute_patients(patient_ids=[patient.pk], use_copy=use_copy, force=True)
-        assert list(TrendDay.objects.filter(patient=patient).order_by("date").values_list()) == rows
+        assert trend_days_for(patient) == rows
 
 
 def test_the_nightly_recompute_stores_the_others(cohort):
     alice, bob, zoe = cohort
     counts = trends_recompute_all(batch_size=2)
     assert counts.failed == 1 and counts.patients == 3
-    assert TrendDay.objects.filter(patient__in=[bob, zoe]).count() == 60
+    assert len(trend_days_for(bob)) + len(trend_days_for(zoe)) == 60
 
 
 def test_a_failed_patient_is_retried_by_the_sweep_later_not_at_once(cohort, clock, task_runs):

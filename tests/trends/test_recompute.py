@@ -1,10 +1,11 @@
-"""trends_recompute_patients end to end: diary rows in, TrendDay / ResponseSummary / TrendState out."""
+"""trends_recompute_patients end to end: diary rows in, TrendSeries / ResponseSummary / TrendState out."""
 
 from __future__ import annotations
 
 import datetime as dt
 import struct
 import threading
+from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
@@ -16,16 +17,17 @@ from ldn_diary.clinical import compute_cohort
 from ldn_diary.clinical.constants import ENGINE_VERSION
 from ldn_diary.diary.models import DiaryEntry
 from ldn_diary.trends import services
-from ldn_diary.trends.models import ResponseSummary, TrendDay, TrendState
+from ldn_diary.trends.arrays import binary_arrays
+from ldn_diary.trends.models import ResponseSummary, TrendSeries, TrendState
+from ldn_diary.trends.selectors import trend_days_for
 from ldn_diary.trends.services import (
     trends_delete_orphans,
     trends_mark_dirty,
     trends_recompute_all,
     trends_recompute_patients,
 )
-from ldn_diary.trends.storage import binary_copy_payload
 
-from .conftest import change_dose, save_entry
+from .conftest import change_dose, save_entry, stored_day, stored_days
 
 D0 = dt.date(2024, 1, 1)
 postgres_only = pytest.mark.skipif(
@@ -49,11 +51,7 @@ def random_diary(patient, *, days: int, seed: int, doses: bool = True) -> None:
 
 
 def stored_rows(patient_ids: list[int]) -> list[tuple]:
-    return list(
-        TrendDay.objects.filter(patient_id__in=patient_ids)
-        .order_by("patient_id", "date")
-        .values_list()
-    )
+    return stored_days(patient_ids)
 
 
 def test_it_stores_a_row_per_calendar_day_and_the_summary(alice):
@@ -69,7 +67,7 @@ def test_it_stores_a_row_per_calendar_day_and_the_summary(alice):
     counts = trends_recompute_patients(patient_ids=[alice.pk])
 
     assert (counts.patients, counts.entries, counts.days) == (1, 5, 6)
-    rows = list(TrendDay.objects.filter(patient=alice).order_by("date"))
+    rows = trend_days_for(alice)
     assert [r.date for r in rows] == [day(n) for n in range(6)]
     assert [r.logged for r in rows] == [True, True, True, False, True, True]
     assert [r.logged_7 for r in rows] == [1, 2, 3, 3, 4, 5]
@@ -113,9 +111,7 @@ def test_rolling_means_and_changes_match_pandas(alice):
     assert baseline["pain"].notna().sum() >= 11, "the seed must give a valid baseline"
     base = baseline.mean()
 
-    rows = pd.DataFrame.from_records(
-        TrendDay.objects.filter(patient=alice).order_by("date").values()
-    )
+    rows = pd.DataFrame.from_records([asdict(row) for row in trend_days_for(alice)])
     assert list(pd.to_datetime(rows["date"])) == list(daily.index)
     for symptom, worse_up in (("pain", True), ("fatigue", True), ("sleep", False), ("mood", False)):
         np.testing.assert_allclose(
@@ -146,9 +142,9 @@ def test_a_recompute_replaces_the_rows_of_those_patients_only(alice, bob):
     dates = DiaryEntry.objects.filter(patient=alice).order_by("date")
     first, last = dates.first().date, dates.last().date
     assert last <= day(6)
-    assert list(
-        TrendDay.objects.filter(patient=alice).order_by("date").values_list("date", flat=True)
-    ) == [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+    assert [row.date for row in trend_days_for(alice)] == [
+        first + dt.timedelta(days=n) for n in range((last - first).days + 1)
+    ]
     assert stored_rows([bob.pk]) == bob_rows
 
 
@@ -180,14 +176,14 @@ def test_a_write_during_the_compute_leaves_the_patient_stale(alice, monkeypatch)
     assert state.is_stale
     assert state.dirty_since is not None
     assert ResponseSummary.objects.get(patient=alice).data_version == version
-    assert not TrendDay.objects.filter(patient=alice, date=day(40)).exists()
+    assert stored_day(alice, day(40)) is None
 
     monkeypatch.undo()
     trends_recompute_patients(patient_ids=[alice.pk])
     state.refresh_from_db()
     assert not state.is_stale
     assert state.dirty_since is None
-    assert TrendDay.objects.filter(patient=alice, date=day(40), logged=True).exists()
+    assert stored_day(alice, day(40)).logged
 
 
 def test_recompute_all_goes_in_batches_and_reports_progress(alice, bob, carol):
@@ -232,7 +228,7 @@ def test_copy_and_orm_paths_store_identical_rows(alice, bob):
 
     trends_recompute_patients(patient_ids=ids, use_copy=False)
     orm_rows, orm_summaries = stored_rows(ids), summaries(ids)
-    TrendDay.objects.all().delete()
+    TrendSeries.objects.all().delete()
     ResponseSummary.objects.all().delete()
     counts = trends_recompute_patients(patient_ids=ids, use_copy=True)
 
@@ -248,7 +244,7 @@ def test_a_recompute_rewrites_only_patients_whose_results_changed(alice, bob):
     ids = [alice.pk, bob.pk]
     first = trends_recompute_patients(patient_ids=ids)
     assert first.days_written == first.days > 90
-    alice_days = TrendDay.objects.filter(patient=alice).count()
+    alice_days = len(trend_days_for(alice))
 
     again = trends_recompute_patients(patient_ids=ids)
     assert (again.days, again.days_written, again.summaries_written) == (first.days, 0, 0)
@@ -273,7 +269,7 @@ def test_rows_lost_outside_the_app_come_back_with_force(alice):
     random_diary(alice, days=30, seed=14)
     trends_recompute_patients(patient_ids=[alice.pk])
     rows = stored_rows([alice.pk])
-    TrendDay.objects.filter(patient=alice).delete()  # not through a recompute
+    TrendSeries.objects.filter(patient=alice).delete()  # not through a recompute
 
     trends_recompute_patients(patient_ids=[alice.pk])
     assert stored_rows([alice.pk]) == []  # the fingerprint still matches: nothing to do
@@ -281,48 +277,28 @@ def test_rows_lost_outside_the_app_come_back_with_force(alice):
     assert stored_rows([alice.pk]) == rows
 
 
-def test_the_binary_copy_encoding_decodes_to_the_columns():
-    """Decode the payload row by row with struct, independently of the numpy encoder."""
-    patient = np.array([7, 7, 9])
-    dose = np.array([0, 0, 4500])
-    value = np.array([1.5, 0.0, -2.25])
-    columns = [
-        (np.dtype(">i8"), patient, np.zeros(3, bool)),
-        (np.dtype(">i4"), dose, np.array([True, False, False])),
-        (np.dtype("?"), np.array([True, False, True]), np.zeros(3, bool)),
-        (np.dtype(">f8"), value, np.array([False, False, True])),
-    ]
-    payload = binary_copy_payload(columns)
+def test_the_binary_array_encoding_decodes_to_the_values():
+    """Decode PostgreSQL's binary array format with struct, independently of the numpy encoder."""
+    values = np.array([1.5, 0.0, np.nan, -2.25, 7.0])
+    encoded = binary_arrays(values, [0, 3, 3, 5])
 
-    assert payload[:11] == b"PGCOPY\n\xff\r\n\x00"
-    assert payload[-2:] == b"\xff\xff"
-    pos, decoded = 19, []
-    while True:
-        (count,) = struct.unpack_from(">h", payload, pos)
-        pos += 2
-        if count == -1:
-            break
-        row = []
-        for fmt in (">q", ">i", ">?", ">d"):
-            (length,) = struct.unpack_from(">i", payload, pos)
-            pos += 4
-            if length == -1:
-                row.append(None)
-            else:
-                assert length == struct.calcsize(fmt)
-                row.append(struct.unpack_from(fmt, payload, pos)[0])
-                pos += length
-        decoded.append(tuple(row))
-    assert pos == len(payload)
-    assert sorted(decoded, key=str) == sorted(
-        [(7, None, True, 1.5), (7, 0, False, 0.0), (9, 4500, True, None)], key=str
-    )
+    decoded = []
+    for array in encoded:
+        assert array.oid == 1022  # float8[]
+        ndim, has_null, element, length, lower = struct.unpack_from(">iiiii", array.data)
+        assert (ndim, has_null, element, lower) == (1, 0, 701, 1)
+        items = [struct.unpack_from(">id", array.data, 20 + 12 * i) for i in range(length)]
+        assert all(size == 8 for size, _ in items)
+        assert len(array.data) == 20 + 12 * length
+        decoded.append([v for _, v in items])
+    assert decoded[0][:2] == [1.5, 0.0] and np.isnan(decoded[0][2])
+    assert decoded[1:] == [[], [-2.25, 7.0]]
 
 
 @postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_recomputes_of_one_patient_wait_for_each_other_but_diary_writes_do_not(alice, monkeypatch):
-    """Two overlapping recomputes must not both insert the same TrendDay rows."""
+    """Two overlapping recomputes must not both insert the patient's TrendSeries row."""
     random_diary(alice, days=20, seed=7)
     computing, release = threading.Event(), threading.Event()
     errors: list[BaseException] = []
@@ -367,7 +343,7 @@ def test_recomputes_of_one_patient_wait_for_each_other_but_diary_writes_do_not(a
     monkeypatch.undo()
     trends_recompute_patients(patient_ids=[alice.pk])
     assert not TrendState.objects.get(patient=alice).is_stale
-    assert TrendDay.objects.filter(patient=alice, date=day(30), logged=True).exists()
+    assert stored_day(alice, day(30)).logged
 
 
 def test_mark_dirty_bumps_the_version_with_the_write(alice, django_capture_on_commit_callbacks):
@@ -388,9 +364,9 @@ def test_deleting_a_patient_deletes_their_trends(alice, bob):
 
     alice.delete()
 
-    assert not TrendDay.objects.filter(patient_id=alice.pk).exists()
+    assert not TrendSeries.objects.filter(patient_id=alice.pk).exists()
     assert not ResponseSummary.objects.filter(patient_id=alice.pk).exists()
-    assert TrendDay.objects.filter(patient=bob).exists()
+    assert TrendSeries.objects.filter(patient=bob).exists()
 
 
 def test_orphaned_trend_rows_are_deleted(alice):
@@ -398,7 +374,9 @@ def test_orphaned_trend_rows_are_deleted(alice):
     trends_recompute_patients(patient_ids=[alice.pk])
     # No database foreign key: a row can outlive its patient if a recompute commits just after
     # the patient's deletion. Such a row is simulated here.
-    TrendDay.objects.create(patient_id=alice.pk + 1000, date=day(0), logged=True, logged_7=1)
+    orphan = TrendSeries.objects.get(patient=alice)
+    orphan.patient_id = alice.pk + 1000
+    orphan.save(force_insert=True)
 
     assert trends_delete_orphans() == 1
-    assert TrendDay.objects.filter(patient=alice).count() == 10
+    assert len(trend_days_for(alice)) == 10

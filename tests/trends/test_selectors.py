@@ -94,7 +94,8 @@ def test_trend_days_are_the_patients_own_in_date_order(alice, bob):
 
     days = list(trend_days_for(alice))
     assert [d.date for d in days] == [D0 + dt.timedelta(days=n) for n in range(10)]
-    assert {d.patient_id for d in days} == {alice.pk}
+    # Bob's 12 days are not alice's 10 (same dates, so only the length tells them apart).
+    assert len(trend_days_for(bob)) == 12
 
     window = trend_days_for(alice, start=D0 + dt.timedelta(days=3), end=D0 + dt.timedelta(days=5))
     assert [d.date.day for d in window] == [4, 5, 6]
@@ -117,3 +118,15 @@ def test_latest_trend_days_is_one_query_for_any_roster(
     for k, patient in enumerate(patients):
         assert latest[patient.pk].date == D0 + dt.timedelta(days=7 + k)
         assert latest[patient.pk].pain_r7 == pytest.approx(k % 11)
+
+
+@pytest.mark.parametrize("days", [10, 60])
+def test_a_chart_reads_a_patients_series_in_one_query(alice, days, django_assert_num_queries):
+    diary(alice, days)
+    trends_recompute_patients(patient_ids=[alice.pk])
+
+    with django_assert_num_queries(1):
+        rows = trend_days_for(alice, start=D0 + dt.timedelta(days=2))
+
+    assert [r.date for r in rows] == [D0 + dt.timedelta(days=n) for n in range(2, days)]
+    assert rows[-1].pain_r7 == 5.0 and rows[-1].logged_7 == 7 and rows[-1].dose_ug is None

@@ -14,11 +14,11 @@ from django.utils import timezone
 from ldn_diary.clinical import compute_cohort
 from ldn_diary.diary.models import DiaryEntry
 from ldn_diary.trends import services, tasks
-from ldn_diary.trends.models import QUEUE_TIMEOUT, ResponseSummary, TrendDay, TrendState
-from ldn_diary.trends.selectors import CURRENT, STALE, trend_summary_for
+from ldn_diary.trends.models import QUEUE_TIMEOUT, ResponseSummary, TrendState
+from ldn_diary.trends.selectors import CURRENT, STALE, trend_days_for, trend_summary_for
 from ldn_diary.trends.services import trends_sweep_outbox
 
-from .conftest import DEAD_BROKER, celery_conf, save_entry
+from .conftest import DEAD_BROKER, celery_conf, save_entry, stored_day, stored_days
 
 D0 = dt.date(2024, 1, 1)
 RECOMPUTE = "ldn_diary.trends.tasks.recompute_patient"
@@ -34,7 +34,7 @@ def test_five_saves_in_one_transaction_run_one_recompute(
 
     assert task_runs[RECOMPUTE] == 1
     assert trend_summary_for(alice).status == CURRENT
-    assert TrendDay.objects.filter(patient=alice).count() == 5
+    assert len(trend_days_for(alice)) == 5
 
 
 def test_each_committed_save_recomputes_when_nothing_is_queued(
@@ -74,7 +74,7 @@ def test_a_save_while_the_broker_is_down_is_kept_and_swept_later(
     assert not state.is_stale
     assert (state.dirty_since, state.queued_at) == (None, None)
     assert trend_summary_for(alice).status == CURRENT
-    assert TrendDay.objects.get(patient=alice, date=D0).logged
+    assert stored_day(alice, D0).logged
 
 
 def test_the_sweep_requeues_a_lost_task_but_not_a_fresh_one(alice, bob, task_runs):
@@ -116,17 +116,22 @@ def test_a_save_during_the_recompute_queues_another(
     state = TrendState.objects.get(patient=alice)
     assert state.data_version == state.computed_version == 2
     assert state.queued_at is None
-    assert TrendDay.objects.get(patient=alice, date=D0 + dt.timedelta(days=1)).logged
+    assert stored_day(alice, D0 + dt.timedelta(days=1)).logged
 
 
-def test_the_nightly_job_recomputes_everyone_and_sweeps(alice, bob, task_runs):
+def test_the_nightly_job_recomputes_the_changed_patients_and_sweeps(
+    alice, bob, task_runs, django_capture_on_commit_callbacks
+):
     save_entry(alice, D0, 5, 5, 5, 5)
     save_entry(bob, D0, 6, 6, 6, 6)
     TrendState.objects.update(queued_at=None)
 
-    tasks.recompute_all.delay()
+    # The run's batch tasks are published when the run's transaction commits.
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.recompute_all.delay()
 
     assert task_runs["ldn_diary.trends.tasks.recompute_all"] == 1
+    assert task_runs["ldn_diary.trends.tasks.recompute_batch"] == 1
     assert trend_summary_for(alice).status == CURRENT
     assert trend_summary_for(bob).status == CURRENT
     # Everyone was current after the full run, so the sweep had nothing to queue.
@@ -136,14 +141,7 @@ def test_the_nightly_job_recomputes_everyone_and_sweeps(alice, bob, task_runs):
 def _stored(*patients) -> tuple:
     """Everything a recompute stores for these patients, as plain values."""
     ids = [p.pk for p in patients]
-    days = list(
-        TrendDay.objects.filter(patient_id__in=ids)
-        .order_by("patient_id", "date")
-        .values_list(
-            "patient_id", "date", "dose_ug", "logged", "logged_7", "pain_r7", "pain_pct",
-            "fatigue_r7", "sleep_r7", "mood_r7", "mood_pct",
-        )
-    )  # fmt: skip
+    days = stored_days(ids)
     summaries = list(
         ResponseSummary.objects.filter(patient_id__in=ids)
         .order_by("patient_id")

@@ -15,6 +15,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -24,8 +25,18 @@ from celery.result import EagerResult
 from django.db import connection
 from django.utils import timezone
 
-from ldn_diary.trends.models import ResponseSummary, TrendDay, TrendState
+from ldn_diary.accounts.models import Role
+from ldn_diary.trends.models import (
+    RecomputeBatch,
+    RecomputeRun,
+    ResponseSummary,
+    RunKind,
+    TrendState,
+)
+from ldn_diary.trends.selectors import CURRENT, trend_days_for, trend_summary_for
+from ldn_diary.trends.services import trends_run_start
 from ldn_diary.trends.tasks import recompute_patient
+from tests.conftest import make_user
 
 from .conftest import celery_conf, save_entry
 
@@ -61,8 +72,9 @@ def worker_database_url() -> str:
     return f"postgres://{user}{password}@{s['HOST']}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
-@pytest.fixture
-def worker(transactional_db, queue) -> Iterator[subprocess.Popen]:
+@contextmanager
+def running_worker(queue: str, name: str) -> Iterator[tuple[subprocess.Popen, Path]]:
+    """A Celery worker process (one at a time: solo pool) on this queue; yields it and its log."""
     env = {
         **os.environ,
         "DATABASE_URL": worker_database_url(),
@@ -71,14 +83,14 @@ def worker(transactional_db, queue) -> Iterator[subprocess.Popen]:
     log = tempfile.NamedTemporaryFile(prefix="celery-worker-", suffix=".log", delete=False)  # noqa: SIM115
     command = [
         sys.executable, "-m", "celery", "-A", "ldn_diary", "worker",
-        "--pool=solo", "--concurrency=1", "-Q", queue, "-n", f"{queue}@%h",
+        "--pool=solo", "--concurrency=1", "-Q", queue, "-n", f"{name}@%h",
         # Nothing to talk to other workers about: starts faster and stays out of their way.
         "--without-gossip", "--without-mingle", "--without-heartbeat",
         "--loglevel=INFO",
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        yield process
+        yield process, Path(log.name)
     finally:
         process.terminate()
         try:
@@ -90,7 +102,21 @@ def worker(transactional_db, queue) -> Iterator[subprocess.Popen]:
         output = Path(log.name).read_text(errors="replace")
         Path(log.name).unlink()
         # Shown by pytest only when the test failed.
-        print(f"--- worker log ---\n{output[-5000:]}")
+        print(f"--- worker log ({name}) ---\n{output[-5000:]}")
+
+
+@pytest.fixture
+def worker(transactional_db, queue) -> Iterator[subprocess.Popen]:
+    with running_worker(queue, queue) as (process, _):
+        yield process
+
+
+def wait_until_ready(process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + WORKER_TIMEOUT
+    while " ready." not in log.read_text(errors="replace"):
+        assert process.poll() is None, "the worker exited"
+        assert time.monotonic() < deadline, "the worker did not start within 60 s"
+        time.sleep(0.1)
 
 
 def test_a_real_worker_recomputes_a_patient(alice, worker):
@@ -115,7 +141,7 @@ def test_a_real_worker_recomputes_a_patient(alice, worker):
     summary = ResponseSummary.objects.get(patient=alice)
     assert summary.data_version == 10
     assert summary.data["data_end"] == "2024-01-10"
-    assert TrendDay.objects.filter(patient=alice).count() == 10
+    assert len(trend_days_for(alice)) == 10
     state = TrendState.objects.get(patient=alice)
     assert (state.computed_version, state.dirty_since, state.queued_at) == (10, None, None)
 
@@ -131,3 +157,43 @@ def test_a_burst_of_saves_publishes_one_task(alice, queue, django_capture_on_com
     assert client.llen(queue) == 1
     client.close()
     assert TrendState.objects.get(patient=alice).data_version == 5
+
+
+def test_two_workers_share_a_run_and_no_patient_is_computed_twice(
+    transactional_db, queue, django_capture_on_commit_callbacks
+):
+    """The weekly run's batches go to the broker; two worker processes take them between them."""
+    patients = [make_user(f"p{k}", Role.PATIENT) for k in range(8)]
+    for patient in patients:
+        # Claim the queue slot so these saves queue no recompute of their own.
+        TrendState.objects.create(patient=patient, queued_at=timezone.now())
+        for n in range(40):
+            save_entry(patient, D0 + dt.timedelta(days=n), (n + patient.pk) % 11, 5, 4, 5)
+    TrendState.objects.update(queued_at=None)
+
+    with (
+        running_worker(queue, f"{queue}-a") as first,
+        running_worker(queue, f"{queue}-b") as second,
+    ):
+        wait_until_ready(*first)
+        wait_until_ready(*second)
+        with celery_conf(task_always_eager=False), django_capture_on_commit_callbacks(execute=True):
+            run = trends_run_start(kind=RunKind.WEEKLY, batch_size=1, queue=queue)
+
+        deadline = time.monotonic() + WORKER_TIMEOUT
+        while not RecomputeRun.objects.filter(pk=run.pk, finished_at__isnull=False).exists():
+            assert first[0].poll() is None and second[0].poll() is None, "a worker exited"
+            assert time.monotonic() < deadline, "the run did not finish within 60 s"
+            time.sleep(0.1)
+
+    run.refresh_from_db()
+    assert (run.patients, run.batches, run.batches_done, run.failed) == (8, 8, 8, 0)
+    batches = list(RecomputeBatch.objects.filter(run=run))
+    # Both worker processes took batches (host:pid differs), and every patient is in exactly
+    # one batch that was computed exactly once.
+    assert len({b.claimed_by for b in batches}) == 2
+    computed = [pid for b in batches for pid in b.patient_ids]
+    assert sorted(computed) == sorted(p.pk for p in patients)
+    for patient in patients:
+        assert trend_summary_for(patient).status == CURRENT
+        assert len(trend_days_for(patient)) == 40

@@ -1,0 +1,83 @@
+"""Migration 0004: stored trends from the per-day table end up correct in TrendSeries after
+``migrate`` and the next job, and pages say they are behind until then."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
+
+from ldn_diary.clinical.constants import ENGINE_VERSION
+from ldn_diary.trends.models import RunKind, TrendState
+from ldn_diary.trends.selectors import CURRENT, STALE, trend_days_for, trend_summary_for
+from ldn_diary.trends.services import trends_run_start
+
+from .conftest import save_entry
+
+D0 = dt.date(2024, 1, 1)
+BEFORE = [("trends", "0003_trendstate_failure")]
+AFTER = [("trends", "0005_recompute_runs")]
+
+
+def migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_migrate_and_the_next_job_the_trends_are_correct(
+    alice, bob, django_capture_on_commit_callbacks
+):
+    old = migrate(BEFORE)
+    try:
+        # Claim the queue slot so these saves queue no recompute (the new code's) on commit.
+        for patient in (alice, bob):
+            TrendState.objects.create(patient=patient, queued_at=timezone.now())
+        for n in range(12):
+            save_entry(alice, D0 + dt.timedelta(days=n), 6, 5, 4, 5)
+        save_entry(bob, D0, 3, 3, 3, 3)
+        # What the old storage had for alice: a row per day and her summary, current.
+        version = TrendState.objects.get(patient=alice).data_version
+        TrendState.objects.filter(patient=alice).update(
+            computed_version=version, dirty_since=None, queued_at=None
+        )
+        TrendState.objects.filter(patient=bob).update(queued_at=None)
+        old.get_model("trends", "TrendDay").objects.bulk_create(
+            old.get_model("trends", "TrendDay")(
+                patient_id=alice.pk,
+                date=D0 + dt.timedelta(days=n),
+                logged=True,
+                logged_7=min(n + 1, 7),
+                pain_r7=1.0,  # deliberately wrong: the recompute must replace it
+            )
+            for n in range(12)
+        )
+        old.get_model("trends", "ResponseSummary").objects.create(
+            patient_id=alice.pk,
+            data={"therapy_start": None},
+            computed_at=dt.datetime(2024, 1, 12, tzinfo=dt.UTC),
+            data_version=version,
+            engine_version=ENGINE_VERSION,
+        )
+    finally:
+        migrate(AFTER)
+
+    # Readable but behind, and queued by the next sweep (dirty) or the nightly run.
+    summary = trend_summary_for(alice)
+    assert summary.status == STALE and summary.data == {"therapy_start": None}
+    assert TrendState.objects.get(patient=alice).dirty_since is not None
+    assert trend_days_for(alice) == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run = trends_run_start(kind=RunKind.NIGHTLY)
+    run.refresh_from_db()
+    assert run.patients == 2 and run.finished_at is not None
+    assert trend_summary_for(alice).status == CURRENT
+    days = trend_days_for(alice)
+    assert [d.date for d in days] == [D0 + dt.timedelta(days=n) for n in range(12)]
+    assert days[-1].pain_r7 == 6.0 and days[-1].logged_7 == 7
+    assert trend_summary_for(bob).status == CURRENT
