@@ -82,7 +82,14 @@ def test_a_patient_links_a_clinician_who_reads_notes_and_prints(chromium, live_s
 
     # The roster finds her by name.
     desk.goto(f"{live_server.url}/clinic/")
-    desk.fill("#roster-q", "ali")
+    # The search swaps the table in 300 ms after typing: wait for that answer and the swap, or
+    # the click below can land on the old table just as htmx replaces it.
+    with desk.expect_response(lambda response: "q=ali" in response.url):
+        desk.fill("#roster-q", "ali")
+    desk.wait_for_url(re.compile(r"q=ali"))
+    desk.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
     desk.wait_for_selector("table.roster tbody tr >> text=Alice")
     shot(desk, "clinician-02-roster-search-1280")
     desk.click("table.roster tbody th a >> text=Alice")
