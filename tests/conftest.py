@@ -148,6 +148,21 @@ def totp_code(key: str = TOTP_KEY) -> str:
     return f"{totp(bytes.fromhex(key)):06d}"
 
 
+def browser_log_in(page, base_url: str, username: str, *, lands_on: str | None = None) -> None:
+    """Sign ``username`` in through the login form in a browser test, giving the second factor
+    when the login asks for it; with ``lands_on``, wait for that page (a path) too."""
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    # The form's own button: signed-out pages also have the language switcher's.
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    browser_second_factor(page, None, username)
+    page.wait_for_load_state()
+    if lands_on is not None:
+        page.wait_for_url(f"{base_url}{lands_on}")
+
+
 def browser_second_factor(page, live_server, username: str) -> None:
     """In a browser test, give the second factor if the login asked for it.
 

@@ -13,7 +13,7 @@ import pytest
 from ldn_diary.clinic.services import followup_set, note_add
 from ldn_diary.diary.services import plan_set
 
-from ..conftest import PASSWORD, SHOTS, browser_second_factor
+from ..conftest import SHOTS, browser_log_in
 from .conftest import days_ago, linked_patient, recompute, write_diary
 
 # tests/conftest.py skips "browser" tests when Chromium is missing (and fails them in CI).
@@ -26,13 +26,7 @@ def page(chromium):
 
 
 def log_in(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-    browser_second_factor(page, live_server, username)
-    page.wait_for_url(f"{live_server.url}/clinic/")
+    browser_log_in(page, live_server.url, username, lands_on="/clinic/")
 
 
 def pdf_pages(pdf: bytes) -> int:

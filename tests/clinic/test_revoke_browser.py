@@ -14,20 +14,14 @@ from ldn_diary.accounts.models import AuditAction, AuditEvent
 from ldn_diary.clinic.models import CareLink
 
 from .._screens import shot
-from ..conftest import PASSWORD, browser_second_factor
+from ..conftest import browser_log_in
 from .conftest import recompute, write_diary
 
 pytestmark = pytest.mark.browser
 
 
 def log_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
-    browser_second_factor(page, None, username)
-    page.wait_for_load_state()
+    browser_log_in(page, base, username)
 
 
 @pytest.mark.parametrize(("width", "height"), [(375, 740), (1280, 900)])

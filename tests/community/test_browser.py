@@ -14,20 +14,14 @@ import pytest
 from ldn_diary.community.models import SupportGroup
 
 from .._screens import shot
-from ..conftest import PASSWORD, SHOTS, browser_second_factor
+from ..conftest import SHOTS, browser_log_in
 from .conftest import diary_patient, join, members
 
 pytestmark = pytest.mark.browser
 
 
 def log_in(page, live_server, username: str, lands_on: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-    browser_second_factor(page, live_server, username)
-    page.wait_for_url(f"{live_server.url}{lands_on}")
+    browser_log_in(page, live_server.url, username, lands_on=lands_on)
 
 
 def test_a_moderator_publishes_a_release_and_a_visitor_sees_its_charts(chromium, live_server, mona):

@@ -25,7 +25,7 @@ from django.urls import reverse
 from ldn_diary.diary.models import DoseChange
 
 from .._screens import shot
-from ..conftest import PASSWORD, browser_second_factor
+from ..conftest import browser_log_in
 
 pytestmark = pytest.mark.browser
 
@@ -124,14 +124,7 @@ def open_walk(chromium, live_server, role: str, width: int, height: int) -> Walk
 
 
 def log_in(walk: Walk, username: str) -> None:
-    page = walk.page
-    page.goto(f"{walk.base}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
-    browser_second_factor(page, None, username)
-    page.wait_for_load_state()
+    browser_log_in(walk.page, walk.base, username)
 
 
 def walk_patient(walk: Walk, site) -> None:

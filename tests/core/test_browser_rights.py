@@ -13,17 +13,13 @@ from ldn_diary.accounts.models import User
 from ldn_diary.diary.models import DiaryEntry
 from ldn_diary.diary.services import dose_change_add, entry_save
 
-from ..conftest import PASSWORD, SHOTS
+from ..conftest import PASSWORD, SHOTS, browser_log_in
 
 pytestmark = pytest.mark.browser
 
 
 def log_in(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_load_state()
+    browser_log_in(page, live_server.url, username)
 
 
 def assert_no_sideways_scroll(page) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ..conftest import PASSWORD, SHOTS, browser_second_factor
+from ..conftest import SHOTS, browser_log_in
 
 pytestmark = pytest.mark.browser
 
@@ -37,13 +37,7 @@ def watched_page(chromium):
 
 
 def log_in(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-    browser_second_factor(page, live_server, username)
-    page.wait_for_load_state()
+    browser_log_in(page, live_server.url, username)
 
 
 def visit(page, problems, url: str, name: str) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from tests._screens import SCREENSHOTS, shot
 from tests.clinic.conftest import days_ago, recompute, write_diary
-from tests.conftest import PASSWORD, browser_second_factor
+from tests.conftest import browser_log_in
 
 pytestmark = pytest.mark.browser
 
@@ -27,12 +27,7 @@ def shot_path(name: str):
 
 
 def log_in(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
-    browser_second_factor(page, live_server, username)
+    browser_log_in(page, live_server.url, username)
 
 
 def pdf_pages(pdf: bytes) -> int:
