@@ -12,6 +12,7 @@ compiled), and on any empty or fuzzy Spanish entry.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Mapping
 from html.parser import HTMLParser
@@ -40,6 +41,7 @@ from ldn_diary.reminders import messages as reminder_messages
 from ldn_diary.reminders import tokens as reminder_tokens
 from ldn_diary.reminders.models import ReminderKind
 from ldn_diary.reminders.services import reminder_settings_save
+from ldn_diary.trends.charts import EventMark, TreatmentMark, context_lane, history_figure
 from tests.conftest import PASSWORD, make_user
 
 LOCALE = Path(settings.BASE_DIR) / "locale"
@@ -404,6 +406,101 @@ def test_a_patient_who_signed_up_in_spanish_keeps_spanish_in_every_email(db, set
         reverse("accounts:password_reset"), {"email": "lupe@example.org"}, HTTP_ACCEPT_LANGUAGE="en"
     )
     assert "Alguien pidió restablecer la contraseña" in mail.outbox[0].body
+
+
+# --- The history chart ------------------------------------------------------------------------
+# Its words are in the figure's JSON (drawn by plotly.js in a <script>, which the page check
+# above skips): trace names, hover templates, panel titles, window and baseline labels.
+
+
+def chart_words(figure: dict) -> list[str]:
+    """Every text of a plotly figure a patient can read, with plotly's placeholders removed."""
+    layout = figure["layout"]
+    texts = [t.get("name", "") for t in figure["data"]]
+    texts += [t.get("hovertemplate", "") for t in figure["data"]]
+    texts += [a.get("text", "") for a in layout.get("annotations", [])]
+    texts += [s.get("name", "") for s in layout.get("shapes", [])]
+    texts += [s.get("label", {}).get("text", "") for s in layout.get("shapes", [])]
+    for key, axis in layout.items():
+        if key.startswith(("xaxis", "yaxis")):
+            texts += [str(t) for t in axis.get("ticktext", [])]
+            texts.append(str(axis.get("title", {}).get("text", "")))
+    cleaned = (re.sub(r"%\{[^}]*\}|<extra></extra>", " ", text) for text in texts)
+    return [" ".join(text.split()) for text in cleaned if text.strip()]
+
+
+def _history_figure(client: Client) -> dict:
+    page = client.get(reverse("diary:history")).content.decode()
+    found = re.search(
+        r'<script id="history-fig" type="application/json">(.*?)</script>', page, re.S
+    )
+    assert found, "the history page has no chart"
+    return json.loads(found.group(1))
+
+
+def test_the_history_chart_speaks_spanish(rosa, client):
+    client.force_login(rosa)
+    _set_language(rosa, "en-gb")
+    english = chart_words(_history_figure(client))
+    _set_language(rosa, "es")
+    spanish = chart_words(_history_figure(client))
+    assert "Pain 0–10, lower is better" in english  # the check reads the words it should
+    assert untranslated(english, spanish) == []
+    assert "Dolor 0–10, menos es mejor" in spanish
+
+
+def test_every_word_of_the_history_chart_is_translated():
+    """The parts rosa's page does not reach: baselines and pain's thresholds, every week window,
+    a stopped treatment, both kinds of event, and the note naming treatments beyond the lane's
+    rows."""
+    today = dt.date(2026, 11, 18)
+    start = today - dt.timedelta(days=83)
+    treatments = [
+        TreatmentMark(f"Pregabalin {n}", "Other", today - dt.timedelta(days=60 - n), None)
+        for n in range(5)
+    ] + [TreatmentMark("Naproxen", "NSAID", start, today - dt.timedelta(days=3))]
+    events = [
+        EventMark(today - dt.timedelta(days=4), LifeEventKind.FLARE),
+        EventMark(today - dt.timedelta(days=9), LifeEventKind.LIFE_EVENT),
+    ]
+
+    def build(language: str) -> list[str]:
+        with translation.override(language):
+            return chart_words(
+                history_figure(
+                    [],
+                    [],
+                    [],
+                    start,
+                    today,
+                    treatments,
+                    events,
+                    baseline={"pain": 7.0, "fatigue": 6.0, "sleep": 4.0, "mood": 5.0},
+                    therapy_start=today - dt.timedelta(days=84),
+                )
+            )
+
+    english, spanish = build("en-gb"), build("es")
+    for word in ("wk 4", "wk 12", "Pain baseline", "baseline 7.0", "Flare", "Life event"):
+        assert word in english, word
+    assert any(text.startswith("Also: ") for text in english)
+    assert untranslated(english, spanish) == []
+    assert "línea base 7,0" in spanish
+
+
+def test_the_clinicians_lane_stays_english_whatever_language_is_active():
+    """The treatment and event lane is shared with the clinician's chart, which is English."""
+    today = dt.date(2026, 11, 18)
+    with translation.override("es"):
+        lane = context_lane(
+            [TreatmentMark("Naproxen", "NSAID", today - dt.timedelta(days=9), None)],
+            [EventMark(today - dt.timedelta(days=4), LifeEventKind.FLARE)],
+            x=lambda d: d.isoformat(),
+            first=today - dt.timedelta(days=30),
+            last=today,
+        )
+    assert [t.name for t in lane.traces] == ["Flare", "Other treatments"]
+    assert lane.traces[1].hovertemplate.endswith(" to now<extra></extra>")
 
 
 # --- Language choice -------------------------------------------------------------------------
