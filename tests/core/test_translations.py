@@ -29,8 +29,11 @@ from django.utils import translation
 from ldn_diary.accounts.models import Role, User
 from ldn_diary.accounts.services import profile_update, signup_activate
 from ldn_diary.community import services as community
+from ldn_diary.diary import rules
+from ldn_diary.diary.csvio import parse_diary_csv
 from ldn_diary.diary.models import DoseChange, LifeEventKind, Treatment, TreatmentCategory
 from ldn_diary.diary.services import (
+    ImportResult,
     dose_change_add,
     entry_save,
     life_event_add,
@@ -501,6 +504,167 @@ def test_the_clinicians_lane_stays_english_whatever_language_is_active():
         )
     assert [t.name for t in lane.traces] == ["Flare", "Other treatments"]
     assert lane.traces[1].hovertemplate.endswith(" to now<extra></extra>")
+
+
+# --- Messages built in Python: the import's, the diary rules', the field-naming ones ------------
+# They are not on the seeded pages (rosa's data has no mistakes), so each is made here, in both
+# languages. A Spanish message may quote the file's own column names and values (English on
+# purpose), so it is checked for English sentence words rather than compared whole.
+
+ENGLISH_WORDS = {
+    "the", "is", "are", "must", "got", "line", "file", "remove", "with", "and", "before", "future",
+    "enter", "keep", "choose", "from", "has", "have", "expected", "fields", "only", "empty",
+    "already", "write", "this", "not", "valid", "was", "nothing", "imported", "day", "days",
+    "characters", "needs", "split", "unknown", "record", "stop", "start", "note", "name",
+    "date", "contains", "which", "cannot", "you", "your", "new", "replaced", "same", "change",
+    "recorded", "speak", "prescriber", "opioid", "opioids", "taking", "leave", "without", "at",
+    "most", "least", "typed", "choices", "pick", "those", "shown", "required", "field",
+}  # fmt: skip
+# The file's column names and values, quoted in messages as the file has them.
+FILE_WORDS = {"date", "pain", "dreams", "side_effects", "dose_taken", "dose_mg", "other", "none",
+              "normal", "vivid", "nightmares", "yes", "partly", "no", "your", "text", "wild",
+              "dizzy", "sometimes", "day"}  # fmt: skip
+
+
+def english_in(message: str) -> list[str]:
+    """The English sentence words in ``message``, outside quotes and the file's own words."""
+    unquoted = re.sub(r"'[^']*'|“[^”]*”", " ", message)
+    unquoted = unquoted.replace("other:your text", " ").replace(HEADER, " ")
+    words = re.findall(r"[A-Za-z_]+", unquoted)
+    return [w for w in words if w.lower() in ENGLISH_WORDS and w not in FILE_WORDS]
+
+
+HEADER = "date,pain,fatigue,sleep,mood,dreams,side_effects,dose_taken,dose_mg,note"
+BAD_FILES = [
+    b"",
+    b"date,pain\r\n",
+    "date,pain".encode("utf-16"),
+    b"x" * 3_000_001,
+    *(
+        (HEADER + "\r\n" + "\r\n".join(rows) + "\r\n").encode()
+        for rows in (
+            [],
+            [
+                "2026-02-30,5,6,4,5,none,,yes,1.5,",
+                "2026-11-25,5,6,4,5,none,,yes,1.5,",
+                "1800-01-01,5,6,4,5,none,,yes,1.5,",
+                "2026-11-01,12,6,4,5,wild,dizzy,sometimes,60,",
+                "2026-11-02,5,6,4,5,none,,yes,1.5",
+                "2026-11-03,5,6,4,5,none,other:" + "x" * 300 + ",yes,1.5," + "y" * 2100,
+                "2026-11-04,5,6,4,5,none,,yes,1.5,a\x00b",
+            ],
+            ["2026-11-01,5,6,4,5,none,,yes,1.5,", "2026-11-01,5,6,4,5,none,,yes,1.5,"],
+            ["2026-11-01,5,6,4,5,none,,yes,1.5,", "2026-11-02,5,6,4,5,none,,yes,,"],
+        )
+    ),
+]
+
+
+@pytest.mark.parametrize("data", BAD_FILES, ids=range(len(BAD_FILES)))
+def test_every_import_error_is_translated(data):
+    today = dt.date(2026, 11, 24)
+    with translation.override("en-gb"):
+        english = parse_diary_csv(data, today=today).errors
+    with translation.override("es"):
+        spanish = parse_diary_csv(data, today=today).errors
+    assert english and len(spanish) == len(english)
+    assert [m for m in english if english_in(m)], "the check reads English"
+    assert {m: english_in(m) for m in spanish if english_in(m)} == {}
+
+
+def test_every_diary_rule_message_is_translated():
+    today = dt.date(2026, 11, 24)
+    future, ancient = today + dt.timedelta(days=3), dt.date(1800, 1, 1)
+
+    def messages() -> list[str]:
+        found = [
+            rules.entry_date_problem(future, today),
+            rules.entry_date_problem(today - dt.timedelta(days=60), today),
+            rules.dose_date_problem(future, today),
+            rules.dose_date_problem(ancient, today),
+            rules.import_date_problem(future, today),
+            rules.opioid_warning(["Tramadol"]),
+            ImportResult(created=1, updated=2, unchanged=0, dose_changes=1).summary(),
+            ImportResult(created=2, updated=0, unchanged=1, dose_changes=2).summary(),
+        ]
+        _values, entry = rules.check_entry(
+            pain=12,
+            fatigue="x",
+            sleep=4,
+            mood=5,
+            dreams="wild",
+            side_effects=["dizzy"],
+            side_effect_other="x" * 300,
+            dose_taken="sometimes",
+            note="y" * 2100,
+        )
+        _values, nul = rules.check_entry(
+            pain=1, fatigue=1, sleep=1, mood=1, dreams="none", side_effects=[],
+            side_effect_other="a\x00", dose_taken="yes", note="b\x00",
+        )  # fmt: skip
+        found += [*entry.values(), *nul.values()]
+        found += rules.dose_choice_problems(
+            time_of_day="noon", formulation="gas", note="z" * 600
+        ).values()
+        found += rules.dose_choice_problems(
+            time_of_day="bedtime", formulation="capsule", note="a\x00"
+        ).values()
+        for start, stop, name, note in (
+            (future, None, "", "n\x00"),
+            (ancient, ancient, "x" * 101, "n" * 501),
+            (today, today - dt.timedelta(days=2), "a\x00", ""),
+            (today - dt.timedelta(days=2), future, "Tramadol", ""),
+        ):
+            found += rules.treatment_problems(
+                name=name, category="nope", start_date=start, stop_date=stop, note=note,
+                today=today,
+            ).values()  # fmt: skip
+        for date, text in ((future, "t" * 201), (ancient, "a\x00")):
+            found += rules.life_event_problems(
+                date=date, kind="nope", text=text, today=today
+            ).values()
+        return [m for m in found if m]
+
+    with translation.override("en-gb"):
+        english = messages()
+    with translation.override("es"):
+        spanish = messages()
+    assert len(english) == len(spanish) > 30
+    assert all(english_in(m) for m in english if "LDN" not in m or "opioid" in m)
+    assert {m: english_in(m) for m in spanish if english_in(m)} == {}
+
+
+def test_djangos_own_messages_name_their_field_in_spanish(rosa, client):
+    # The profile form: Django's too-long message, in Spanish, starts with the field's label.
+    _set_language(rosa, "es")
+    client.force_login(rosa)
+
+    def display_name_errors(display_name: str) -> list[str]:
+        form = {
+            "display_name": display_name,
+            "email": rosa.email,
+            "language": "es",
+            "time_zone": rosa.time_zone,
+        }
+        response = client.post(reverse("accounts:profile"), form)
+        return response.context["form"].errors["display_name"]
+
+    assert display_name_errors("x" * 200) == [
+        "Nombre que se muestra: como máximo 80 caracteres (escribió 200)."
+    ]
+    rosa.refresh_from_db()
+    assert rosa.display_name == "Rosa"  # nothing saved is lost
+
+
+def test_the_time_zone_groups_are_translated(client, db):
+    page = client.get(reverse("accounts:signup"), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    groups = re.findall(r'<optgroup label="([^"]+)">', page)
+    assert groups[0] == "Zonas horarias frecuentes"
+    assert {"África", "Europa", "Pacífico", "EE. UU."} <= set(groups)
+    # In Spanish alphabetical order, accents aside; "Otro" (zones without a region) last.
+    regions = groups[1:]
+    assert regions.index("Antártida") < regions.index("Ártico") < regions.index("Asia")
+    assert regions[-1] == "Otro"
 
 
 # --- Language choice -------------------------------------------------------------------------
