@@ -491,6 +491,29 @@ def test_every_word_of_the_history_chart_is_translated():
     assert "línea base 7,0" in spanish
 
 
+def test_the_clinicians_chart_stays_english_after_a_spanish_patients_chart(alice, carol, client):
+    """Same thread, one request after the other: the patient's Spanish does not carry over."""
+    _set_language(alice, "es")
+    today = alice.local_today()
+    dose_change_add(patient=alice, effective_date=today - dt.timedelta(days=30), dose_ug=1500)
+    treatment_add(
+        patient=alice,
+        name="Naproxen",
+        category=TreatmentCategory.ANALGESIC,
+        start_date=today - dt.timedelta(days=20),
+    )
+    life_event_add(patient=alice, date=today - dt.timedelta(days=4), kind=LifeEventKind.FLARE)
+    client.force_login(alice)
+    assert "Crisis" in chart_words(_history_figure(client))
+    client.force_login(carol)
+    page = client.get(reverse("clinic:patient", args=[alice.uuid])).content.decode()
+    found = re.search(r'<script id="timeline-figure" type="application/json">(.*?)</script>', page)
+    assert found, "the clinician's page has no chart"
+    words = chart_words(json.loads(found.group(1)))
+    assert "Flare" in words and "Crisis" not in words
+    assert not [w for w in words if re.search(r"ahora|desde|Otros tratamientos|Dolor", w)], words
+
+
 def test_the_clinicians_lane_stays_english_whatever_language_is_active():
     """The treatment and event lane is shared with the clinician's chart, which is English."""
     today = dt.date(2026, 11, 18)
