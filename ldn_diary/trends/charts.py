@@ -15,6 +15,7 @@ import json
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import plotly.graph_objects as go
@@ -113,6 +114,10 @@ def _day(date: dt.date) -> str:
 def _english(text: str) -> str:
     """The clinician's charts keep their English words (clinician pages are English only)."""
     return text
+
+
+def _month_tick(date: dt.date) -> str:
+    return dateformat.format(date, "j M")
 
 
 def _plain(text: str, limit: int) -> str:
@@ -391,7 +396,12 @@ def history_figure(
         showlegend=False,
         xaxis={
             "type": "date",
-            "tickformat": "%-d %b",
+            # Ticks on the first of each month, written here so the month is in the page's
+            # language ("1 Sep", "1 sep"); plotly.js would write it in English.
+            "tickvals": [d.isoformat() for d in days if d.day == 1],
+            "ticktext": [_month_tick(d) for d in days if d.day == 1],
+            # The hover's date is plotly's, so in English ("18 Nov") in every language.
+            "hoverformat": "%-d %b",
             "showgrid": False,
             "fixedrange": True,
             "anchor": "y2" if dose_x else "y5",
@@ -405,7 +415,7 @@ def history_figure(
             "anchor": "x",
             "range": [0, max(top_mg * 1.2, 1)],
             "tickvals": shown_ticks,
-            "ticktext": [f"{mg:g}" for mg in shown_ticks],
+            "ticktext": [number_format(Decimal(f"{mg:g}")) for mg in shown_ticks],  # 1,5 in es
             "showgrid": False,
             "zeroline": False,
             "fixedrange": True,

@@ -491,6 +491,17 @@ def test_every_word_of_the_history_chart_is_translated():
     assert "línea base 7,0" in spanish
 
 
+def test_the_history_charts_months_are_in_the_patients_language():
+    # Written by the server: plotly.js would write "1 Dec" and "1 Jan" whatever the language.
+    end = dt.date(2027, 1, 10)
+    with translation.override("es"):
+        figure = history_figure([], [], [], end - dt.timedelta(days=83), end)
+    assert figure["layout"]["xaxis"]["ticktext"] == ["1 Nov", "1 Dic", "1 Ene"]
+    with translation.override("en-gb"):
+        figure = history_figure([], [], [], end - dt.timedelta(days=83), end)
+    assert figure["layout"]["xaxis"]["ticktext"] == ["1 Nov", "1 Dec", "1 Jan"]
+
+
 def test_the_clinicians_chart_stays_english_after_a_spanish_patients_chart(alice, carol, client):
     """Same thread, one request after the other: the patient's Spanish does not carry over."""
     _set_language(alice, "es")
