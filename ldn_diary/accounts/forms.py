@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import unicodedata
 import zoneinfo
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, UsernameField
 from django.core.validators import MaxLengthValidator
 from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from .fielderrors import NamedErrors
@@ -35,6 +37,34 @@ COMMON_TIME_ZONES = (
 )
 
 
+# The regions' names as the list's groups show them, translated when the list is drawn (the
+# choices are a callable, so each form asks in the request's language). The zones themselves keep
+# their IANA names, the same in every language; so does "Etc" (zones like Etc/GMT+5).
+REGION_NAMES = {
+    "Africa": gettext_noop("Africa"),
+    "America": gettext_noop("America"),
+    "Antarctica": gettext_noop("Antarctica"),
+    "Arctic": gettext_noop("Arctic"),
+    "Asia": gettext_noop("Asia"),
+    "Atlantic": gettext_noop("Atlantic"),
+    "Australia": gettext_noop("Australia"),
+    "Brazil": gettext_noop("Brazil"),
+    "Canada": gettext_noop("Canada"),
+    "Chile": gettext_noop("Chile"),
+    "Europe": gettext_noop("Europe"),
+    "Indian": gettext_noop("Indian"),
+    "Mexico": gettext_noop("Mexico"),
+    "Pacific": gettext_noop("Pacific"),
+    "US": gettext_noop("US"),
+    "Other": gettext_noop("Other"),
+}
+
+
+def _sort_key(text: str) -> str:
+    """Alphabetical without accents: "Ártico" among the A's."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+
+
 def _zone_label(tz: str) -> str:
     return tz.replace("_", " ")
 
@@ -49,8 +79,11 @@ def _time_zone_choices() -> list[tuple[str, list[tuple[str, str]]]]:
         region = tz.split("/", 1)[0] if "/" in tz else "Other"
         regions.setdefault(region, []).append((tz, _zone_label(tz)))
     common = [(tz, _zone_label(tz)) for tz in COMMON_TIME_ZONES if tz in zones]
-    return [("Common time zones", common)] + [
-        (region, regions[region]) for region in sorted(regions, key=lambda r: (r == "Other", r))
+    named = {region: gettext(REGION_NAMES.get(region, region)) for region in regions}
+    # In the reader's alphabet order (Spanish "Ártico" among the A's), "Other" last.
+    order = sorted(regions, key=lambda r: (r == "Other", _sort_key(named[r])))
+    return [(gettext("Common time zones"), common)] + [
+        (named[region], regions[region]) for region in order
     ]
 
 

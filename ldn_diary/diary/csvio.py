@@ -34,6 +34,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 
 from . import rules
 from .dosing import format_mg, parse_dose_mg
@@ -116,7 +118,7 @@ class DiaryRow:
             name=str,
         )
         if checked is None:
-            raise ValidationError([f"line {self.line}: {p}" for p in problems.values()])
+            raise ValidationError([at_line(self.line, p) for p in problems.values()])
         return checked
 
 
@@ -161,6 +163,11 @@ def encode_side_effects(codes: Iterable[str], other: str) -> str:
     return ";".join(out)
 
 
+def at_line(line: int, problem: str) -> str:
+    """A problem with the file's line it is on, as every import message starts."""
+    return gettext("line %(line)s: %(problem)s") % {"line": line, "problem": problem}
+
+
 def decode_side_effects(text: str) -> tuple[list[str], str]:
     """The inverse of ``encode_side_effects``; raises ValueError naming an unknown code."""
     codes: list[str] = []
@@ -179,8 +186,11 @@ def decode_side_effects(text: str) -> tuple[list[str], str]:
         code = part.lower()
         if code not in SideEffect.values:
             raise ValueError(
-                f"side_effects has an unknown code {part!r}; use codes from "
-                f"{', '.join(SideEffect.values)} separated by ';', with other:your text last"
+                gettext(
+                    "side_effects has an unknown code %(code)s; use codes from %(codes)s "
+                    "separated by ';', with other:your text last"
+                )
+                % {"code": repr(part), "codes": ", ".join(SideEffect.values)}
             )
         codes.append(code)
     return [c.value for c in SideEffect if c.value in codes], other
@@ -195,8 +205,10 @@ def decode_upload(data: bytes | str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ValueError(
-            "The file is not UTF-8 text. In your spreadsheet, save it as “CSV UTF-8” and upload "
-            "it again."
+            gettext(
+                "The file is not UTF-8 text. In your spreadsheet, save it as “CSV UTF-8” and "
+                "upload it again."
+            )
         ) from exc
 
 
@@ -212,11 +224,18 @@ def _parse_row(values: list[str], line: int, today: dt.date, out: ParsedDiary) -
         except ValueError:
             date = None
     if date is None:
-        problems.append(f"date must be a real day written YYYY-MM-DD, got {raw_date!r}")
+        problems.append(
+            gettext("date must be a real day written YYYY-MM-DD, got %(value)s")
+            % {"value": repr(raw_date)}
+        )
     else:
         out_of_bounds = rules.import_date_problem(date, today)
         if out_of_bounds:
-            problems.append(f"{out_of_bounds}; remove that line" if date > today else out_of_bounds)
+            problems.append(
+                gettext("%(problem)s; remove that line") % {"problem": out_of_bounds}
+                if date > today
+                else out_of_bounds
+            )
     # A score that is not plain digits stays text, so the rule's message quotes what was written.
     typed: dict[str, object] = {}
     for name in SCORE_FIELDS:
@@ -235,9 +254,12 @@ def _parse_row(values: list[str], line: int, today: dt.date, out: ParsedDiary) -
             dose_ug = parse_dose_mg(raw_dose, allow_zero=True)
         except ValidationError:
             problems.append(
-                "dose_mg must be a dose in mg between 0.001 and 50 with at most 3 decimals "
-                f"(e.g. 4.5), 0 for stopped or paused, or empty before your first dose; "
-                f"got {raw_dose!r}"
+                gettext(
+                    "dose_mg must be a dose in mg between 0.001 and 50 with at most 3 decimals "
+                    "(e.g. 4.5), 0 for stopped or paused, or empty before your first dose; "
+                    "got %(value)s"
+                )
+                % {"value": repr(raw_dose)}
             )
     # Whether the day has LDN is settled against the whole diary by the import itself
     # (services.import_plan); here an answer only has to be one of the allowed words.
@@ -261,7 +283,7 @@ def _parse_row(values: list[str], line: int, today: dt.date, out: ParsedDiary) -
         if field in entry_problems
     )
     for problem in problems:
-        out.error(f"line {line}: {problem}")
+        out.error(at_line(line, problem))
     if problems or date is None or checked is None:
         return None
     return DiaryRow(
@@ -286,8 +308,14 @@ def parse_diary_csv(data: bytes | str, *, today: dt.date) -> ParsedDiary:
     out = ParsedDiary()
     if len(data) > MAX_IMPORT_BYTES:
         out.error(
-            f"The file is {len(data) / 1_000_000:.1f} MB; the limit is "
-            f"{MAX_IMPORT_BYTES // 1_000_000} MB. Split it into several files by date."
+            gettext(
+                "The file is %(size)s MB; the limit is %(limit)s MB. Split it into several "
+                "files by date."
+            )
+            % {
+                "size": number_format(len(data) / 1_000_000, 1),
+                "limit": MAX_IMPORT_BYTES // 1_000_000,
+            }
         )
         return out
     try:
@@ -301,12 +329,18 @@ def parse_diary_csv(data: bytes | str, *, today: dt.date) -> ParsedDiary:
     try:
         header = next(reader, None)
         if header is None:
-            out.error(f"The file is empty. It needs the header line {header_line} first.")
+            out.error(
+                gettext("The file is empty. It needs the header line %(header)s first.")
+                % {"header": header_line}
+            )
             return out
         if [h.strip().lower() for h in header] != list(COLUMNS):
             out.error(
-                f"line 1: the first line must be exactly {header_line}; "
-                f"got {','.join(header)[:200]!r}"
+                at_line(
+                    1,
+                    gettext("the first line must be exactly %(header)s; got %(value)s")
+                    % {"header": header_line, "value": repr(",".join(header)[:200])},
+                )
             )
             return out
         rows: list[DiaryRow] = []
@@ -319,37 +353,59 @@ def parse_diary_csv(data: bytes | str, *, today: dt.date) -> ParsedDiary:
                 continue
             records += 1
             if records > MAX_IMPORT_ROWS:
-                out.error(f"line {line}: the file has more than {MAX_IMPORT_ROWS} days; split it")
+                out.error(
+                    at_line(
+                        line,
+                        gettext("the file has more than %(rows)s days; split it")
+                        % {"rows": MAX_IMPORT_ROWS},
+                    )
+                )
                 return out
             if len(values) != len(COLUMNS):
                 out.error(
-                    f"line {line}: expected {len(COLUMNS)} fields, got {len(values)} "
-                    "(a note with a comma or line break needs double quotes around it)"
+                    at_line(
+                        line,
+                        gettext(
+                            "expected %(expected)s fields, got %(got)s (a note with a comma or "
+                            "line break needs double quotes around it)"
+                        )
+                        % {"expected": len(COLUMNS), "got": len(values)},
+                    )
                 )
             else:
                 row = _parse_row(values, line, today, out)
                 if row is not None:
                     if row.date in seen:
                         out.error(
-                            f"line {line}: {row.date.isoformat()} is also on line "
-                            f"{seen[row.date]}; each day may appear once"
+                            at_line(
+                                line,
+                                gettext(
+                                    "%(date)s is also on line %(other)s; each day may appear once"
+                                )
+                                % {"date": row.date.isoformat(), "other": seen[row.date]},
+                            )
                         )
                     else:
                         seen[row.date] = line
                         rows.append(row)
             line = reader.line_num + 1
     except csv.Error as exc:
-        out.error(f"line {reader.line_num}: this is not valid CSV ({exc})")
+        out.error(
+            at_line(
+                reader.line_num,
+                gettext("this is not valid CSV (%(error)s)") % {"error": exc},
+            )
+        )
         return out
     if out.ok and rules.NUL in text:
         # Every field that may hold one is checked above; this guards whatever is left, because
         # the file itself is kept server-side until it is confirmed (diary.models.ImportStash).
         line = text.count("\n", 0, text.index(rules.NUL)) + 1
-        out.error(f"line {line}: {rules.nul_problem('the file', text)}")
+        out.error(at_line(line, rules.nul_problem(gettext("the file"), text) or ""))
     rows.sort(key=lambda r: r.date)
     _check_dose_sequence(rows, out)
     if out.ok and not rows:
-        out.error("The file has only the header line; there are no days to import.")
+        out.error(gettext("The file has only the header line; there are no days to import."))
     out.rows = rows if out.ok else []
     return out
 
@@ -362,9 +418,14 @@ def _check_dose_sequence(rows: list[DiaryRow], out: ParsedDiary) -> None:
             first_dosed = row
         elif row.dose_ug is None and first_dosed is not None:
             out.error(
-                f"line {row.line}: dose_mg is empty, but {first_dosed.date.isoformat()} "
-                f"(line {first_dosed.line}) already has a dose; write 0 for stopped or paused, "
-                "or the dose you took"
+                at_line(
+                    row.line,
+                    gettext(
+                        "dose_mg is empty, but %(date)s (line %(line)s) already has a dose; "
+                        "write 0 for stopped or paused, or the dose you took"
+                    )
+                    % {"date": first_dosed.date.isoformat(), "line": first_dosed.line},
+                )
             )
 
 

@@ -77,7 +77,10 @@ class EntryForm(NamedErrors, forms.Form):
         error_messages={"required": DREAMS_HELP, "invalid_choice": DREAMS_HELP},
     )
     side_effects = forms.MultipleChoiceField(
-        choices=SideEffect.choices, widget=forms.CheckboxSelectMultiple, required=False
+        label=_("Side effects"),
+        choices=SideEffect.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
     )
     side_effect_other = forms.CharField(
         label=_("Other side effect"),

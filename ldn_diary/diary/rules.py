@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, cast
 from django.utils.dateformat import format as date_format
 from django.utils.functional import lazy
 from django.utils.text import format_lazy
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
@@ -63,7 +63,6 @@ EARLIEST_DATE = dt.date(1900, 1, 1)
 # text is saved, with this message, before anything is written.
 NUL = "\x00"
 
-SCORE_RULE = f"must be a whole number from {SCORE_MIN} to {SCORE_MAX}"
 DREAMS_HELP = _("Choose how you dreamt: none, normal, vivid or nightmares.")
 DOSE_TAKEN_HELP = _("Choose whether you took your dose: yes, partly or no.")
 INTERVAL_HELP = format_lazy(
@@ -95,27 +94,35 @@ def is_score(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value in SCORE_VALUES
 
 
+# The messages below are in the active language (the patient's, per request), built with named
+# placeholders; ``what`` is already translated by the caller ("the note", "la nota"). Messages
+# without a full stop are parts that callers end or extend.
+
+
 def too_long(what: str, limit: int, text: str) -> str:
-    return f"Keep {what} to {limit} characters (it has {len(text)})"
+    return gettext("Keep %(what)s to %(limit)s characters (it has %(n)s)") % {
+        "what": what,
+        "limit": limit,
+        "n": len(text),
+    }
 
 
 def nul_problem(what: str, text: str) -> str | None:
     """A NUL character (\\x00) in saved text: invisible to the writer, and unstorable."""
     if NUL in (text or ""):
-        return (
-            f"{what} contains a NUL character (\\x00), which cannot be saved; remove it "
+        return gettext(
+            "%(what)s contains a NUL character (\\x00), which cannot be saved; remove it "
             "(it often comes from copying out of another program)"
-        )
+        ) % {"what": what}
     return None
 
 
 def too_early_problem(date: dt.date) -> str | None:
     """A day before EARLIEST_DATE: almost certainly a mistyped year."""
     if date < EARLIEST_DATE:
-        return (
-            f"{date.isoformat()} is before {EARLIEST_DATE.isoformat()}, the earliest day the "
-            "diary accepts; check the year"
-        )
+        return gettext(
+            "%(date)s is before %(earliest)s, the earliest day the diary accepts; check the year"
+        ) % {"date": date.isoformat(), "earliest": EARLIEST_DATE.isoformat()}
     return None
 
 
@@ -162,7 +169,10 @@ def normalise_side_effects(codes: Iterable[str], other: str) -> tuple[list[str],
         chosen.add(SideEffect.OTHER)
     problem = None
     if unknown:
-        problem = f"Unknown side effect {unknown[0]!r}. Choose from: {', '.join(str(label) for label in SideEffect.labels)}."
+        problem = gettext("Unknown side effect %(code)s. Choose from: %(labels)s.") % {
+            "code": repr(unknown[0]),
+            "labels": ", ".join(str(label) for label in SideEffect.labels),
+        }
     return [c.value for c in SideEffect if c in chosen], other, problem
 
 
@@ -195,33 +205,31 @@ def check_entry(
     scores = {"pain": pain, "fatigue": fatigue, "sleep": sleep, "mood": mood}
     for field, value in scores.items():
         if not is_score(value):
-            problems[field] = f"{name(field)} {SCORE_RULE}; got {value!r}."
+            problems[field] = gettext(
+                "%(what)s must be a whole number from %(min)s to %(max)s; got %(value)s."
+            ) % {"what": name(field), "min": SCORE_MIN, "max": SCORE_MAX, "value": repr(value)}
     if dreams not in Dreams.values:
-        problems["dreams"] = (
-            f"{name('dreams')} must be one of {', '.join(Dreams.values)}; got {dreams!r}."
-        )
+        problems["dreams"] = _one_of(name("dreams"), Dreams.values, dreams)
     unanswered = dose_taken in ("", DoseTaken.NOT_APPLICABLE)
     if not on_therapy or (unanswered and not answer_required):
         dose_taken = DoseTaken.NOT_APPLICABLE
     elif unanswered:
         problems["dose_taken"] = str(DOSE_TAKEN_HELP)
     elif dose_taken not in DOSE_ANSWERS:
-        problems["dose_taken"] = (
-            f"{name('dose_taken')} must be one of {', '.join(DOSE_ANSWERS)}; got {dose_taken!r}."
-        )
+        problems["dose_taken"] = _one_of(name("dose_taken"), DOSE_ANSWERS, dose_taken)
     codes, other, unknown = normalise_side_effects(side_effects, side_effect_other)
     if unknown:
         problems["side_effects"] = unknown
     if len(other) > OTHER_TEXT_MAX:
-        problems["side_effect_other"] = (
-            f"{too_long('“other”', OTHER_TEXT_MAX, other)}; put the rest in the note."
-        )
+        problems["side_effect_other"] = gettext("%(problem)s; put the rest in the note.") % {
+            "problem": too_long(gettext("“other”"), OTHER_TEXT_MAX, other)
+        }
     note = (note or "").strip()
     if len(note) > NOTE_MAX:
-        problems["note"] = f"{too_long('the note', NOTE_MAX, note)}."
+        problems["note"] = f"{too_long(gettext('the note'), NOTE_MAX, note)}."
     for field, label, text in (
-        ("side_effect_other", "“Other”", other),
-        ("note", "The note", note),
+        ("side_effect_other", gettext("“Other”"), other),
+        ("note", gettext("The note"), note),
     ):
         nul = nul_problem(label, text)
         if nul:
@@ -242,20 +250,26 @@ def check_entry(
     return values, {}
 
 
+def _one_of(what: str, values: Iterable[str], value: str) -> str:
+    return gettext("%(what)s must be one of %(values)s; got %(value)s.") % {
+        "what": what,
+        "values": ", ".join(values),
+        "value": repr(value),
+    }
+
+
 def entry_date_problem(date: dt.date, today: dt.date) -> str | None:
     """An entry written by hand: today or up to BACKFILL_DAYS back."""
     if date > today:
-        return (
-            f"{day_label(date)} is in the future. You can log today ({day_label(today)}) and up "
-            f"to {BACKFILL_DAYS} days back."
-        )
+        return gettext(
+            "%(day)s is in the future. You can log today (%(today)s) and up to %(days)s days back."
+        ) % {"day": day_label(date), "today": day_label(today), "days": BACKFILL_DAYS}
     earliest, _latest = backfill_window(today)
     if date < earliest:
-        return (
-            f"{day_label(date)} is more than {BACKFILL_DAYS} days ago. You can fill in days back "
-            f"to {day_label(earliest)}; to add older days, import a CSV file from the History "
-            "page."
-        )
+        return gettext(
+            "%(day)s is more than %(days)s days ago. You can fill in days back to %(earliest)s; "
+            "to add older days, import a CSV file from the History page."
+        ) % {"day": day_label(date), "days": BACKFILL_DAYS, "earliest": day_label(earliest)}
     return None
 
 
@@ -263,7 +277,10 @@ def import_date_problem(date: dt.date, today: dt.date) -> str | None:
     """A day from a file: any past day back to EARLIEST_DATE (importing an old diary is the
     point), never the future."""
     if date > today:
-        return f"{date.isoformat()} is in the future (today is {today.isoformat()})"
+        return gettext("%(date)s is in the future (today is %(today)s)") % {
+            "date": date.isoformat(),
+            "today": today.isoformat(),
+        }
     return too_early_problem(date)
 
 
@@ -276,10 +293,10 @@ def dose_problem(dose_ug: object, *, allow_zero: bool = True) -> str | None:
 
 def dose_date_problem(date: dt.date, today: dt.date) -> str | None:
     if date > today:
-        return (
-            f"{day_label(date)} is in the future. Record a change on or after the day you start "
-            "it; a titration plan shows when a step is due."
-        )
+        return gettext(
+            "%(day)s is in the future. Record a change on or after the day you start it; a "
+            "titration plan shows when a step is due."
+        ) % {"day": day_label(date)}
     early = too_early_problem(date)
     return f"{early[0].upper()}{early[1:]}." if early else None
 
@@ -295,8 +312,8 @@ def dose_choice_problems(*, time_of_day: str, formulation: str, note: str = "") 
         )
     note = (note or "").strip()
     if len(note) > DOSE_NOTE_MAX:
-        problems["note"] = f"{too_long('the note', DOSE_NOTE_MAX, note)}."
-    nul = nul_problem("The note", note)
+        problems["note"] = f"{too_long(gettext('the note'), DOSE_NOTE_MAX, note)}."
+    nul = nul_problem(gettext("The note"), note)
     if nul:
         problems["note"] = f"{nul}."
     return problems
@@ -341,7 +358,7 @@ def text_problem(what: str, text: str, limit: int, *, required: bool = False) ->
     rather than left to fail as a database error.
     """
     if required and not text:
-        return f"Enter {what}."
+        return gettext("Enter %(what)s.") % {"what": what}
     if problem := nul_problem(what[:1].upper() + what[1:], text):
         return f"{problem}."
     if len(text) > limit:
@@ -352,9 +369,11 @@ def text_problem(what: str, text: str, limit: int, *, required: bool = False) ->
 def record_date_problem(what: str, date: dt.date, today: dt.date) -> str | None:
     """A date of something that happened: not in the future, not before EARLIEST_DATE."""
     if date > today:
-        return f"{what} ({day_label(date)} {date.year}) is in the future; record it once it has happened."
+        return gettext(
+            "%(what)s (%(day)s %(year)s) is in the future; record it once it has happened."
+        ) % {"what": what, "day": day_label(date), "year": date.year}
     if problem := too_early_problem(date):
-        return f"{what}: {problem}."
+        return gettext("%(what)s: %(problem)s.") % {"what": what, "problem": problem}
     return None
 
 
@@ -370,21 +389,26 @@ def treatment_problems(
     """Problems of another medicine or therapy, by form field. Text is checked as given
     (the service strips it first)."""
     problems: dict[str, str] = {}
-    if problem := text_problem("the name", name, TREATMENT_NAME_MAX, required=True):
+    if problem := text_problem(gettext("the name"), name, TREATMENT_NAME_MAX, required=True):
         problems["name"] = problem
     if category not in TreatmentCategory.values:
         problems["category"] = str(CATEGORY_HELP)
-    if problem := record_date_problem("The start date", start_date, today):
+    if problem := record_date_problem(gettext("The start date"), start_date, today):
         problems["start_date"] = problem
     if stop_date is not None:
-        if problem := record_date_problem("The stop date", stop_date, today):
+        if problem := record_date_problem(gettext("The stop date"), stop_date, today):
             problems["stop_date"] = problem
         elif stop_date < start_date:
-            problems["stop_date"] = (
-                f"The stop date ({day_label(stop_date)} {stop_date.year}) is before the start "
-                f"({day_label(start_date)} {start_date.year}). Enter a stop on or after the start."
-            )
-    if problem := text_problem("the note", note, TREATMENT_NOTE_MAX):
+            problems["stop_date"] = gettext(
+                "The stop date (%(stop)s %(stop_year)s) is before the start (%(start)s "
+                "%(start_year)s). Enter a stop on or after the start."
+            ) % {
+                "stop": day_label(stop_date),
+                "stop_year": stop_date.year,
+                "start": day_label(start_date),
+                "start_year": start_date.year,
+            }
+    if problem := text_problem(gettext("the note"), note, TREATMENT_NOTE_MAX):
         problems["note"] = problem
     return problems
 
@@ -392,11 +416,11 @@ def treatment_problems(
 def life_event_problems(*, date: dt.date, kind: str, text: str, today: dt.date) -> dict[str, str]:
     """Problems of a flare or life event, by form field."""
     problems: dict[str, str] = {}
-    if problem := record_date_problem("The date", date, today):
+    if problem := record_date_problem(gettext("The date"), date, today):
         problems["date"] = problem
     if kind not in LifeEventKind.values:
         problems["kind"] = str(KIND_HELP)
-    if problem := text_problem("the description", text, EVENT_TEXT_MAX):
+    if problem := text_problem(gettext("the description"), text, EVENT_TEXT_MAX):
         problems["text"] = problem
     return problems
 
@@ -404,9 +428,10 @@ def life_event_problems(*, date: dt.date, kind: str, text: str, today: dt.date) 
 # --- Opioids with LDN (docs/clinical-rules.md §1) -------------------------------------------------
 
 # Naltrexone blocks opioid receptors: with an opioid on board it can bring on withdrawal, and it
-# blocks the opioid's pain relief. The words are the seed article's, kept plain.
-OPIOID_WARNING = (
-    "LDN can trigger withdrawal with opioids, and you have recorded an opioid ({names}) while "
+# blocks the opioid's pain relief. The words are the seed article's, kept plain; translated
+# where the warning is made (``opioid_warning``), per request.
+OPIOID_WARNING = gettext_noop(
+    "LDN can trigger withdrawal with opioids, and you have recorded an opioid (%(names)s) while "
     "taking LDN. Speak to the prescriber before the next dose."
 )
 
@@ -450,4 +475,4 @@ def ldn_overlaps(
 
 
 def opioid_warning(names: Sequence[str]) -> str:
-    return OPIOID_WARNING.format(names=", ".join(names))
+    return gettext(OPIOID_WARNING) % {"names": ", ".join(names)}

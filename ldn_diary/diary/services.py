@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from ldn_diary.accounts import audit
@@ -28,7 +28,7 @@ from ldn_diary.accounts.models import AuditAction, User
 from ldn_diary.clinical import doses
 
 from . import rules
-from .csvio import DiaryRow, parse_diary_csv
+from .csvio import DiaryRow, at_line, parse_diary_csv
 from .dosing import DOSE_HELP, display_mg
 from .models import (
     IMPORT_STASH_TTL,
@@ -616,8 +616,14 @@ def import_plan(patient: User, rows: list[DiaryRow], *, lock: bool = False) -> I
         on_therapy = index is not None and history[index][1] > 0
         if not on_therapy and row.dose_taken in (DoseTaken.YES, DoseTaken.PARTLY):
             plan.problems.append(
-                f"line {row.line}: dose_taken is {row.dose_taken!r} on {row.date.isoformat()}, "
-                "a day without LDN (before the first dose or paused); leave it empty"
+                at_line(
+                    row.line,
+                    gettext(
+                        "dose_taken is %(value)s on %(date)s, a day without LDN (before the "
+                        "first dose or paused); leave it empty"
+                    )
+                    % {"value": repr(row.dose_taken), "date": row.date.isoformat()},
+                )
             )
             continue
         values = row.values(on_therapy=on_therapy).as_dict()
@@ -640,12 +646,19 @@ class ImportResult:
     dose_changes: int
 
     def summary(self) -> str:
+        """In the active language: the import page's message (the command's is English)."""
         days = self.created + self.updated + self.unchanged
-        changes = f"{self.dose_changes} dose change{'s' if self.dose_changes != 1 else ''}"
-        return (
-            f"{days} day{'s' if days != 1 else ''}: {self.created} new, {self.updated} replaced, "
-            f"{self.unchanged} already the same; {changes} recorded."
-        )
+        return gettext(
+            "%(days)s: %(new)s new, %(replaced)s replaced, %(same)s already the same; "
+            "%(changes)s recorded."
+        ) % {
+            "days": ngettext("%(n)s day", "%(n)s days", days) % {"n": days},
+            "new": self.created,
+            "replaced": self.updated,
+            "same": self.unchanged,
+            "changes": ngettext("%(n)s dose change", "%(n)s dose changes", self.dose_changes)
+            % {"n": self.dose_changes},
+        }
 
 
 def diary_import(
@@ -670,12 +683,16 @@ def diary_import(
     for row in rows:
         problem = rules.import_date_problem(row.date, today)
         if problem:
-            raise ValidationError(f"line {row.line}: {problem}; nothing was imported.")
+            raise ValidationError(
+                at_line(
+                    row.line, gettext("%(problem)s; nothing was imported.") % {"problem": problem}
+                )
+            )
     now = timezone.now()
     with transaction.atomic():
         plan = import_plan(patient, rows, lock=True)
         if plan.problems:
-            raise ValidationError([*plan.problems, "Nothing was imported."])
+            raise ValidationError([*plan.problems, gettext("Nothing was imported.")])
         new_entries = []
         for row in plan.new:
             entry = DiaryEntry(patient=patient, date=row.date, **plan.values[row.date])

@@ -779,7 +779,7 @@ def import_confirm(request: AuthenticatedRequest, patient: User) -> HttpResponse
         return redirect("diary:import")
     except ValidationError:
         return redirect("diary:import_preview")  # it says what changed since the preview
-    messages.success(request, f"Imported {result.summary()}")
+    messages.success(request, gettext("Imported %(summary)s") % {"summary": result.summary()})
     return redirect("diary:history")
 
 

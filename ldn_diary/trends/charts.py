@@ -15,9 +15,13 @@ import json
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import plotly.graph_objects as go
+from django.utils import dateformat
+from django.utils.formats import number_format
+from django.utils.translation import gettext, gettext_noop
 
 from ldn_diary.clinical.constants import (
     IMMPACT_MODERATE_PCT,
@@ -37,8 +41,10 @@ CHART_DAYS = 84
 
 @dataclass(frozen=True)
 class SeriesStyle:
-    name: str  # as the clinician's chart and tables name it
-    short: str  # as the patient's legend names it, where a phone has little room
+    name: str  # as the clinician's chart and tables name it (English: clinician pages are)
+    # As the patient's chart names it, where a phone has little room: marked for the catalogue
+    # here and translated where the patient's chart is built (``history_figure``), per request.
+    short: str
     colour: str
     dash: str  # plotly line dash, so that colour is never the only way to tell lines apart
     symbol: str = "circle"  # plotly marker of the daily points, for the same reason
@@ -46,20 +52,25 @@ class SeriesStyle:
 
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
 SYMPTOM_STYLES = {
-    "pain": SeriesStyle("Pain", "Pain", "#D55E00", "solid", "circle"),
-    "fatigue": SeriesStyle("Fatigue", "Fatigue", "#0072B2", "dash", "square"),
-    "sleep": SeriesStyle("Sleep quality", "Sleep", "#009E73", "dot", "diamond"),
-    "mood": SeriesStyle("Mood", "Mood", "#CC79A7", "dashdot", "triangle-up"),
+    "pain": SeriesStyle("Pain", gettext_noop("Pain"), "#D55E00", "solid", "circle"),
+    "fatigue": SeriesStyle("Fatigue", gettext_noop("Fatigue"), "#0072B2", "dash", "square"),
+    "sleep": SeriesStyle("Sleep quality", gettext_noop("Sleep"), "#009E73", "dot", "diamond"),
+    "mood": SeriesStyle("Mood", gettext_noop("Mood"), "#CC79A7", "dashdot", "triangle-up"),
 }
 DOSE_STYLE = SeriesStyle("Dose (mg)", "Dose (mg)", "#3b3b3b", "solid")
 # Other treatments, flares and life events: a lane above the 0-10 scores. Each treatment is a bar
 # over the days it was taken, labelled with its name (a triangle where it started, a square where
 # it stopped); events are black symbols that differ by kind, so neither colour nor position alone
 # carries the meaning.
-TREATMENT_STYLE = SeriesStyle("Other treatments", "Treatments", "#E69F00", "solid")
+TREATMENT_STYLE = SeriesStyle(
+    gettext_noop("Other treatments"), gettext_noop("Treatments"), "#E69F00", "solid"
+)
 EVENT_STYLES = {
-    "flare": (SeriesStyle("Flare", "Flare", "#000000", "solid"), "star"),
-    "life_event": (SeriesStyle("Life event", "Life event", "#000000", "solid"), "diamond-open"),
+    "flare": (SeriesStyle("Flare", gettext_noop("Flare"), "#000000", "solid"), "star"),
+    "life_event": (
+        SeriesStyle("Life event", gettext_noop("Life event"), "#000000", "solid"),
+        "diamond-open",
+    ),
 }
 # At most this many treatment bars (the latest started); the rest are named in a note, and
 # every one is in the lists beside the charts.
@@ -96,7 +107,17 @@ class Lane:
 
 
 def _day(date: dt.date) -> str:
-    return f"{date.day} {date:%b %Y}"
+    # Django's month abbreviation follows the active language ("1 Dec 2026", "1 Dic 2026").
+    return dateformat.format(date, "j M Y")
+
+
+def _english(text: str) -> str:
+    """The clinician's charts keep their English words (clinician pages are English only)."""
+    return text
+
+
+def _month_tick(date: dt.date) -> str:
+    return dateformat.format(date, "j M")
 
 
 def _plain(text: str, limit: int) -> str:
@@ -116,6 +137,7 @@ def context_lane(
     font_size: int = 10,
     max_rows: int = MAX_TREATMENT_ROWS,
     short_names: bool = False,
+    words: Callable[[str], str] = _english,
 ) -> Lane:
     """Treatment bars and event symbols for the days ``first``..``last``, drawn above the scores.
 
@@ -123,7 +145,8 @@ def context_lane(
     an event's hover text ("day %{x}" for therapy days). At most ``max_rows`` treatments are
     drawn, the latest started; the others are named in a note. ``short_names`` gives the
     legend the short names (a small chart's legend keeps to one row). Treatments and events
-    outside the days shown are left out; a bar that runs past an edge stops at it.
+    outside the days shown are left out; a bar that runs past an edge stops at it. ``words``
+    says the lane's own words: ``gettext`` on the patient's chart, English on the clinician's.
     """
     lane = Lane()
     shown = [t for t in treatments if t.start <= last and (t.stop is None or t.stop >= first)]
@@ -143,9 +166,9 @@ def context_lane(
                         x=[x(d) for d in days],
                         y=[LANE_START] * len(days),
                         mode="markers",
-                        name=style.short if short_names else style.name,
+                        name=words(style.short) if short_names else words(style.name),
                         marker={"color": style.colour, "symbol": symbol, "size": 11},
-                        hovertemplate=f"{style.name}: {x_words}<extra></extra>",
+                        hovertemplate=f"{words(style.name)}: {x_words}<extra></extra>",
                     )
                 )
         row = 1
@@ -154,13 +177,13 @@ def context_lane(
         row += 1
         start, end = max(t.start, first), min(t.stop or last, last)
         stopped = t.stop is not None and t.stop <= last
-        until = _day(t.stop) if t.stop else "now"
+        until = _day(t.stop) if t.stop else words(gettext_noop("now"))
         lane.traces.append(
             go.Scatter(
                 x=[x(start), x(end)],
                 y=[y, y],
                 mode="lines+markers",
-                name=TREATMENT_STYLE.short if short_names else TREATMENT_STYLE.name,
+                name=words(TREATMENT_STYLE.short if short_names else TREATMENT_STYLE.name),
                 legendgroup="treatments",
                 showlegend=i == 0,
                 line={"color": TREATMENT_STYLE.colour, "width": 5},
@@ -169,10 +192,14 @@ def context_lane(
                     "symbol": ["triangle-right", "square"],
                     "size": [10 if t.start >= first else 0, 8 if stopped else 0],
                 },
-                hovertemplate=(
-                    f"{_plain(t.name, 60)} ({_plain(t.category, 40)}): {_day(t.start)} to "
-                    f"{until}<extra></extra>"
-                ),
+                hovertemplate=words(gettext_noop("%(name)s (%(category)s): %(start)s to %(stop)s"))
+                % {
+                    "name": _plain(t.name, 60),
+                    "category": _plain(t.category, 40),
+                    "start": _day(t.start),
+                    "stop": until,
+                }
+                + "<extra></extra>",
             )
         )
         # The name sits above the bar, from its start; a bar in the last third of the chart
@@ -196,7 +223,7 @@ def context_lane(
         names = ", ".join(_plain(t.name, 20) for t in hidden)
         lane.annotations.append(
             {
-                "text": f"Also: {names}",
+                "text": words(gettext_noop("Also: %(names)s")) % {"names": names},
                 "xref": "paper",
                 "yref": "y",
                 "x": 0,
@@ -223,8 +250,10 @@ HISTORY_PANELS = {
 }
 HISTORY_DOSE_DOMAIN = (0.0, 0.07)
 HISTORY_HEIGHT = 720
-# Which way is better, as each panel's title says it (docs/clinical-rules.md §1).
-BETTER = {"pain": "lower is better", "fatigue": "lower is better"}
+# Which way is better, as each panel's title says it (docs/clinical-rules.md §1); translated
+# where the title is built.
+BETTER = {"pain": gettext_noop("lower is better"), "fatigue": gettext_noop("lower is better")}
+HIGHER_IS_BETTER = gettext_noop("higher is better")
 
 
 def history_figure(
@@ -246,7 +275,8 @@ def history_figure(
     lines the clinician sees, and the week 4, 8 and 12 response windows shaded from
     ``therapy_start`` (docs/clinical-rules.md §2), as on the clinician's chart. The means are the
     trend engine's stored ones (``TrendSeries``), never recomputed here; a day without one breaks
-    the line (null, never carried forward).
+    the line (null, never carried forward). Its words are in the active language (the patient's,
+    per request: tests/core/test_translations.py reads them).
     """
     days = [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
     x = [d.isoformat() for d in days]
@@ -255,7 +285,7 @@ def history_figure(
     fig = go.Figure()
     for name in SYMPTOMS:
         style = SYMPTOM_STYLES[name]
-        label, colour = style.short, style.colour
+        label, colour = gettext(style.short), style.colour
         axis = HISTORY_PANELS[name][0]
         values = {e.date: getattr(e, name) for e in entries}
         logged = [d for d in days if d in values]
@@ -283,7 +313,8 @@ def history_figure(
                 mode="lines",
                 connectgaps=False,
                 line={"color": colour, "width": 2.5, "dash": style.dash},
-                hovertemplate=f"{label} 7-day mean %{{y}}<extra></extra>",
+                hovertemplate=gettext("%(symptom)s 7-day mean") % {"symptom": label}
+                + " %{y}<extra></extra>",
             )
         )
     dose_x, dose_y = _dose_steps(timeline, days)
@@ -292,16 +323,18 @@ def history_figure(
             go.Scatter(
                 x=dose_x,
                 y=dose_y,
-                name=DOSE_STYLE.name,
+                name=gettext("Dose (mg)"),
                 showlegend=False,
                 yaxis="y2",
                 mode="lines",
                 line={"color": DOSE_STYLE.colour, "width": 3, "shape": "hv"},
-                hovertemplate="Dose %{y} mg<extra></extra>",
+                hovertemplate=gettext("Dose %(mg)s mg") % {"mg": "%{y}"} + "<extra></extra>",
             )
         )
     # Treatments and events above the top (pain) panel's scores.
-    lane = context_lane(treatments, events, x=lambda d: d.isoformat(), first=start, last=end)
+    lane = context_lane(
+        treatments, events, x=lambda d: d.isoformat(), first=start, last=end, words=gettext
+    )
     for trace in lane.traces:
         trace.update(showlegend=False)
         fig.add_trace(trace)
@@ -314,7 +347,7 @@ def history_figure(
     axes: dict[str, Any] = {}
     for name, (axis, bottom, top) in HISTORY_PANELS.items():
         style = SYMPTOM_STYLES[name]
-        better = BETTER.get(name, "higher is better")
+        better = gettext(BETTER.get(name, HIGHER_IS_BETTER))
         axes["yaxis" if axis == "y" else f"yaxis{axis[1:]}"] = {
             "domain": [bottom, top],
             "anchor": "x",
@@ -328,7 +361,8 @@ def history_figure(
             {
                 # Plain text: plotly draws <b> as an inline style attribute, which the
                 # Content-Security-Policy refuses (tests/core/test_csp_browser.py).
-                "text": f"{style.short} 0–10, {better}",
+                "text": gettext("%(symptom)s 0–10, %(better)s")
+                % {"symptom": gettext(style.short), "better": better},
                 "xref": "paper",
                 "yref": "paper",
                 "x": 0,
@@ -342,7 +376,7 @@ def history_figure(
     if dose_x:
         annotations.append(
             {
-                "text": "LDN dose, mg",
+                "text": gettext("LDN dose, mg"),
                 "xref": "paper",
                 "yref": "paper",
                 "x": 0,
@@ -362,7 +396,12 @@ def history_figure(
         showlegend=False,
         xaxis={
             "type": "date",
-            "tickformat": "%-d %b",
+            # Ticks on the first of each month, written here so the month is in the page's
+            # language ("1 Sep", "1 sep"); plotly.js would write it in English.
+            "tickvals": [d.isoformat() for d in days if d.day == 1],
+            "ticktext": [_month_tick(d) for d in days if d.day == 1],
+            # The hover's date is plotly's, so in English ("18 Nov") in every language.
+            "hoverformat": "%-d %b",
             "showgrid": False,
             "fixedrange": True,
             "anchor": "y2" if dose_x else "y5",
@@ -376,7 +415,7 @@ def history_figure(
             "anchor": "x",
             "range": [0, max(top_mg * 1.2, 1)],
             "tickvals": shown_ticks,
-            "ticktext": [f"{mg:g}" for mg in shown_ticks],
+            "ticktext": [number_format(Decimal(f"{mg:g}")) for mg in shown_ticks],  # 1,5 in es
             "showgrid": False,
             "zeroline": False,
             "fixedrange": True,
@@ -406,7 +445,7 @@ def _history_marks(
             shapes.append(
                 {
                     "type": "rect",
-                    "name": f"Week {week} window",
+                    "name": gettext("Week %(week)s window") % {"week": week},
                     "xref": "x",
                     "yref": "paper",
                     "x0": _half_day(max(first, start), -1),
@@ -418,7 +457,8 @@ def _history_marks(
                     "line": {"width": 0},
                     "layer": "below",
                     "label": {
-                        "text": f"wk {week}",
+                        # Short: it sits above a window a few days wide on a phone.
+                        "text": gettext("wk %(week)s") % {"week": week},
                         "textposition": "top center",
                         "font": {"size": 10, "color": "#505a6b"},
                     },
@@ -428,18 +468,26 @@ def _history_marks(
         level = baseline.get(name)
         if level is None:
             continue
-        lines = [("Baseline", level, "solid", f"baseline {level:.1f}")]
+        symptom = gettext(SYMPTOM_STYLES[name].short)
+        lines = [
+            (
+                gettext("%(symptom)s baseline") % {"symptom": symptom},
+                level,
+                "solid",
+                gettext("baseline %(level)s") % {"level": number_format(level, 1)},
+            )
+        ]
         if name == "pain":
             lines += [
-                ("-30 %", level * (1 - IMMPACT_MODERATE_PCT / 100), "dash", "-30 %"),
-                ("-50 %", level * (1 - IMMPACT_SUBSTANTIAL_PCT / 100), "dash", "-50 %"),
+                (f"{symptom} -30 %", level * (1 - IMMPACT_MODERATE_PCT / 100), "dash", "-30 %"),
+                (f"{symptom} -50 %", level * (1 - IMMPACT_SUBSTANTIAL_PCT / 100), "dash", "-50 %"),
             ]
         colour = SYMPTOM_STYLES[name].colour
-        for what, y, dash, text in lines:
+        for line_name, y, dash, text in lines:
             shapes.append(
                 {
                     "type": "line",
-                    "name": f"{SYMPTOM_STYLES[name].short} {what.lower()}",
+                    "name": line_name,
                     "xref": "x domain",
                     "yref": axis,
                     "x0": 0,

@@ -12,6 +12,7 @@ compiled), and on any empty or fuzzy Spanish entry.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Mapping
 from html.parser import HTMLParser
@@ -28,8 +29,11 @@ from django.utils import translation
 from ldn_diary.accounts.models import Role, User
 from ldn_diary.accounts.services import profile_update, signup_activate
 from ldn_diary.community import services as community
+from ldn_diary.diary import rules
+from ldn_diary.diary.csvio import parse_diary_csv
 from ldn_diary.diary.models import DoseChange, LifeEventKind, Treatment, TreatmentCategory
 from ldn_diary.diary.services import (
+    ImportResult,
     dose_change_add,
     entry_save,
     life_event_add,
@@ -40,6 +44,7 @@ from ldn_diary.reminders import messages as reminder_messages
 from ldn_diary.reminders import tokens as reminder_tokens
 from ldn_diary.reminders.models import ReminderKind
 from ldn_diary.reminders.services import reminder_settings_save
+from ldn_diary.trends.charts import EventMark, TreatmentMark, context_lane, history_figure
 from tests.conftest import PASSWORD, make_user
 
 LOCALE = Path(settings.BASE_DIR) / "locale"
@@ -404,6 +409,296 @@ def test_a_patient_who_signed_up_in_spanish_keeps_spanish_in_every_email(db, set
         reverse("accounts:password_reset"), {"email": "lupe@example.org"}, HTTP_ACCEPT_LANGUAGE="en"
     )
     assert "Alguien pidió restablecer la contraseña" in mail.outbox[0].body
+
+
+# --- The history chart ------------------------------------------------------------------------
+# Its words are in the figure's JSON (drawn by plotly.js in a <script>, which the page check
+# above skips): trace names, hover templates, panel titles, window and baseline labels.
+
+
+def chart_words(figure: dict) -> list[str]:
+    """Every text of a plotly figure a patient can read, with plotly's placeholders removed."""
+    layout = figure["layout"]
+    texts = [t.get("name", "") for t in figure["data"]]
+    texts += [t.get("hovertemplate", "") for t in figure["data"]]
+    texts += [a.get("text", "") for a in layout.get("annotations", [])]
+    texts += [s.get("name", "") for s in layout.get("shapes", [])]
+    texts += [s.get("label", {}).get("text", "") for s in layout.get("shapes", [])]
+    for key, axis in layout.items():
+        if key.startswith(("xaxis", "yaxis")):
+            texts += [str(t) for t in axis.get("ticktext", [])]
+            texts.append(str(axis.get("title", {}).get("text", "")))
+    cleaned = (re.sub(r"%\{[^}]*\}|<extra></extra>", " ", text) for text in texts)
+    return [" ".join(text.split()) for text in cleaned if text.strip()]
+
+
+def _history_figure(client: Client) -> dict:
+    page = client.get(reverse("diary:history")).content.decode()
+    found = re.search(
+        r'<script id="history-fig" type="application/json">(.*?)</script>', page, re.S
+    )
+    assert found, "the history page has no chart"
+    return json.loads(found.group(1))
+
+
+def test_the_history_chart_speaks_spanish(rosa, client):
+    client.force_login(rosa)
+    _set_language(rosa, "en-gb")
+    english = chart_words(_history_figure(client))
+    _set_language(rosa, "es")
+    spanish = chart_words(_history_figure(client))
+    assert "Pain 0–10, lower is better" in english  # the check reads the words it should
+    assert untranslated(english, spanish) == []
+    assert "Dolor 0–10, menos es mejor" in spanish
+
+
+def test_every_word_of_the_history_chart_is_translated():
+    """The parts rosa's page does not reach: baselines and pain's thresholds, every week window,
+    a stopped treatment, both kinds of event, and the note naming treatments beyond the lane's
+    rows."""
+    today = dt.date(2026, 11, 18)
+    start = today - dt.timedelta(days=83)
+    treatments = [
+        TreatmentMark(f"Pregabalin {n}", "Other", today - dt.timedelta(days=60 - n), None)
+        for n in range(5)
+    ] + [TreatmentMark("Naproxen", "NSAID", start, today - dt.timedelta(days=3))]
+    events = [
+        EventMark(today - dt.timedelta(days=4), LifeEventKind.FLARE),
+        EventMark(today - dt.timedelta(days=9), LifeEventKind.LIFE_EVENT),
+    ]
+
+    def build(language: str) -> list[str]:
+        with translation.override(language):
+            return chart_words(
+                history_figure(
+                    [],
+                    [],
+                    [],
+                    start,
+                    today,
+                    treatments,
+                    events,
+                    baseline={"pain": 7.0, "fatigue": 6.0, "sleep": 4.0, "mood": 5.0},
+                    therapy_start=today - dt.timedelta(days=84),
+                )
+            )
+
+    english, spanish = build("en-gb"), build("es")
+    for word in ("wk 4", "wk 12", "Pain baseline", "baseline 7.0", "Flare", "Life event"):
+        assert word in english, word
+    assert any(text.startswith("Also: ") for text in english)
+    assert untranslated(english, spanish) == []
+    assert "línea base 7,0" in spanish
+
+
+def test_the_history_charts_months_are_in_the_patients_language():
+    # Written by the server: plotly.js would write "1 Dec" and "1 Jan" whatever the language.
+    end = dt.date(2027, 1, 10)
+    with translation.override("es"):
+        figure = history_figure([], [], [], end - dt.timedelta(days=83), end)
+    assert figure["layout"]["xaxis"]["ticktext"] == ["1 Nov", "1 Dic", "1 Ene"]
+    with translation.override("en-gb"):
+        figure = history_figure([], [], [], end - dt.timedelta(days=83), end)
+    assert figure["layout"]["xaxis"]["ticktext"] == ["1 Nov", "1 Dec", "1 Jan"]
+
+
+def test_the_clinicians_chart_stays_english_after_a_spanish_patients_chart(alice, carol, client):
+    """Same thread, one request after the other: the patient's Spanish does not carry over."""
+    _set_language(alice, "es")
+    today = alice.local_today()
+    dose_change_add(patient=alice, effective_date=today - dt.timedelta(days=30), dose_ug=1500)
+    treatment_add(
+        patient=alice,
+        name="Naproxen",
+        category=TreatmentCategory.ANALGESIC,
+        start_date=today - dt.timedelta(days=20),
+    )
+    life_event_add(patient=alice, date=today - dt.timedelta(days=4), kind=LifeEventKind.FLARE)
+    client.force_login(alice)
+    assert "Crisis" in chart_words(_history_figure(client))
+    client.force_login(carol)
+    page = client.get(reverse("clinic:patient", args=[alice.uuid])).content.decode()
+    found = re.search(r'<script id="timeline-figure" type="application/json">(.*?)</script>', page)
+    assert found, "the clinician's page has no chart"
+    words = chart_words(json.loads(found.group(1)))
+    assert "Flare" in words and "Crisis" not in words
+    assert not [w for w in words if re.search(r"ahora|desde|Otros tratamientos|Dolor", w)], words
+
+
+def test_the_clinicians_lane_stays_english_whatever_language_is_active():
+    """The treatment and event lane is shared with the clinician's chart, which is English."""
+    today = dt.date(2026, 11, 18)
+    with translation.override("es"):
+        lane = context_lane(
+            [TreatmentMark("Naproxen", "NSAID", today - dt.timedelta(days=9), None)],
+            [EventMark(today - dt.timedelta(days=4), LifeEventKind.FLARE)],
+            x=lambda d: d.isoformat(),
+            first=today - dt.timedelta(days=30),
+            last=today,
+        )
+    assert [t.name for t in lane.traces] == ["Flare", "Other treatments"]
+    assert lane.traces[1].hovertemplate.endswith(" to now<extra></extra>")
+
+
+# --- Messages built in Python: the import's, the diary rules', the field-naming ones ------------
+# They are not on the seeded pages (rosa's data has no mistakes), so each is made here, in both
+# languages. A Spanish message may quote the file's own column names and values (English on
+# purpose), so it is checked for English sentence words rather than compared whole.
+
+ENGLISH_WORDS = {
+    "the", "is", "are", "must", "got", "line", "file", "remove", "with", "and", "before", "future",
+    "enter", "keep", "choose", "from", "has", "have", "expected", "fields", "only", "empty",
+    "already", "write", "this", "not", "valid", "was", "nothing", "imported", "day", "days",
+    "characters", "needs", "split", "unknown", "record", "stop", "start", "note", "name",
+    "date", "contains", "which", "cannot", "you", "your", "new", "replaced", "same", "change",
+    "recorded", "speak", "prescriber", "opioid", "opioids", "taking", "leave", "without", "at",
+    "most", "least", "typed", "choices", "pick", "those", "shown", "required", "field",
+}  # fmt: skip
+# The file's column names and values, quoted in messages as the file has them.
+FILE_WORDS = {"date", "pain", "dreams", "side_effects", "dose_taken", "dose_mg", "other", "none",
+              "normal", "vivid", "nightmares", "yes", "partly", "no", "your", "text", "wild",
+              "dizzy", "sometimes", "day"}  # fmt: skip
+
+
+def english_in(message: str) -> list[str]:
+    """The English sentence words in ``message``, outside quotes and the file's own words."""
+    unquoted = re.sub(r"'[^']*'|“[^”]*”", " ", message)
+    unquoted = unquoted.replace("other:your text", " ").replace(HEADER, " ")
+    words = re.findall(r"[A-Za-z_]+", unquoted)
+    return [w for w in words if w.lower() in ENGLISH_WORDS and w not in FILE_WORDS]
+
+
+HEADER = "date,pain,fatigue,sleep,mood,dreams,side_effects,dose_taken,dose_mg,note"
+BAD_FILES = [
+    b"",
+    b"date,pain\r\n",
+    "date,pain".encode("utf-16"),
+    b"x" * 3_000_001,
+    *(
+        (HEADER + "\r\n" + "\r\n".join(rows) + "\r\n").encode()
+        for rows in (
+            [],
+            [
+                "2026-02-30,5,6,4,5,none,,yes,1.5,",
+                "2026-11-25,5,6,4,5,none,,yes,1.5,",
+                "1800-01-01,5,6,4,5,none,,yes,1.5,",
+                "2026-11-01,12,6,4,5,wild,dizzy,sometimes,60,",
+                "2026-11-02,5,6,4,5,none,,yes,1.5",
+                "2026-11-03,5,6,4,5,none,other:" + "x" * 300 + ",yes,1.5," + "y" * 2100,
+                "2026-11-04,5,6,4,5,none,,yes,1.5,a\x00b",
+            ],
+            ["2026-11-01,5,6,4,5,none,,yes,1.5,", "2026-11-01,5,6,4,5,none,,yes,1.5,"],
+            ["2026-11-01,5,6,4,5,none,,yes,1.5,", "2026-11-02,5,6,4,5,none,,yes,,"],
+        )
+    ),
+]
+
+
+@pytest.mark.parametrize("data", BAD_FILES, ids=range(len(BAD_FILES)))
+def test_every_import_error_is_translated(data):
+    today = dt.date(2026, 11, 24)
+    with translation.override("en-gb"):
+        english = parse_diary_csv(data, today=today).errors
+    with translation.override("es"):
+        spanish = parse_diary_csv(data, today=today).errors
+    assert english and len(spanish) == len(english)
+    assert [m for m in english if english_in(m)], "the check reads English"
+    assert {m: english_in(m) for m in spanish if english_in(m)} == {}
+
+
+def test_every_diary_rule_message_is_translated():
+    today = dt.date(2026, 11, 24)
+    future, ancient = today + dt.timedelta(days=3), dt.date(1800, 1, 1)
+
+    def messages() -> list[str]:
+        found = [
+            rules.entry_date_problem(future, today),
+            rules.entry_date_problem(today - dt.timedelta(days=60), today),
+            rules.dose_date_problem(future, today),
+            rules.dose_date_problem(ancient, today),
+            rules.import_date_problem(future, today),
+            rules.opioid_warning(["Tramadol"]),
+            ImportResult(created=1, updated=2, unchanged=0, dose_changes=1).summary(),
+            ImportResult(created=2, updated=0, unchanged=1, dose_changes=2).summary(),
+        ]
+        _values, entry = rules.check_entry(
+            pain=12,
+            fatigue="x",
+            sleep=4,
+            mood=5,
+            dreams="wild",
+            side_effects=["dizzy"],
+            side_effect_other="x" * 300,
+            dose_taken="sometimes",
+            note="y" * 2100,
+        )
+        _values, nul = rules.check_entry(
+            pain=1, fatigue=1, sleep=1, mood=1, dreams="none", side_effects=[],
+            side_effect_other="a\x00", dose_taken="yes", note="b\x00",
+        )  # fmt: skip
+        found += [*entry.values(), *nul.values()]
+        found += rules.dose_choice_problems(
+            time_of_day="noon", formulation="gas", note="z" * 600
+        ).values()
+        found += rules.dose_choice_problems(
+            time_of_day="bedtime", formulation="capsule", note="a\x00"
+        ).values()
+        for start, stop, name, note in (
+            (future, None, "", "n\x00"),
+            (ancient, ancient, "x" * 101, "n" * 501),
+            (today, today - dt.timedelta(days=2), "a\x00", ""),
+            (today - dt.timedelta(days=2), future, "Tramadol", ""),
+        ):
+            found += rules.treatment_problems(
+                name=name, category="nope", start_date=start, stop_date=stop, note=note,
+                today=today,
+            ).values()  # fmt: skip
+        for date, text in ((future, "t" * 201), (ancient, "a\x00")):
+            found += rules.life_event_problems(
+                date=date, kind="nope", text=text, today=today
+            ).values()
+        return [m for m in found if m]
+
+    with translation.override("en-gb"):
+        english = messages()
+    with translation.override("es"):
+        spanish = messages()
+    assert len(english) == len(spanish) > 30
+    assert all(english_in(m) for m in english if "LDN" not in m or "opioid" in m)
+    assert {m: english_in(m) for m in spanish if english_in(m)} == {}
+
+
+def test_djangos_own_messages_name_their_field_in_spanish(rosa, client):
+    # The profile form: Django's too-long message, in Spanish, starts with the field's label.
+    _set_language(rosa, "es")
+    client.force_login(rosa)
+
+    def display_name_errors(display_name: str) -> list[str]:
+        form = {
+            "display_name": display_name,
+            "email": rosa.email,
+            "language": "es",
+            "time_zone": rosa.time_zone,
+        }
+        response = client.post(reverse("accounts:profile"), form)
+        return response.context["form"].errors["display_name"]
+
+    assert display_name_errors("x" * 200) == [
+        "Nombre que se muestra: como máximo 80 caracteres (escribió 200)."
+    ]
+    rosa.refresh_from_db()
+    assert rosa.display_name == "Rosa"  # nothing saved is lost
+
+
+def test_the_time_zone_groups_are_translated(client, db):
+    page = client.get(reverse("accounts:signup"), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    groups = re.findall(r'<optgroup label="([^"]+)">', page)
+    assert groups[0] == "Zonas horarias frecuentes"
+    assert {"África", "Europa", "Pacífico", "EE. UU."} <= set(groups)
+    # In Spanish alphabetical order, accents aside; "Otro" (zones without a region) last.
+    regions = groups[1:]
+    assert regions.index("Antártida") < regions.index("Ártico") < regions.index("Asia")
+    assert regions[-1] == "Otro"
 
 
 # --- Language choice -------------------------------------------------------------------------

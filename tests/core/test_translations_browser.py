@@ -92,3 +92,54 @@ def test_signed_out_pages_follow_the_browser_and_the_switcher(chromium, live_ser
     page.wait_for_url(f"{live_server.url}/accounts/login/")
     assert page.evaluate("document.documentElement.lang") == "en-gb"
     page.get_by_role("button", name="Español").wait_for()
+
+
+def test_the_spanish_history_chart_fits_a_phone(chromium, live_server, alice):
+    """The chart's labels are longer in Spanish ("línea base 7,0", "sem 4"); at 375 px every
+    panel title and label stays inside the chart."""
+    from ldn_diary.diary.models import LifeEventKind, TreatmentCategory
+    from ldn_diary.diary.services import life_event_add, treatment_add
+    from ldn_diary.trends.services import trends_recompute_patients
+    from tests.diary.conftest import seed_days
+
+    today = alice.local_today()
+    # 14 baseline days before the first dose, then 70 on LDN: baselines and three windows.
+    seed_days(alice, 84, end=today, dose_steps=[(14, 1500), (42, 3000)])
+    treatment_add(
+        patient=alice,
+        name="Pregabalin",
+        category=TreatmentCategory.GABAPENTINOID,
+        start_date=today - dt.timedelta(days=50),
+    )
+    life_event_add(patient=alice, date=today - dt.timedelta(days=9), kind=LifeEventKind.FLARE)
+    trends_recompute_patients(patient_ids=[alice.pk])
+    _spanish(alice)
+    page = chromium(375, 740)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(f"{live_server.url}/diary/")
+    page.goto(f"{live_server.url}/diary/history/")
+    chart = page.locator("#history-chart")
+    chart.locator(".main-svg").first.wait_for()
+    text = chart.inner_text()
+    for label in ("Dolor 0–10, menos es mejor", "Ánimo 0–10, más es mejor", "Dosis de LDN, mg"):
+        assert label in text, label
+    assert "sem 4" in text and "línea base" in text
+    assert "1,5" in text and "1.5" not in text  # the dose band's ticks
+    for english in ("lower is better", "baseline", "wk 4", "LDN dose"):
+        assert english not in text, english
+    # Every text of the chart (titles, labels, treatment names) ends inside the chart's box.
+    box = chart.bounding_box()
+    outside = page.evaluate(
+        """(right) => [...document.querySelectorAll('#history-chart text')]
+          .filter(t => t.textContent && t.getBoundingClientRect().right > right + 0.5)
+          .map(t => t.textContent)""",
+        box["x"] + box["width"],
+    )
+    assert outside == []
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    chart.scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "es-history-375.png"), full_page=True)
+    chart.screenshot(path=str(SHOTS / "es-history-chart-375.png"))

@@ -6,9 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from django import forms
 from django.urls import reverse
+from django.utils import translation
 
-from ldn_diary.accounts.fielderrors import named
+from ldn_diary.accounts.fielderrors import NamedErrors, named
+from ldn_diary.accounts.services import profile_update
 from ldn_diary.diary.models import DiaryEntry
 
 from .conftest import entry_post, save_entry
@@ -65,3 +68,54 @@ def test_a_dose_form_choice_error_names_the_field(alice_client, today):
 )
 def test_built_in_messages_get_the_label(message, expected):
     assert named("Note", message) == (expected or message)
+
+
+def _spanish(user) -> None:
+    profile_update(
+        user=user,
+        display_name=user.display_name,
+        email=user.email,
+        time_zone=user.time_zone,
+        language="es",
+    )
+
+
+def test_a_spanish_patient_gets_the_field_named_in_spanish(alice_client, alice, today):
+    # Django's own messages come in Spanish on her pages; they are matched in Spanish too.
+    _spanish(alice)
+    save_entry(alice, today, note="kept")
+    url = reverse("diary:entry_save")
+    html = alice_client.post(url, entry_post(today, side_effects="flying")).content.decode()
+    assert summary(html) == [
+        "Efectos secundarios: “flying” no es una de las opciones; elija una de las que se muestran."
+    ]
+    html = alice_client.post(url, entry_post(today, note="x" * 2154)).content.decode()
+    (message,) = summary(html)
+    assert message == "Deje la nota en 2000 caracteres como máximo (tiene 2154)."
+    assert DiaryEntry.objects.get(patient=alice, date=today).note == "kept"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        (
+            forms.CharField(max_length=5),
+            "x" * 2154,
+            "Nota: como máximo 5 caracteres (escribió 2\xa0154).",
+        ),
+        (forms.CharField(min_length=5), "x", "Nota: al menos 5 caracteres (escribió 1)."),
+        (forms.CharField(), "", "Nota: este campo es obligatorio."),
+        (forms.DateField(), "zz", "Nota: introduzca una fecha válida."),
+        (forms.CharField(max_length=5), "x", None),
+    ],
+)
+def test_djangos_spanish_messages_get_the_label(field, value, expected):
+    class NoteForm(NamedErrors, forms.Form):
+        note = forms.CharField(label="Nota")
+
+    with translation.override("es"):
+        form = NoteForm({"note": value})
+        form.fields["note"] = field
+        field.label = "Nota"
+        form.is_valid()
+        assert form.errors.get("note", [None]) == [expected]
