@@ -24,8 +24,6 @@ from enum import StrEnum
 from typing import Any
 
 import numpy as np
-from diffprivlib.mechanisms import Laplace
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 # The CMS cell-size rule: no cell counting 1 to 10 people is published (docs/clinical-rules.md §5).
 SMALL_CELL_MIN = 1
@@ -84,6 +82,10 @@ def laplace_mechanism(*, epsilon: float, sensitivity: float, random_state: Rando
     ``random_state`` None draws from the operating system's secure generator (diffprivlib's
     default); tests pass a seed or a ``RandomState`` to get reproducible draws.
     """
+    # Imported here: diffprivlib loads scikit-learn, pandas and scipy.stats (about 1.4 s), which
+    # every process that loads the app's URLs would pay; only a release draws noise.
+    from diffprivlib.mechanisms import Laplace
+
     return Laplace(epsilon=epsilon, sensitivity=sensitivity, random_state=random_state)
 
 
@@ -216,6 +218,9 @@ def feasible_range(
             rhs.append(-constant)
     if not rows or not any(row[index[key]] for row in rows):
         return int(lower[index[key]]), int(upper[index[key]])
+    # Imported here, like scipy.stats in stats.py: only a release's audit needs the solver.
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
     matrix = np.array(rows)
     target = np.zeros(len(hidden))
     target[index[key]] = 1.0

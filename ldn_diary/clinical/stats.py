@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as _scipy_stats
 
 from .arrays import FloatArray, IntArray
 from .constants import (
@@ -87,6 +86,10 @@ def t_quantile(df: IntArray) -> FloatArray:
     out = np.full(df.shape, np.nan)
     ok = df >= 1
     if ok.any():
+        # Imported here: scipy.stats takes about a second to import, which every process that
+        # loads the app (manage.py, workers, the test suite's subprocesses) would pay otherwise.
+        from scipy import stats as _scipy_stats
+
         values, inverse = np.unique(df[ok], return_inverse=True)
         out[ok] = np.asarray(_scipy_stats.t.ppf(CI_QUANTILE, values))[inverse]
     return out

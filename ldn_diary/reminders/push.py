@@ -15,7 +15,6 @@ from functools import cache
 
 from django.conf import settings
 from py_vapid import Vapid
-from pywebpush import WebPushException, webpush
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +45,9 @@ def send(
     endpoint is a capability URL and the payload a health-related message)."""
     if not configured():
         return Outcome.FAILED
+    # Imported here: pywebpush loads aiohttp (about 0.4 s), which only the reminder tick needs.
+    from pywebpush import WebPushException, webpush
+
     try:
         webpush(
             subscription_info={"endpoint": endpoint, "keys": {"p256dh": p256dh, "auth": auth}},

@@ -43,3 +43,26 @@ def test_only_ldn_diary_caching_touches_the_cache():
         if any(n.startswith("django.core.cache") for n in _imported_names(path)):
             users.append(str(path.relative_to(ROOT)))
     assert users == ["ldn_diary/caching.py"]
+
+
+# Imported only where they are used: together they cost about three seconds of start-up in every
+# process that loads the app (manage.py, gunicorn, each Celery worker, the suite's subprocesses).
+HEAVY_AT_START_UP = ("scipy.stats", "scipy.optimize", "sklearn", "diffprivlib", "pywebpush")
+
+
+def test_loading_the_app_and_its_urls_imports_no_heavy_library():
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, django; django.setup();"
+        "from django.urls import resolve; resolve('/');"
+        f"print(' '.join(m for m in {HEAVY_AT_START_UP!r} if m in sys.modules))"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ldn_diary.settings", "DEBUG": "true"}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
