@@ -289,12 +289,16 @@ def pytest_collection_modifyitems(config, items):
 SHOTS = SCREENSHOTS
 
 
-@pytest.fixture
-def chromium(transactional_db, live_server):
-    """Debian's Chromium driven by Playwright; yields ``new_page(width, height)``.
+@pytest.fixture(scope="session")
+def _chromium_browser(django_db_setup, django_db_blocker):
+    """One Chromium per test process, shared by its browser tests (each gets fresh contexts:
+    no cookie or storage survives a test). Launching Chromium and Playwright's driver for every
+    test cost about a second each.
 
-    transactional_db comes first so the test database exists before the live server starts.
-    Browser tests are skipped without /usr/bin/chromium, except in CI (see below).
+    Depends on django_db_setup so that it closes first at the end of the session: the test body
+    ran inside sync_playwright(), whose greenlet has context variables of its own, so Django gave
+    it connections of its own; they are closed here, in that context, or they would keep the test
+    database from being dropped.
     """
     import os
 
@@ -304,27 +308,40 @@ def chromium(transactional_db, live_server):
     # thread with a running loop unless told that this is deliberate (tests only).
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     sync_api = pytest.importorskip("playwright.sync_api")
-    SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path="/usr/bin/chromium",
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
-        contexts = []
-
-        def new_page(width: int = 1280, height: int = 900, timeout_ms: int = 15_000):
-            context = browser.new_context(viewport={"width": width, "height": height})
-            contexts.append(context)
-            page = context.new_page()
-            page.set_default_timeout(timeout_ms)
-            return page
-
-        yield new_page
-        for context in contexts:
-            context.close()
+        yield browser
         browser.close()
-        # The test body ran inside sync_playwright(), whose greenlet has context variables of
-        # its own, so Django gave it connections of its own: close them here, in that context,
-        # or they would keep the test database from being dropped at the end of the session.
+        with django_db_blocker.unblock():
+            connections.close_all()
+    with django_db_blocker.unblock():
         connections.close_all()
+
+
+@pytest.fixture
+def chromium(_chromium_browser, transactional_db, live_server):
+    """Debian's Chromium driven by Playwright; yields ``new_page(width, height)``, each page in
+    a context of its own, all closed after the test.
+
+    transactional_db comes first so the test database exists before the live server starts.
+    Browser tests are skipped without /usr/bin/chromium, except in CI (see below).
+    """
+    from django.db import connections
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    contexts = []
+
+    def new_page(width: int = 1280, height: int = 900, timeout_ms: int = 15_000):
+        context = _chromium_browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(timeout_ms)
+        return page
+
+    yield new_page
+    for context in contexts:
+        context.close()
     connections.close_all()
