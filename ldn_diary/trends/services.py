@@ -42,6 +42,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from ldn_diary.accounts.models import Role, User
 from ldn_diary.clinical import CohortInput, CohortResult, compute_cohort
 from ldn_diary.clinical.constants import ENGINE_VERSION
+from ldn_diary.clinical.summary import concat_summaries
 from ldn_diary.diary.rules import EARLIEST_DATE
 
 from .models import (
@@ -323,8 +324,8 @@ def _merge(parts: list[tuple[np.ndarray, CohortResult]]) -> tuple[np.ndarray, Co
     offsets = np.cumsum([0] + [len(ids) for ids, _ in parts[:-1]])
     merged: dict[str, object] = {}
     for f in fields(CohortResult):
-        if f.name == "summaries":
-            merged[f.name] = [s for _, result in parts for s in result.summaries]
+        if f.name == "summary":
+            merged[f.name] = concat_summaries([result.summary for _, result in parts])
         elif f.name == "day_patient":
             merged[f.name] = np.concatenate(
                 [r.day_patient + off for (_, r), off in zip(parts, offsets, strict=True)]
