@@ -166,12 +166,13 @@ def load_cohort(cohort: dict[str, np.ndarray], n_patients: int) -> None:
         raw = cursor.cursor
         users = "".join(
             f"{i}\t!\tf\tbench{i:06d}\t\t\tbench{i:06d}@example.org\tf\tt\t{now}\t{uuid_hex()}"
-            f"\tpatient\t\tEurope/London\n"
+            f"\tpatient\t\tEurope/London\ten\n"
             for i in ids.tolist()
         )
         with raw.copy(
             "COPY accounts_user (id, password, is_superuser, username, first_name, last_name, "
-            "email, is_staff, is_active, date_joined, uuid, role, display_name, time_zone) "
+            "email, is_staff, is_active, date_joined, uuid, role, display_name, time_zone, "
+            "language) "
             "FROM STDIN"
         ) as copy:
             copy.write(users)
