@@ -25,6 +25,7 @@ from .arrays import BoolArray, FloatArray, IntArray
 from .constants import BASELINE_DAYS, CLASS_LABELS, MICROGRAMS_PER_MG, SYMPTOMS
 
 __all__ = (
+    "CLASSES",
     "NO_DAY",
     "PATIENT_FIELDS",
     "SYMPTOM_FIELDS",
@@ -36,7 +37,8 @@ __all__ = (
 
 NO_DAY = 0  # no date (ordinals start at 1)
 
-_CLASSES: tuple[str | None, ...] = (None, *CLASS_LABELS)
+# A response class by its code: CLASSES[code].
+CLASSES: tuple[str | None, ...] = (None, *CLASS_LABELS)
 _TRISTATE: tuple[bool | None, ...] = (False, True, None)  # indexed by code: 0, 1, -1
 
 
@@ -119,7 +121,7 @@ def summary_dict(columns: SummaryColumns, p: int) -> dict[str, Any]:
                 "mean": _float(sym["symptom_mean"][i][k]),
                 "change_points": _float(sym["symptom_change_points"][i][k]),
                 "change_pct": _float(sym["symptom_change_pct"][i][k]),
-                "class": _CLASSES[sym["symptom_class"][i][k]],
+                "class": CLASSES[sym["symptom_class"][i][k]],
                 "two_point": _TRISTATE[sym["symptom_two_point"][i][k]],
                 "ci_low": _float(sym["symptom_ci_low"][i][k]),
                 "ci_high": _float(sym["symptom_ci_high"][i][k]),

@@ -206,7 +206,7 @@ def trends_recompute_patients(
             ok_versions = {pid: versions[pid] for pid in ok_list}
             days_written = store.replace_series(ok_ids, result)
             summaries_written = store.write_summaries(
-                ok_list, result.summaries, ok_versions, now, ENGINE_VERSION
+                ok_list, result.summary, ok_versions, now, ENGINE_VERSION
             )
             store.stamp(ok_versions, now)
             TrendState.objects.filter(patient_id__in=ok_list, failed_at__isnull=False).update(

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -31,7 +30,7 @@ import numpy as np
 from django.db import connection
 from django.db.models import Case, DateTimeField, F, Value, When
 
-from ldn_diary.clinical import CohortInput, CohortResult
+from ldn_diary.clinical import CohortInput, CohortResult, SummaryColumns
 from ldn_diary.clinical.constants import (
     SYMPTOMS,
     TAKEN_NO,
@@ -39,10 +38,18 @@ from ldn_diary.clinical.constants import (
     TAKEN_PARTLY,
     TAKEN_YES,
 )
+from ldn_diary.clinical.summary import NO_DAY, PATIENT_FIELDS
 from ldn_diary.diary.models import DiaryEntry, DoseChange, DoseTaken
 
 from . import arrays
-from .models import ResponseSummary, TrendSeries, TrendState
+from .models import (
+    BASELINE_FIELDS,
+    SYMPTOM_DTYPES,
+    WINDOW_DTYPES,
+    ResponseSummary,
+    TrendSeries,
+    TrendState,
+)
 
 
 class Storage(Protocol):
@@ -54,7 +61,7 @@ class Storage(Protocol):
     def write_summaries(
         self,
         ids: list[int],
-        summaries: list[dict[str, Any]],
+        summary: SummaryColumns,
         versions: dict[int, int],
         now: dt.datetime,
         engine_version: str,
@@ -104,15 +111,109 @@ TAKEN_CODES = {
 }
 
 
-# Compact separators: 10 % less JSON for PostgreSQL to parse into jsonb. NaN never reaches here
-# (the engine writes None); if it did, PostgreSQL would reject it, so fail in Python first.
-_encode_json = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+# ResponseSummary's columns other than the patient, in the order the COPY path writes them.
+HEAD_FIELDS = (
+    "therapy_start",
+    "data_start",
+    "data_end",
+    "baseline_valid",
+    "baseline_days",
+    *BASELINE_FIELDS,
+    "assessed",
+)
+SUMMARY_FIELDS = (
+    *HEAD_FIELDS,
+    *WINDOW_DTYPES,
+    *SYMPTOM_DTYPES,
+    "data_digest",
+    "days_digest",
+    "computed_at",
+    "data_version",
+    "engine_version",
+)
+SMALL_INTS = {"baseline_days", "assessed"}  # smallint columns: binary COPY needs the width
 
 
-def encode_summary(summary: dict[str, Any]) -> tuple[str, str]:
-    """The summary as stored JSON text, and that text's digest (ResponseSummary.data_digest)."""
-    text = _encode_json(summary)
-    return text, hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+def summary_arrays(summary: SummaryColumns) -> tuple[list[int], dict[str, np.ndarray]]:
+    """ResponseSummary's array columns over the batch's windows, in their stored dtypes (the
+    window-and-symptom ones flattened, SYMPTOMS order within a window), and each patient's
+    bounds: patient i's windows are rows ``bounds[i]:bounds[i + 1]``."""
+    columns = {name: getattr(summary, name).astype(dtype) for name, dtype in WINDOW_DTYPES.items()}
+    for name, dtype in SYMPTOM_DTYPES.items():
+        columns[name] = getattr(summary, name).astype(dtype).reshape(-1)
+    return summary.window_bounds.tolist(), columns
+
+
+def array_bounds(name: str, bounds: list[int]) -> list[int]:
+    """A patient's slice of column ``name`` (summary_arrays): a value per window, or four."""
+    return [b * len(SYMPTOMS) for b in bounds] if name in SYMPTOM_DTYPES else bounds
+
+
+def summary_heads(summary: SummaryColumns) -> list[dict[str, Any]]:
+    """Each patient's ResponseSummary columns other than the arrays."""
+
+    def days(values: np.ndarray) -> list[dt.date | None]:
+        return [None if d == NO_DAY else dt.date.fromordinal(d) for d in values.tolist()]
+
+    means = summary.baseline_mean.astype(object)
+    means[np.isnan(summary.baseline_mean)] = None
+    return [
+        {
+            "therapy_start": therapy,
+            "data_start": first,
+            "data_end": last,
+            "baseline_valid": valid,
+            "baseline_days": logged,
+            **dict(zip(BASELINE_FIELDS, mean, strict=True)),
+            "assessed": assessed,
+        }
+        for therapy, first, last, valid, logged, mean, assessed in zip(
+            days(summary.therapy_start),
+            days(summary.data_start),
+            days(summary.data_end),
+            summary.baseline_valid.tolist(),
+            summary.baseline_days.tolist(),
+            means.tolist(),
+            summary.assessed.tolist(),
+            strict=True,
+        )
+    ]
+
+
+def _records(columns: dict[str, np.ndarray]) -> np.ndarray:
+    """Columns of equal length as one structured array, so a run of rows is a run of bytes."""
+    layout = [
+        (name, values.dtype.newbyteorder("<").str, values.shape[1:])
+        for name, values in columns.items()
+    ]
+    rows = np.zeros(len(next(iter(columns.values()))), dtype=np.dtype(layout))
+    for name, values in columns.items():
+        rows[name] = values
+    return rows
+
+
+def summary_digests(summary: SummaryColumns) -> list[str]:
+    """Per patient, a digest of their summary columns as stored (ResponseSummary.data_digest)."""
+    heads = _records(
+        {name: getattr(summary, name) for name in PATIENT_FIELDS if name != "window_bounds"}
+    )
+    bounds, columns = summary_arrays(summary)
+    windows = _records(
+        {
+            name: values.reshape(-1, len(SYMPTOMS)) if name in SYMPTOM_DTYPES else values
+            for name, values in columns.items()
+        }
+    )
+    head_size, window_size = heads.dtype.itemsize, windows.dtype.itemsize
+    head_bytes, window_bytes = heads.tobytes(), windows.tobytes()
+    return [
+        hashlib.blake2b(
+            head_bytes[p * head_size : (p + 1) * head_size]
+            + window_bytes[lo * window_size : hi * window_size],
+            digest_size=16,
+        ).hexdigest()
+        for p, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))
+    ]
 
 
 def days_digests(ids: np.ndarray, result: CohortResult) -> list[str]:
@@ -251,37 +352,38 @@ class OrmStorage:
     def write_summaries(
         self,
         ids: list[int],
-        summaries: list[dict[str, Any]],
+        summary: SummaryColumns,
         versions: dict[int, int],
         now: dt.datetime,
         engine_version: str,
     ) -> int:
+        bounds, columns = summary_arrays(summary)
+        slices = {name: array_bounds(name, bounds) for name in columns}
         ResponseSummary.objects.bulk_create(
             [
                 ResponseSummary(
                     patient_id=pid,
-                    data=summary,
-                    data_digest=encode_summary(summary)[1],
+                    **head,
+                    **{
+                        name: values[slices[name][i] : slices[name][i + 1]]
+                        for name, values in columns.items()
+                    },
+                    data_digest=digest,
                     days_digest=self._days_digests[pid],
                     computed_at=now,
                     data_version=versions[pid],
                     engine_version=engine_version,
                 )
-                for pid, summary in zip(ids, summaries, strict=True)
+                for i, (pid, head, digest) in enumerate(
+                    zip(ids, summary_heads(summary), summary_digests(summary), strict=True)
+                )
             ],
             update_conflicts=True,
             unique_fields=["patient"],
-            update_fields=[
-                "data",
-                "data_digest",
-                "days_digest",
-                "computed_at",
-                "data_version",
-                "engine_version",
-            ],
+            update_fields=list(SUMMARY_FIELDS),
             batch_size=500,
         )
-        return len(summaries)
+        return len(ids)
 
     def stamp(self, versions: dict[int, int], now: dt.datetime) -> None:
         """Mark each patient computed at the version read before its data.
@@ -326,6 +428,7 @@ class PostgresStorage:
         self._summary = _qn(ResponseSummary._meta.db_table)
         self._state = _qn(TrendState._meta.db_table)
         self._series = _qn(TrendSeries._meta.db_table)
+        self._batch = _qn(f"{ResponseSummary._meta.db_table}_batch")  # a temporary table
         # patient id -> (data_digest, days_digest) as stored, read under the lock.
         self._stored: dict[int, tuple[str, str]] = {}
         self._days_digests: dict[int, str] = {}
@@ -355,9 +458,9 @@ class PostgresStorage:
         with self._cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {self._summary} "
-                f"(patient_id, data, data_digest, days_digest, computed_at, data_version, "
-                f"engine_version) "
-                f"SELECT id, '{{}}', '', '', %b, 0, '' FROM unnest(%b::int8[]) AS id "
+                f"(patient_id, baseline_valid, baseline_days, assessed, data_digest, days_digest, "
+                f"computed_at, data_version, engine_version) "
+                f"SELECT id, false, 0, -1, '', '', %b, 0, '' FROM unnest(%b::int8[]) AS id "
                 f"ON CONFLICT (patient_id) DO NOTHING",
                 [now, ids],
             )
@@ -496,43 +599,92 @@ class PostgresStorage:
     def write_summaries(
         self,
         ids: list[int],
-        summaries: list[dict[str, Any]],
+        summary: SummaryColumns,
         versions: dict[int, int],
         now: dt.datetime,
         engine_version: str,
     ) -> int:
-        """Update the summary rows; the JSON document only where its digest changed.
+        """Update the summary rows; their columns only where the digest changed.
 
         An UPDATE, not delete-and-insert: the rows are the locks other recomputes may be waiting
-        on (see lock()). An unchanged document is passed as NULL and kept as stored, so
-        PostgreSQL neither parses it again nor rewrites its compressed copy.
+        on (see lock()). Changed summaries go by binary COPY into a temporary table shaped like
+        the summaries' (their arrays encoded by numpy for the whole batch), then into the rows
+        by one UPDATE that also empties it; unchanged ones only get their fingerprints, version
+        and time.
         """
-        texts: list[str | None] = []
-        digests: list[str] = []
-        for pid, summary in zip(ids, summaries, strict=True):
-            text, digest = encode_summary(summary)
-            same = not self._force and self._stored.get(pid, ("", ""))[0] == digest
-            texts.append(None if same else text)
-            digests.append(digest)
+        digests = summary_digests(summary)
+        changed = [
+            self._force or self._stored.get(pid, ("", ""))[0] != digest
+            for pid, digest in zip(ids, digests, strict=True)
+        ]
         with self._cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {self._summary} AS s SET data = COALESCE(v.data::jsonb, s.data), "
-                f"data_digest = v.digest, days_digest = v.days_digest, "
-                f"data_version = v.version, computed_at = %b, engine_version = %b "
-                f"FROM unnest(%b::int8[], %b::text[], %b::text[], %b::text[], %b::int8[]) "
-                f"AS v(patient_id, data, digest, days_digest, version) "
-                f"WHERE s.patient_id = v.patient_id",
-                [
-                    now,
-                    engine_version,
-                    ids,
-                    texts,
-                    digests,
-                    [self._days_digests[pid] for pid in ids],
-                    [versions[pid] for pid in ids],
-                ],
+            if any(changed):
+                rows = self._summary_rows(ids, summary, changed, digests)
+                self._copy_summaries(
+                    cursor,
+                    [(*row, now, np.int64(versions[int(row[0])]), engine_version) for row in rows],
+                )
+                names = ", ".join(map(_qn, SUMMARY_FIELDS))
+                cursor.execute(
+                    f"WITH t AS (DELETE FROM {self._batch} RETURNING *) "
+                    f"UPDATE {self._summary} AS s SET ({names}) = "
+                    f"({', '.join(f't.{_qn(name)}' for name in SUMMARY_FIELDS)}) "
+                    f"FROM t WHERE s.patient_id = t.patient_id"
+                )
+            same = [i for i, change in enumerate(changed) if not change]
+            if same:
+                cursor.execute(
+                    f"UPDATE {self._summary} AS s SET days_digest = v.days_digest, "
+                    f"data_version = v.version, computed_at = %b, engine_version = %b "
+                    f"FROM unnest(%b::int8[], %b::text[], %b::int8[]) "
+                    f"AS v(patient_id, days_digest, version) "
+                    f"WHERE s.patient_id = v.patient_id",
+                    [
+                        now,
+                        engine_version,
+                        [ids[i] for i in same],
+                        [self._days_digests[ids[i]] for i in same],
+                        [versions[ids[i]] for i in same],
+                    ],
+                )
+        return sum(changed)
+
+    def _summary_rows(
+        self,
+        ids: list[int],
+        summary: SummaryColumns,
+        changed: list[bool],
+        digests: list[str],
+    ) -> list[tuple[Any, ...]]:
+        """The changed patients' rows: patient_id and SUMMARY_FIELDS up to days_digest."""
+        bounds, columns = summary_arrays(summary)
+        encoded = {
+            name: arrays.binary_arrays(values, array_bounds(name, bounds))
+            for name, values in columns.items()
+        }
+        return [
+            (
+                np.int64(pid),
+                *(np.int16(v) if name in SMALL_INTS else v for name, v in head.items()),
+                *(encoded[name][i] for name in columns),
+                digests[i],
+                self._days_digests[pid],
             )
-        return sum(text is not None for text in texts)
+            for i, (pid, head) in enumerate(zip(ids, summary_heads(summary), strict=True))
+            if changed[i]
+        ]
+
+    def _copy_summaries(self, cursor: Any, rows: list[tuple[Any, ...]]) -> None:
+        """COPY rows into the batch's temporary table, made like the summaries' table on first
+        use in the transaction and dropped at its end."""
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {self._batch} (LIKE {self._summary}) "
+            f"ON COMMIT DROP"
+        )
+        names = ", ".join(map(_qn, ["patient_id", *SUMMARY_FIELDS]))
+        with cursor.copy(f"COPY {self._batch} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+            for row in rows:
+                copy.write_row(row)
 
     def stamp(self, versions: dict[int, int], now: dt.datetime) -> None:
         # The same rule as OrmStorage.stamp, for the whole batch in one statement.
