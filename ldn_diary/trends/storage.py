@@ -6,12 +6,14 @@ Two implementations of the same steps, called inside one transaction per batch:
   rewrites every result.
 * ``PostgresStorage`` is the fast path the nightly job needs (bench/README.md): the diary comes
   out by binary ``COPY ... TO STDOUT`` straight into numpy arrays, trend rows go in by binary
-  ``COPY ... FROM STDIN`` encoded by numpy, and everything else is one statement per batch
-  with the patient ids as an array parameter. It rewrites only the patients whose results
+  ``COPY ... FROM STDIN`` encoded by numpy, the summaries' columns by one UPDATE that slices
+  each column's batch-wide binary array per patient, and everything else is one statement per
+  batch with the patient ids as an array parameter. It rewrites only the patients whose results
   changed, recognised by fingerprints kept on the summary row (``ResponseSummary.days_digest``
   and ``data_digest``); ``force=True`` rewrites everyone regardless.
 
-Both store exactly the same values; tests/trends/test_recompute.py checks that.
+Both store exactly the same values; tests/trends/test_recompute.py checks that, and
+tests/trends/test_summary_storage.py that a summary reads back exactly as computed.
 """
 
 # The SQL below is formatted only with table and column names taken from the models; every
@@ -131,7 +133,16 @@ SUMMARY_FIELDS = (
     "data_version",
     "engine_version",
 )
-SMALL_INTS = {"baseline_days", "assessed"}  # smallint columns: binary COPY needs the width
+# The PostgreSQL types of HEAD_FIELDS, for the arrays write_summaries sends them in.
+HEAD_TYPES = {
+    "therapy_start": "date",
+    "data_start": "date",
+    "data_end": "date",
+    "baseline_valid": "bool",
+    "baseline_days": "int2",
+    **dict.fromkeys(BASELINE_FIELDS, "float8"),
+    "assessed": "int2",
+}
 
 
 def summary_arrays(summary: SummaryColumns) -> tuple[list[int], dict[str, np.ndarray]]:
@@ -428,7 +439,6 @@ class PostgresStorage:
         self._summary = _qn(ResponseSummary._meta.db_table)
         self._state = _qn(TrendState._meta.db_table)
         self._series = _qn(TrendSeries._meta.db_table)
-        self._batch = _qn(f"{ResponseSummary._meta.db_table}_batch")  # a temporary table
         # patient id -> (data_digest, days_digest) as stored, read under the lock.
         self._stored: dict[int, tuple[str, str]] = {}
         self._days_digests: dict[int, str] = {}
@@ -607,35 +617,57 @@ class PostgresStorage:
         """Update the summary rows; their columns only where the digest changed.
 
         An UPDATE, not delete-and-insert: the rows are the locks other recomputes may be waiting
-        on (see lock()). Changed summaries go by binary COPY into a temporary table shaped like
-        the summaries' (their arrays encoded by numpy for the whole batch), then into the rows
-        by one UPDATE that also empties it; unchanged ones only get their fingerprints, version
-        and time.
+        on (see lock()). One statement for the changed summaries: each array column travels as
+        one binary array over the whole batch's windows (``arrays.binary_array``), sliced per
+        patient by the UPDATE; the other columns as arrays of a value per patient. Unchanged
+        summaries only get their fingerprints, version and time.
         """
         digests = summary_digests(summary)
         changed = [
             self._force or self._stored.get(pid, ("", ""))[0] != digest
             for pid, digest in zip(ids, digests, strict=True)
         ]
+        rows = [i for i, change in enumerate(changed) if change]
+        same = [i for i, change in enumerate(changed) if not change]
+        stamped = "computed_at = %b, engine_version = %b"
         with self._cursor() as cursor:
-            if any(changed):
-                rows = self._summary_rows(ids, summary, changed, digests)
-                self._copy_summaries(
-                    cursor,
-                    [(*row, now, np.int64(versions[int(row[0])]), engine_version) for row in rows],
-                )
-                names = ", ".join(map(_qn, SUMMARY_FIELDS))
+            if rows:
+                bounds, columns = summary_arrays(summary)
+                heads = summary_heads(summary)
+                per_patient = {
+                    "patient_id": ("int8", [ids[i] for i in rows]),
+                    "digest": ("text", [digests[i] for i in rows]),
+                    "days_digest": ("text", [self._days_digests[ids[i]] for i in rows]),
+                    "version": ("int8", [versions[ids[i]] for i in rows]),
+                    **{f: (HEAD_TYPES[f], [heads[i][f] for i in rows]) for f in HEAD_FIELDS},
+                    "lo": ("int4", [bounds[i] for i in rows]),
+                    "hi": ("int4", [bounds[i + 1] for i in rows]),
+                }
+                slices = [
+                    f"{_qn(name)} = a.{name}[v.lo * {n} + 1 : v.hi * {n}]"
+                    for name in columns
+                    for n in [len(SYMPTOMS) if name in SYMPTOM_DTYPES else 1]
+                ]
                 cursor.execute(
-                    f"WITH t AS (DELETE FROM {self._batch} RETURNING *) "
-                    f"UPDATE {self._summary} AS s SET ({names}) = "
-                    f"({', '.join(f't.{_qn(name)}' for name in SUMMARY_FIELDS)}) "
-                    f"FROM t WHERE s.patient_id = t.patient_id"
+                    f"UPDATE {self._summary} AS s SET "
+                    f"{', '.join(f'{_qn(f)} = v.{f}' for f in HEAD_FIELDS)}, {', '.join(slices)}, "
+                    f"data_digest = v.digest, days_digest = v.days_digest, "
+                    f"data_version = v.version, {stamped} "
+                    f"FROM unnest({', '.join(f'%b::{t}[]' for t, _ in per_patient.values())}) "
+                    f"AS v({', '.join(per_patient)}), "
+                    f"(SELECT {', '.join(f'%b AS {name}' for name in columns)}) AS a "
+                    f"WHERE s.patient_id = v.patient_id",
+                    [
+                        now,
+                        engine_version,
+                        *(values for _, values in per_patient.values()),
+                        *(arrays.binary_array(values) for values in columns.values()),
+                    ],
                 )
-            same = [i for i, change in enumerate(changed) if not change]
             if same:
                 cursor.execute(
                     f"UPDATE {self._summary} AS s SET days_digest = v.days_digest, "
-                    f"data_version = v.version, computed_at = %b, engine_version = %b "
+                    f"data_version = v.version, {stamped} "
                     f"FROM unnest(%b::int8[], %b::text[], %b::int8[]) "
                     f"AS v(patient_id, days_digest, version) "
                     f"WHERE s.patient_id = v.patient_id",
@@ -647,44 +679,7 @@ class PostgresStorage:
                         [versions[ids[i]] for i in same],
                     ],
                 )
-        return sum(changed)
-
-    def _summary_rows(
-        self,
-        ids: list[int],
-        summary: SummaryColumns,
-        changed: list[bool],
-        digests: list[str],
-    ) -> list[tuple[Any, ...]]:
-        """The changed patients' rows: patient_id and SUMMARY_FIELDS up to days_digest."""
-        bounds, columns = summary_arrays(summary)
-        encoded = {
-            name: arrays.binary_arrays(values, array_bounds(name, bounds))
-            for name, values in columns.items()
-        }
-        return [
-            (
-                np.int64(pid),
-                *(np.int16(v) if name in SMALL_INTS else v for name, v in head.items()),
-                *(encoded[name][i] for name in columns),
-                digests[i],
-                self._days_digests[pid],
-            )
-            for i, (pid, head) in enumerate(zip(ids, summary_heads(summary), strict=True))
-            if changed[i]
-        ]
-
-    def _copy_summaries(self, cursor: Any, rows: list[tuple[Any, ...]]) -> None:
-        """COPY rows into the batch's temporary table, made like the summaries' table on first
-        use in the transaction and dropped at its end."""
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {self._batch} (LIKE {self._summary}) "
-            f"ON COMMIT DROP"
-        )
-        names = ", ".join(map(_qn, ["patient_id", *SUMMARY_FIELDS]))
-        with cursor.copy(f"COPY {self._batch} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
-            for row in rows:
-                copy.write_row(row)
+        return len(rows)
 
     def stamp(self, versions: dict[int, int], now: dt.datetime) -> None:
         # The same rule as OrmStorage.stamp, for the whole batch in one statement.
