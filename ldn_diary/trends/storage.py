@@ -113,7 +113,8 @@ TAKEN_CODES = {
 }
 
 
-# ResponseSummary's columns other than the patient, in the order the COPY path writes them.
+# ResponseSummary's columns other than the patient: the scalars (HEAD_FIELDS), the arrays, the
+# fingerprints and the stamp. OrmStorage upserts them all; tests check that none is missed.
 HEAD_FIELDS = (
     "therapy_start",
     "data_start",

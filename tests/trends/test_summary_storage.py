@@ -1,6 +1,6 @@
 """The response summary stored as typed columns: what is read back is exactly what the engine
 computed, a placeholder reads as {}, one query reads it, and it takes far less room than the
-JSON document it replaced (issue #15)."""
+JSON document it replaced."""
 
 from __future__ import annotations
 
