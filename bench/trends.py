@@ -495,6 +495,8 @@ def main() -> None:
     os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
     os.environ.setdefault("STATIC_PLAIN", "true")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # Settings demand a mail server when DEBUG is off; the benchmark sends no mail.
+    os.environ.setdefault("EMAIL_HOST", "localhost")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ldn_diary.settings")
     # The benchmark calls the services directly; no task may go to a broker.
     os.environ.pop("CELERY_BROKER_URL", None)
