@@ -166,12 +166,13 @@ def load_cohort(cohort: dict[str, np.ndarray], n_patients: int) -> None:
         raw = cursor.cursor
         users = "".join(
             f"{i}\t!\tf\tbench{i:06d}\t\t\tbench{i:06d}@example.org\tf\tt\t{now}\t{uuid_hex()}"
-            f"\tpatient\t\tEurope/London\n"
+            f"\tpatient\t\tEurope/London\ten\n"
             for i in ids.tolist()
         )
         with raw.copy(
             "COPY accounts_user (id, password, is_superuser, username, first_name, last_name, "
-            "email, is_staff, is_active, date_joined, uuid, role, display_name, time_zone) "
+            "email, is_staff, is_active, date_joined, uuid, role, display_name, time_zone, "
+            "language) "
             "FROM STDIN"
         ) as copy:
             copy.write(users)
@@ -344,7 +345,7 @@ def phase_breakdown() -> str:
         "versions": "read TrendState versions",
         "read": "read diary (binary COPY out -> numpy)",
         "replace_series": "TrendSeries rows (digests, DELETE, numpy encode, COPY in)",
-        "write_summaries": "summaries (JSON encode, UPDATE ... FROM unnest)",
+        "write_summaries": "summaries (digests, numpy encode, one slicing UPDATE)",
         "stamp": "stamp TrendState",
     }
     for name, label in steps.items():
@@ -450,16 +451,38 @@ def time_single_patient(runs: int, n_patients: int, seed: int) -> list[float]:
     return seconds
 
 
-def table_sizes() -> str:
+TREND_TABLES = ("trends_trendseries", "trends_responsesummary")
+
+
+def table_sizes(n_patients: int, *, compact: bool = False) -> str:
+    """Each table's ``pg_total_relation_size`` (and per patient for the trend tables); with
+    ``compact``, after ``VACUUM FULL`` of the trend tables (without the rewrites' dead rows)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
+        if compact:
+            for table in TREND_TABLES:
+                cursor.execute(f"VACUUM FULL {table}")
         cursor.execute(
-            "SELECT relname, pg_size_pretty(pg_total_relation_size(oid)) FROM pg_class "
+            "SELECT relname, pg_total_relation_size(oid) FROM pg_class "
             "WHERE relname IN ('diary_diaryentry', 'trends_trendseries', 'trends_responsesummary', "
             "'bench_sql_rolling') ORDER BY relname"
         )
-        return ", ".join(f"{name} {size}" for name, size in cursor.fetchall())
+        sizes = dict(cursor.fetchall())
+    if compact:
+        sizes = {name: size for name, size in sizes.items() if name in TREND_TABLES}
+
+    def text(size: int) -> str:
+        return f"{size / 2**20:.1f} MB" if size >= 2**20 else f"{size / 2**10:.0f} kB"
+
+    parts = [
+        f"{name} {text(size)}"
+        + (f" ({size / n_patients / 1000:.2f} kB per patient)" if name in TREND_TABLES else "")
+        for name, size in sizes.items()
+    ]
+    trends = sum(sizes.get(name, 0) for name in TREND_TABLES)
+    parts.append(f"trend storage (both trends tables) {text(trends)}")
+    return ", ".join(parts)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -472,6 +495,8 @@ def main() -> None:
     os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
     os.environ.setdefault("STATIC_PLAIN", "true")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # Settings demand a mail server when DEBUG is off; the benchmark sends no mail.
+    os.environ.setdefault("EMAIL_HOST", "localhost")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ldn_diary.settings")
     # The benchmark calls the services directly; no task may go to a broker.
     os.environ.pop("CELERY_BROKER_URL", None)
@@ -596,7 +621,8 @@ def main() -> None:
             f"load average (1, 5, 15 min) before {', '.join(f'{x:.1f}' for x in load_before)};"
             f" after {', '.join(f'{x:.1f}' for x in load_after)}"
         )
-        print(f"sizes: {table_sizes()}")
+        print(f"sizes: {table_sizes(args.patients)}")
+        print(f"sizes after VACUUM FULL: {table_sizes(args.patients, compact=True)}")
     finally:
         connection.close()
         if not args.keep:

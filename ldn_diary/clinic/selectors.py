@@ -19,13 +19,13 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet
-from django.db.models.fields.json import KT
 from django.http import Http404
 from django.utils import timezone
 
 from ldn_diary.accounts import audit
 from ldn_diary.accounts.models import AuditAction, Role, User
-from ldn_diary.clinical.constants import ENGINE_VERSION, WEEK_WINDOWS
+from ldn_diary.clinical.constants import ENGINE_VERSION, SYMPTOMS, WEEK_WINDOWS
+from ldn_diary.clinical.summary import CLASSES
 from ldn_diary.diary.choices import DOSE_ANSWERS, TreatmentCategory
 from ldn_diary.diary.models import (
     DiaryEntry,
@@ -341,29 +341,17 @@ def roster_facts(clinician: User, today: dt.date) -> list[RosterFacts]:
 
 
 def summary_heads(ids: list[int]) -> dict[int, dict[str, Any]]:
-    """The few summary fields the roster shows, read out of the JSON by the database.
-
-    A full summary is several kilobytes (phases, intervals, Tau-U for four symptoms); 500 of
-    them parsed in Python would dominate the request, so only these keys travel.
-    """
-    class_keys = {f"class_{i}": KT(f"data__windows__{i}__symptoms__pain__class") for i in range(3)}
-    rows = (
-        ResponseSummary.objects.filter(patient_id__in=ids)
-        .annotate(
-            therapy_start=KT("data__therapy_start"),
-            baseline_valid=KT("data__baseline__valid"),
-            assessed_window=KT("data__assessed_window"),
-            **class_keys,
-        )
-        .values(
-            "patient_id",
-            "data_version",
-            "engine_version",
-            "therapy_start",
-            "baseline_valid",
-            "assessed_window",
-            *class_keys,
-        )
+    """The few summary fields the roster shows: a few typed columns of each stored summary
+    (the arrays of its intervals, Tau-U and the rest stay on disk)."""
+    rows = ResponseSummary.objects.filter(patient_id__in=ids).values_list(
+        "patient_id",
+        "data_version",
+        "engine_version",
+        "therapy_start",
+        "baseline_valid",
+        "assessed",
+        "window_week",
+        "symptom_class",
     )
     states = {
         pid: (version, queued_at)
@@ -371,18 +359,24 @@ def summary_heads(ids: list[int]) -> dict[int, dict[str, Any]]:
             "patient_id", "data_version", "queued_at"
         )
     }
+    pain = SYMPTOMS.index("pain")
     heads = {}
-    for r in rows:
-        latest_version, queued_at = states.get(r["patient_id"], (0, None))
-        heads[r["patient_id"]] = {
-            "therapy_start": r["therapy_start"],
-            # KT yields text: "true" on PostgreSQL, "1" on SQLite.
-            "baseline_valid": str(r["baseline_valid"]).lower() in ("true", "1"),
-            "assessed_window": r["assessed_window"],
-            "classes": {f"week_{w}": r[f"class_{i}"] for i, w in enumerate(WEEK_WINDOWS)},
+    for pid, version, engine, therapy_start, baseline_valid, assessed, weeks, classes in rows:
+        latest_version, queued_at = states.get(pid, (0, None))
+        weeks = [] if weeks is None else weeks.tolist()  # None: a placeholder row
+        pain_classes = [] if classes is None else classes[pain :: len(SYMPTOMS)].tolist()
+        heads[pid] = {
+            "therapy_start": None if therapy_start is None else therapy_start.isoformat(),
+            "baseline_valid": baseline_valid,
+            "assessed_window": f"week_{weeks[assessed]}" if 0 <= assessed < len(weeks) else None,
+            # The patient's week windows come first, in WEEK_WINDOWS order.
+            "classes": {
+                f"week_{w}": CLASSES[pain_classes[i]] if i < len(weeks) and weeks[i] else None
+                for i, w in enumerate(WEEK_WINDOWS)
+            },
             "status": summary_status(
-                summary_version=r["data_version"],
-                engine_version=r["engine_version"],
+                summary_version=version,
+                engine_version=engine,
                 latest_version=latest_version,
                 queued_at=queued_at,
             ),

@@ -1,7 +1,8 @@
 """Pure-Python clinical maths for LDN Diary (docs/clinical-rules.md §1-4); no Django imports.
 
 The public API is `compute_cohort` (vectorised over patients) and `compute_patient` (one patient,
-same engine), with their `CohortInput` / `CohortResult` containers; `compare_windows` (is one
+same engine), with their `CohortInput` / `CohortResult` containers (the response summaries as
+`SummaryColumns`, one patient's as a dict by `summary_dict`); `compare_windows` (is one
 patient's change beyond day-to-day variation?) with its vectorised form `compare_windows_batch`;
 the dose-history rules in `ldn_diary.clinical.doses`; and the questionnaire scores `fiqr_score`,
 `fiqr_mcid_met`, `pgic_responder` and `acr2016` with their item lists. Constants live in
@@ -11,7 +12,7 @@ the statistics in `ldn_diary.clinical.stats` and `ldn_diary.clinical.compare`.
 
 from __future__ import annotations
 
-from . import compare, constants, doses, questionnaires, stats
+from . import compare, constants, doses, questionnaires, stats, summary
 from .compare import Comparison, WindowComparisons, compare_windows, compare_windows_batch
 from .engine import CohortInput, CohortResult, compute_cohort, compute_patient
 from .questionnaires import (
@@ -41,6 +42,7 @@ from .questionnaires import (
     fiqr_score,
     pgic_responder,
 )
+from .summary import SummaryColumns, summary_dict
 
 __all__ = (
     "ACR_EXCLUDED_FROM_REGIONS",
@@ -67,6 +69,7 @@ __all__ = (
     "Comparison",
     "FiqrItem",
     "FiqrScore",
+    "SummaryColumns",
     "WindowComparisons",
     "acr2016",
     "compare",
@@ -81,4 +84,6 @@ __all__ = (
     "pgic_responder",
     "questionnaires",
     "stats",
+    "summary",
+    "summary_dict",
 )

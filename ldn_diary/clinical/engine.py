@@ -17,7 +17,8 @@ Layout of the computation, and why:
 * Means and changes are computed from integer-valued sums (scores are integers 0-10), so that
   e.g. a baseline of 10 and a window mean of 7 give exactly 30.0 % and the >= boundaries of the
   IMMPACT classes hold without float luck.
-* Only the final summary dicts are built per patient in Python, from lists converted in bulk.
+* The summaries come out as columns too (summary.SummaryColumns); a patient's summary dict is
+  built only when asked for (summary.summary_dict).
 
 The trends app stores CohortResult rows and summaries; nothing here imports Django.
 """
@@ -27,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -45,7 +47,6 @@ from .constants import (
     HIGHER_IS_WORSE,
     IMMPACT_MODERATE_PCT,
     LOW_ADHERENCE,
-    MICROGRAMS_PER_MG,
     NO_DOSE,
     PHASE_MIN_DAYS,
     PHASE_SETTLE_DAYS,
@@ -62,8 +63,9 @@ from .constants import (
     WINDOW_DAYS,
     WINDOW_MIN_DAYS,
 )
+from .summary import NO_DAY, SummaryColumns, summary_dict
 
-__all__ = ("CohortInput", "CohortResult", "compute_cohort", "compute_patient")
+__all__ = ("CohortInput", "CohortResult", "SummaryColumns", "compute_cohort", "compute_patient")
 
 _N_SYMPTOMS = len(SYMPTOMS)
 
@@ -82,9 +84,8 @@ _MODERATE_CODE = 1 + CLASS_LABELS.index("moderate")
 if COMPOSITE_PCT != IMMPACT_MODERATE_PCT:  # pragma: no cover - guards an edit to constants.py
     raise RuntimeError("the composite responder is read off the moderate IMMPACT class")
 
-# Tri-state results are stored as codes 0 = None (not assessable), 1 = False, 2 = True.
-_TRISTATE = np.array([None, False, True], dtype=object)
-_CLASS_OBJ = np.array([None, *CLASS_LABELS], dtype=object)
+# Tri-state results are computed as codes 0 = None (not assessable), 1 = False, 2 = True (the
+# summary columns shift them to -1 / 0 / 1).
 
 _WINDOW_SPAN = max(WINDOW_DAYS, PHASE_WINDOW_DAYS, BASELINE_DAYS)
 
@@ -124,7 +125,12 @@ class CohortResult:
     day_rolling: FloatArray  # (K, 4), NaN with fewer than ROLLING_MIN_DAYS values
     day_rolling_n: IntArray  # (K, 4), values in the 7-day window
     day_change_pct: FloatArray  # (K, 4), positive = better; NaN when undefined
-    summaries: list[dict[str, Any]]  # one per patient, JSON-ready
+    summary: SummaryColumns  # every patient's response summary, as columns
+
+    @cached_property
+    def summaries(self) -> list[dict[str, Any]]:
+        """One summary dict per patient (built on first use; see summary.summary_dict)."""
+        return [summary_dict(self.summary, p) for p in range(self.summary.n_patients)]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -412,66 +418,6 @@ def _composite(class_code: npt.NDArray[np.int8]) -> IntArray:
 
 
 # --------------------------------------------------------------------------------------------------
-# JSON conversion in bulk
-
-
-def _floats(x: FloatArray) -> list[Any]:
-    """Python floats with None for NaN, converted in one pass (no per-value numpy scalars)."""
-    flat = np.asarray(x, dtype=np.float64).reshape(-1)
-    out = flat.astype(object)
-    out[np.isnan(flat)] = None
-    return out.tolist()
-
-
-def _dates(ordinals: IntArray, ok: BoolArray) -> list[str | None]:
-    """ISO date strings (None where not ok), formatting each distinct date once."""
-    ordinals = np.asarray(ordinals).reshape(-1)
-    ok = np.asarray(ok, dtype=bool).reshape(-1)
-    out = np.full(len(ordinals), None, dtype=object)
-    if ok.any():
-        distinct, inverse = np.unique(ordinals[ok], return_inverse=True)
-        text = np.array([date.fromordinal(d).isoformat() for d in distinct.tolist()], dtype=object)
-        out[ok] = text[inverse]
-    return out.tolist()
-
-
-def _symptom_dicts(a: _Assessment) -> list[dict[str, dict[str, Any]]]:
-    columns = zip(
-        _floats(a.mean),
-        _floats(a.points),
-        _floats(a.pct),
-        _CLASS_OBJ[a.class_code.reshape(-1)].tolist(),
-        _TRISTATE[a.two_point.reshape(-1)].tolist(),
-        _floats(a.ci_low),
-        _floats(a.ci_high),
-        _TRISTATE[a.beyond_noise.reshape(-1)].tolist(),
-        _floats(a.tau_u),
-        a.n.reshape(-1).tolist(),
-        strict=True,
-    )
-    flat = [
-        {
-            "mean": mean,
-            "change_points": points,
-            "change_pct": pct,
-            "class": cls,
-            "two_point": two,
-            "ci_low": lo,
-            "ci_high": hi,
-            "beyond_noise": beyond,
-            "tau_u": tau,
-            "n": n,
-        }
-        for mean, points, pct, cls, two, lo, hi, beyond, tau, n in columns
-    ]
-    pain, fatigue, sleep, mood = SYMPTOMS
-    return [
-        {pain: flat[i], fatigue: flat[i + 1], sleep: flat[i + 2], mood: flat[i + 3]}
-        for i in range(0, len(flat), _N_SYMPTOMS)
-    ]
-
-
-# --------------------------------------------------------------------------------------------------
 # The engine
 
 
@@ -542,13 +488,13 @@ def compute_cohort(inp: CohortInput) -> CohortResult:
     )
     assessment = _assess(base, row_patient, values, window_valid)
 
-    summaries = _summaries(
-        n_patients=n_patients,
+    summary = _summary_columns(
         has_entries=has_entries,
         grid=grid,
         start=start,
         base=base,
         treated=treated,
+        week_patient=week_patient,
         week_number=week_number,
         week_start=week_start,
         ph_patient=ph_patient,
@@ -571,18 +517,18 @@ def compute_cohort(inp: CohortInput) -> CohortResult:
         day_rolling=day_rolling,
         day_rolling_n=roll_n,
         day_change_pct=day_change_pct,
-        summaries=summaries,
+        summary=summary,
     )
 
 
-def _summaries(
+def _summary_columns(
     *,
-    n_patients: int,
     has_entries: BoolArray,
     grid: _Grid,
     start: IntArray,
     base: _Baseline,
     treated: IntArray,
+    week_patient: IntArray,
     week_number: IntArray,
     week_start: IntArray,
     ph_patient: IntArray,
@@ -596,131 +542,60 @@ def _summaries(
     assessment: _Assessment,
     adherence: FloatArray,
     low_adherence: IntArray,
-) -> list[dict[str, Any]]:
+) -> SummaryColumns:
+    """The summaries as columns: the engine's rows (every week window, then every phase)
+    reordered into patient order, each patient's week windows before their phases."""
+    n_patients = len(start)
     n_weeks = len(week_number)
-    symptoms = _symptom_dicts(assessment)
-    composite = _TRISTATE[assessment.composite].tolist()
-    logged_list = days_logged.tolist()
-    valid_list = window_valid.tolist()
-    adherence_list = _floats(adherence)
-    low_list = _TRISTATE[low_adherence].tolist()
+    row_patient = np.concatenate((week_patient, ph_patient))
+    order = np.argsort(row_patient, kind="stable")
+    window_bounds = np.searchsorted(row_patient[order], np.arange(n_patients + 1))
 
-    week_starts = _dates(week_start, np.ones(n_weeks, dtype=bool))
-    week_ends = _dates(week_start + WINDOW_DAYS - 1, np.ones(n_weeks, dtype=bool))
-    weeks = [
-        {
-            "label": f"week_{w}",
-            "week": w,
-            "start": s,
-            "end": e,
-            "days_logged": logged_list[i],
-            "valid": valid_list[i],
-            "adherence": adherence_list[i],
-            "low_adherence": low_list[i],
-            "composite_responder": composite[i],
-            "symptoms": symptoms[i],
-        }
-        for i, (w, s, e) in enumerate(
-            zip(week_number.tolist(), week_starts, week_ends, strict=True)
-        )
-    ]
+    def rows(weeks: npt.ArrayLike, phases: npt.ArrayLike) -> Any:
+        return np.concatenate((np.asarray(weeks), np.asarray(phases)))[order]
 
-    has_window = ph_len > 0
-    phase_columns = zip(
-        ph_dose.tolist(),
-        _dates(ph_start, np.ones(len(ph_start), dtype=bool)),
-        _dates(ph_end, np.ones(len(ph_end), dtype=bool)),
-        (ph_end - ph_start + 1).tolist(),
-        _dates(ph_win_start, has_window),
-        _dates(ph_end, has_window),
-        range(n_weeks, n_weeks + len(ph_patient)),
-        strict=True,
-    )
-    phases = [
-        {
-            "dose_ug": dose,
-            "dose_mg": dose / MICROGRAMS_PER_MG,
-            "start": s,
-            "end": e,
-            "phase_days": days,
-            "window_start": ws,
-            "window_end": we,
-            "days_logged": logged_list[i],
-            "valid": valid_list[i],
-            "adherence": adherence_list[i],
-            "low_adherence": low_list[i],
-            "composite_responder": composite[i],
-            "symptoms": symptoms[i],
-        }
-        for dose, s, e, days, ws, we, i in phase_columns
-    ]
-    phase_bounds = np.searchsorted(ph_patient, np.arange(n_patients + 1)).tolist()
-
-    # The assessed window is the latest valid week window of each treated patient.
     n_week_kinds = len(WEEK_WINDOWS)
     week_valid = window_valid[:n_weeks].reshape(-1, n_week_kinds)
     latest = n_week_kinds - 1 - np.argmax(week_valid[:, ::-1], axis=1)
-    assessed = np.where(week_valid.any(axis=1), latest, -1).tolist()
+    assessed = np.full(n_patients, -1, dtype=np.int64)
+    assessed[treated] = np.where(week_valid.any(axis=1), latest, -1)
 
     therapy = start >= 0
-    therapy_text = _dates(start, therapy)
-    data_start = _dates(grid.first, has_entries)
-    data_end = _dates(grid.last, has_entries)
-    base_start = _dates(start - BASELINE_DAYS, therapy)
-    base_end = _dates(start - 1, therapy)
-    base_mean = np.where(
-        therapy[:, None] & (base.n > 0), base.total / np.maximum(base.n, 1), np.nan
+    a = assessment
+    return SummaryColumns(
+        therapy_start=np.where(therapy, start, NO_DAY),
+        data_start=np.where(has_entries, grid.first, NO_DAY),
+        data_end=np.where(has_entries, grid.last, NO_DAY),
+        baseline_valid=base.valid,
+        baseline_days=np.where(therapy, base.days_logged, 0),
+        baseline_mean=np.where(
+            therapy[:, None] & (base.n > 0), base.total / np.maximum(base.n, 1), np.nan
+        ),
+        assessed=assessed,
+        window_bounds=window_bounds.astype(np.int64),
+        window_week=rows(week_number, np.zeros(len(ph_patient), dtype=np.int64)),
+        window_start=rows(week_start, ph_start),
+        window_end=rows(week_start + WINDOW_DAYS - 1, ph_end),
+        window_assessed_start=rows(
+            np.full(n_weeks, NO_DAY, dtype=np.int64), np.where(ph_len > 0, ph_win_start, NO_DAY)
+        ),
+        window_dose_ug=rows(np.full(n_weeks, NO_DOSE, dtype=np.int64), ph_dose),
+        window_days_logged=days_logged[order],
+        window_valid=window_valid[order],
+        window_adherence=adherence[order],
+        window_low_adherence=low_adherence[order] - 1,
+        window_composite=a.composite[order] - 1,
+        symptom_mean=a.mean[order],
+        symptom_change_points=a.points[order],
+        symptom_change_pct=a.pct[order],
+        symptom_class=a.class_code[order].astype(np.int64),
+        symptom_two_point=a.two_point[order] - 1,
+        symptom_ci_low=a.ci_low[order],
+        symptom_ci_high=a.ci_high[order],
+        symptom_beyond_noise=a.beyond_noise[order] - 1,
+        symptom_tau_u=a.tau_u[order],
+        symptom_n=a.n[order].astype(np.int64),
     )
-    base_cols = zip(
-        base.valid.tolist(),
-        np.where(therapy, base.days_logged, 0).tolist(),
-        base_start,
-        base_end,
-        *(_floats(base_mean[:, k]) for k in range(_N_SYMPTOMS)),
-        strict=True,
-    )
-    pain, fatigue, sleep, mood = SYMPTOMS
-    baselines = [
-        {
-            "valid": valid,
-            "days_logged": logged,
-            "start": s,
-            "end": e,
-            pain: m0,
-            fatigue: m1,
-            sleep: m2,
-            mood: m3,
-        }
-        for valid, logged, s, e, m0, m1, m2, m3 in base_cols
-    ]
-
-    treated_rank = np.full(n_patients, -1, dtype=np.int64)
-    treated_rank[treated] = np.arange(len(treated))
-    out: list[dict[str, Any]] = []
-    for p, rank in enumerate(treated_rank.tolist()):
-        if rank < 0:
-            windows: list[dict[str, Any]] = []
-            label = None
-            responder = None
-        else:
-            first_row = rank * n_week_kinds
-            windows = weeks[first_row : first_row + n_week_kinds]
-            k = assessed[rank]
-            label = None if k < 0 else windows[k]["label"]
-            responder = None if k < 0 else windows[k]["composite_responder"]
-        out.append(
-            {
-                "therapy_start": therapy_text[p],
-                "data_start": data_start[p],
-                "data_end": data_end[p],
-                "baseline": baselines[p],
-                "windows": windows,
-                "phases": phases[phase_bounds[p] : phase_bounds[p + 1]],
-                "assessed_window": label,
-                "composite_responder": responder,
-            }
-        )
-    return out
 
 
 def compute_patient(

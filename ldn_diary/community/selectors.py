@@ -12,6 +12,7 @@ import re
 import uuid as uuid_mod
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -20,7 +21,8 @@ from django.http import Http404
 from ldn_diary.accounts.models import User
 from ldn_diary.clinical import doses, stats
 from ldn_diary.clinical.aggregates import EARLY_WEEKS, MemberOutcome
-from ldn_diary.clinical.constants import IMMPACT_MODERATE_PCT, WEEK_WINDOWS
+from ldn_diary.clinical.constants import IMMPACT_MODERATE_PCT, SYMPTOMS, WEEK_WINDOWS
+from ldn_diary.clinical.summary import CLASSES
 from ldn_diary.diary.models import DiaryEntry, DoseChange
 from ldn_diary.trends.models import ResponseSummary, TrendSeries
 
@@ -177,9 +179,14 @@ def member_outcomes(patient_ids: Sequence[int], *, today: dt.date) -> list[Membe
     ids = sorted(set(patient_ids))
     if not ids:
         return []
-    summaries = dict(
-        ResponseSummary.objects.filter(patient_id__in=ids).values_list("patient_id", "data")
-    )
+    # The few summary columns read here; the arrays are None only on a placeholder row.
+    summaries = {
+        pid: _StoredSummary(therapy_start, weeks, valid, classes)
+        for pid, therapy_start, weeks, valid, classes in ResponseSummary.objects.filter(
+            patient_id__in=ids
+        ).values_list("patient_id", "therapy_start", "window_week", "window_valid", "symptom_class")
+        if weeks is not None and valid is not None and classes is not None
+    }
     dose_changes: dict[int, list[tuple[dt.date, int]]] = defaultdict(list)
     for pid, day, ug in (
         DoseChange.objects.filter(patient_id__in=ids)
@@ -204,13 +211,13 @@ def member_outcomes(patient_ids: Sequence[int], *, today: dt.date) -> list[Membe
 
     out = []
     for pid in ids:
-        data = summaries.get(pid) or {}
+        summary = summaries.get(pid)
         changes = dose_changes.get(pid, [])
-        start = _therapy_start(data, changes)
+        start = _therapy_start(summary, changes)
         out.append(
             MemberOutcome(
                 dose_ug=_dose_on(changes, today),
-                pain_class=_week_classes(data),
+                pain_class=_week_classes(summary),
                 first_moderate_week=_first_week(start, improved.get(pid, [])),
                 side_effects_early=_effects(start, entries.get(pid, []), early=True),
                 side_effects_late=_effects(start, entries.get(pid, []), early=False),
@@ -220,9 +227,19 @@ def member_outcomes(patient_ids: Sequence[int], *, today: dt.date) -> list[Membe
     return out
 
 
-def _therapy_start(data: dict, changes: list[tuple[dt.date, int]]) -> dt.date | None:
-    if data.get("therapy_start"):
-        return dt.date.fromisoformat(data["therapy_start"])
+@dataclass(frozen=True)
+class _StoredSummary:
+    therapy_start: dt.date | None
+    window_week: np.ndarray
+    window_valid: np.ndarray
+    symptom_class: np.ndarray
+
+
+def _therapy_start(
+    summary: _StoredSummary | None, changes: list[tuple[dt.date, int]]
+) -> dt.date | None:
+    if summary is not None and summary.therapy_start is not None:
+        return summary.therapy_start
     return doses.therapy_start(changes)
 
 
@@ -231,12 +248,17 @@ def _dose_on(changes: list[tuple[dt.date, int]], day: dt.date) -> int | None:
     return None if index is None else changes[index][1]
 
 
-def _week_classes(data: dict) -> dict[int, str | None]:
+def _week_classes(summary: _StoredSummary | None) -> dict[int, str | None]:
+    """The pain class of each valid week window (a patient's week windows come first)."""
     classes: dict[int, str | None] = dict.fromkeys(WEEK_WINDOWS)
-    for window in data.get("windows") or []:
-        week = window.get("week")
-        if week in classes and window.get("valid"):
-            classes[week] = ((window.get("symptoms") or {}).get("pain") or {}).get("class")
+    if summary is None:
+        return classes
+    pain = SYMPTOMS.index("pain")
+    for i, (week, valid) in enumerate(
+        zip(summary.window_week.tolist(), summary.window_valid.tolist(), strict=True)
+    ):
+        if week in classes and valid:
+            classes[week] = CLASSES[int(summary.symptom_class[i * len(SYMPTOMS) + pain])]
     return classes
 
 

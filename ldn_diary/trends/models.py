@@ -7,6 +7,9 @@ import numpy as np
 from django.conf import settings
 from django.db import models
 
+from ldn_diary.clinical.constants import SYMPTOMS
+from ldn_diary.clinical.summary import NO_DAY, SummaryColumns, summary_dict
+
 from . import arrays
 
 # What "queued" means for a TrendState row, read by the services that queue recomputes and by
@@ -142,12 +145,50 @@ class TrendSeries(models.Model):
         return f"trends of {self.patient_id} {self.start} to {self.end}"
 
 
+# The summary's per-window columns (ldn_diary.clinical.summary.SummaryColumns' window_* and
+# symptom_* fields) and their stored element types. Days are date ordinals (0 = none).
+WINDOW_DTYPES = {
+    "window_week": "int16",
+    "window_start": "int32",
+    "window_end": "int32",
+    "window_assessed_start": "int32",
+    "window_dose_ug": "int32",
+    "window_days_logged": "int16",
+    "window_valid": "bool",
+    "window_adherence": "float64",
+    "window_low_adherence": "int16",
+    "window_composite": "int16",
+}
+SYMPTOM_DTYPES = {
+    "symptom_mean": "float64",
+    "symptom_change_points": "float64",
+    "symptom_change_pct": "float64",
+    "symptom_class": "int16",
+    "symptom_two_point": "int16",
+    "symptom_ci_low": "float64",
+    "symptom_ci_high": "float64",
+    "symptom_beyond_noise": "int16",
+    "symptom_tau_u": "float64",
+    "symptom_n": "int16",
+}
+BASELINE_FIELDS = tuple(f"baseline_{s}" for s in SYMPTOMS)
+
+
+def _window(dtype: str, help_text: str) -> SeriesField:
+    # NULL only on a placeholder row (see storage.OrmStorage.lock), which reads as {}.
+    return SeriesField(dtype=dtype, help_text=help_text, null=True, blank=True)
+
+
 class ResponseSummary(models.Model):
     """The engine's response summary for one patient (baseline, week windows, dose phases).
 
-    ``data`` is exactly the dict ``ldn_diary.clinical.compute_cohort`` returns for the patient;
-    ``data_version`` is the ``TrendState.data_version`` it was computed from, so a reader can
-    tell a stale summary from a current one without touching the diary.
+    Stored as typed columns, exactly ``ldn_diary.clinical.summary.SummaryColumns`` for the one
+    patient: scalars for the patient, an array per window field (the patient's week windows,
+    then their dose phases) and an array per window-and-symptom field (window after window,
+    SYMPTOMS order within each). ``data`` rebuilds the dict ``compute_cohort`` describes
+    (``clinical.summary_dict``). ``data_version`` is the ``TrendState.data_version`` it was
+    computed from, so a reader can tell a stale summary from a current one without touching
+    the diary.
     """
 
     patient = models.OneToOneField(
@@ -156,10 +197,40 @@ class ResponseSummary(models.Model):
         primary_key=True,
         related_name="response_summary",
     )
-    data = models.JSONField(default=dict)
-    # Fingerprints of what is stored for the patient: ``data`` as encode_summary writes it, and
-    # their TrendSeries row (days_digests). A recompute that comes out the same leaves the stored
-    # rows alone (ldn_diary.trends.storage.PostgresStorage).
+    therapy_start = models.DateField(null=True, blank=True)
+    data_start = models.DateField(null=True, blank=True)
+    data_end = models.DateField(null=True, blank=True)
+    baseline_valid = models.BooleanField(default=False)
+    baseline_days = models.PositiveSmallIntegerField(default=0)
+    baseline_pain = models.FloatField(null=True, blank=True)
+    baseline_fatigue = models.FloatField(null=True, blank=True)
+    baseline_sleep = models.FloatField(null=True, blank=True)
+    baseline_mood = models.FloatField(null=True, blank=True)
+    # The assessed week window's index among the patient's windows; -1 for none.
+    assessed = models.SmallIntegerField(default=-1)
+    window_week = _window("int16", "Week number of a week window; 0 for a dose phase.")
+    window_start = _window("int32", "First day (date ordinal).")
+    window_end = _window("int32", "Last day (date ordinal).")
+    window_assessed_start = _window("int32", "A phase's settled tail: first day, 0 = none.")
+    window_dose_ug = _window("int32", "A phase's dose; -1 for a week window.")
+    window_days_logged = _window("int16", "Days with an entry in the assessed days.")
+    window_valid = _window("bool", "Enough days logged to classify.")
+    window_adherence = _window("float64", "Share of answered days with the dose taken.")
+    window_low_adherence = _window("int16", "1 = yes, 0 = no, -1 = not assessable.")
+    window_composite = _window("int16", "Composite responder: 1, 0 or -1 (not assessable).")
+    symptom_mean = _window("float64", "Mean per window and symptom.")
+    symptom_change_points = _window("float64", "Change from baseline in points.")
+    symptom_change_pct = _window("float64", "Change from baseline in %.")
+    symptom_class = _window("int16", "0 = no class, else 1 + the index in CLASS_LABELS.")
+    symptom_two_point = _window("int16", "Two-point change: 1, 0 or -1.")
+    symptom_ci_low = _window("float64", "95 % interval of the change, low end.")
+    symptom_ci_high = _window("float64", "95 % interval of the change, high end.")
+    symptom_beyond_noise = _window("int16", "Beyond day-to-day variation: 1, 0 or -1.")
+    symptom_tau_u = _window("float64", "Tau-U against the baseline.")
+    symptom_n = _window("int16", "Values in the window.")
+    # Fingerprints of what is stored for the patient: the summary columns above (summary
+    # digests in storage.py), and their TrendSeries row (days_digests). A recompute that comes
+    # out the same leaves the stored rows alone (ldn_diary.trends.storage.PostgresStorage).
     data_digest = models.CharField(max_length=32, blank=True)
     days_digest = models.CharField(max_length=32, blank=True)
     computed_at = models.DateTimeField()
@@ -168,6 +239,49 @@ class ResponseSummary(models.Model):
 
     def __str__(self) -> str:
         return f"summary of {self.patient_id} at version {self.data_version}"
+
+    @property
+    def is_placeholder(self) -> bool:
+        """The row a first recompute locks before it has a result (never committed as such)."""
+        return self.window_week is None
+
+    def columns(self) -> SummaryColumns:
+        """The stored summary as the engine's columns, for one patient."""
+        if self.is_placeholder:
+            raise ValueError("a placeholder summary has no columns")
+        n_windows = len(self.window_week)
+        means = [getattr(self, name) for name in BASELINE_FIELDS]
+        return SummaryColumns(
+            therapy_start=np.array([_ordinal(self.therapy_start)], dtype=np.int64),
+            data_start=np.array([_ordinal(self.data_start)], dtype=np.int64),
+            data_end=np.array([_ordinal(self.data_end)], dtype=np.int64),
+            baseline_valid=np.array([self.baseline_valid], dtype=bool),
+            baseline_days=np.array([self.baseline_days], dtype=np.int64),
+            baseline_mean=np.array([[np.nan if m is None else m for m in means]]),
+            assessed=np.array([self.assessed], dtype=np.int64),
+            window_bounds=np.array([0, n_windows], dtype=np.int64),
+            **{name: _canonical(getattr(self, name)) for name in WINDOW_DTYPES},
+            **{
+                name: _canonical(getattr(self, name)).reshape(n_windows, len(SYMPTOMS))
+                for name in SYMPTOM_DTYPES
+            },
+        )
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The summary dict (``clinical.summary_dict``); {} for a placeholder row."""
+        return {} if self.is_placeholder else summary_dict(self.columns(), 0)
+
+
+def _ordinal(day: dt.date | None) -> int:
+    return NO_DAY if day is None else day.toordinal()
+
+
+def _canonical(values: np.ndarray) -> np.ndarray:
+    """A stored array in the engine's dtype: int64, float64 or bool."""
+    if values.dtype.kind in "iu":
+        return values.astype(np.int64)
+    return values
 
 
 class RunKind(models.TextChoices):

@@ -17,7 +17,7 @@ from django.utils import timezone
 from ldn_diary.accounts.models import User
 from ldn_diary.clinical.constants import ENGINE_VERSION, NO_DOSE, SYMPTOMS
 
-from .models import QUEUE_TIMEOUT, TrendSeries
+from .models import QUEUE_TIMEOUT, ResponseSummary, TrendSeries
 
 CURRENT = "current"
 STALE = "stale"
@@ -48,6 +48,10 @@ class TrendSummary:
         return _MESSAGES[self.status]
 
 
+# The summary's columns, read with the patient's state in trend_summary_for's one query.
+_SUMMARY_COLUMNS = tuple(f.name for f in ResponseSummary._meta.concrete_fields if not f.primary_key)
+
+
 def trend_summary_for(patient: User) -> TrendSummary:
     """The stored summary with its status, in one query (both rows are keyed by the patient)."""
     found = (
@@ -55,10 +59,7 @@ def trend_summary_for(patient: User) -> TrendSummary:
         .values(
             "trend_state__data_version",
             "trend_state__queued_at",
-            "response_summary__data",
-            "response_summary__computed_at",
-            "response_summary__data_version",
-            "response_summary__engine_version",
+            *(f"response_summary__{name}" for name in _SUMMARY_COLUMNS),
         )
         .first()
     )
@@ -74,13 +75,11 @@ def trend_summary_for(patient: User) -> TrendSummary:
     )
     if not has_summary:
         return TrendSummary(status, None, None, None, latest)
-    return TrendSummary(
-        status,
-        row["response_summary__data"],
-        row["response_summary__computed_at"],
-        row["response_summary__data_version"],
-        latest,
+    summary = ResponseSummary(
+        patient_id=patient.pk,
+        **{name: row[f"response_summary__{name}"] for name in _SUMMARY_COLUMNS},
     )
+    return TrendSummary(status, summary.data, summary.computed_at, summary.data_version, latest)
 
 
 def summary_status(

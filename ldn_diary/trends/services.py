@@ -42,6 +42,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from ldn_diary.accounts.models import Role, User
 from ldn_diary.clinical import CohortInput, CohortResult, compute_cohort
 from ldn_diary.clinical.constants import ENGINE_VERSION
+from ldn_diary.clinical.summary import concat_summaries
 from ldn_diary.diary.rules import EARLIEST_DATE
 
 from .models import (
@@ -205,7 +206,7 @@ def trends_recompute_patients(
             ok_versions = {pid: versions[pid] for pid in ok_list}
             days_written = store.replace_series(ok_ids, result)
             summaries_written = store.write_summaries(
-                ok_list, result.summaries, ok_versions, now, ENGINE_VERSION
+                ok_list, result.summary, ok_versions, now, ENGINE_VERSION
             )
             store.stamp(ok_versions, now)
             TrendState.objects.filter(patient_id__in=ok_list, failed_at__isnull=False).update(
@@ -323,8 +324,8 @@ def _merge(parts: list[tuple[np.ndarray, CohortResult]]) -> tuple[np.ndarray, Co
     offsets = np.cumsum([0] + [len(ids) for ids, _ in parts[:-1]])
     merged: dict[str, object] = {}
     for f in fields(CohortResult):
-        if f.name == "summaries":
-            merged[f.name] = [s for _, result in parts for s in result.summaries]
+        if f.name == "summary":
+            merged[f.name] = concat_summaries([result.summary for _, result in parts])
         elif f.name == "day_patient":
             merged[f.name] = np.concatenate(
                 [r.day_patient + off for (_, r), off in zip(parts, offsets, strict=True)]

@@ -6,12 +6,14 @@ Two implementations of the same steps, called inside one transaction per batch:
   rewrites every result.
 * ``PostgresStorage`` is the fast path the nightly job needs (bench/README.md): the diary comes
   out by binary ``COPY ... TO STDOUT`` straight into numpy arrays, trend rows go in by binary
-  ``COPY ... FROM STDIN`` encoded by numpy, and everything else is one statement per batch
-  with the patient ids as an array parameter. It rewrites only the patients whose results
+  ``COPY ... FROM STDIN`` encoded by numpy, the summaries' columns by one UPDATE that slices
+  each column's batch-wide binary array per patient, and everything else is one statement per
+  batch with the patient ids as an array parameter. It rewrites only the patients whose results
   changed, recognised by fingerprints kept on the summary row (``ResponseSummary.days_digest``
   and ``data_digest``); ``force=True`` rewrites everyone regardless.
 
-Both store exactly the same values; tests/trends/test_recompute.py checks that.
+Both store exactly the same values; tests/trends/test_recompute.py checks that, and
+tests/trends/test_summary_storage.py that a summary reads back exactly as computed.
 """
 
 # The SQL below is formatted only with table and column names taken from the models; every
@@ -22,7 +24,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -31,7 +32,7 @@ import numpy as np
 from django.db import connection
 from django.db.models import Case, DateTimeField, F, Value, When
 
-from ldn_diary.clinical import CohortInput, CohortResult
+from ldn_diary.clinical import CohortInput, CohortResult, SummaryColumns
 from ldn_diary.clinical.constants import (
     SYMPTOMS,
     TAKEN_NO,
@@ -39,10 +40,18 @@ from ldn_diary.clinical.constants import (
     TAKEN_PARTLY,
     TAKEN_YES,
 )
+from ldn_diary.clinical.summary import NO_DAY, PATIENT_FIELDS
 from ldn_diary.diary.models import DiaryEntry, DoseChange, DoseTaken
 
 from . import arrays
-from .models import ResponseSummary, TrendSeries, TrendState
+from .models import (
+    BASELINE_FIELDS,
+    SYMPTOM_DTYPES,
+    WINDOW_DTYPES,
+    ResponseSummary,
+    TrendSeries,
+    TrendState,
+)
 
 
 class Storage(Protocol):
@@ -54,7 +63,7 @@ class Storage(Protocol):
     def write_summaries(
         self,
         ids: list[int],
-        summaries: list[dict[str, Any]],
+        summary: SummaryColumns,
         versions: dict[int, int],
         now: dt.datetime,
         engine_version: str,
@@ -104,15 +113,119 @@ TAKEN_CODES = {
 }
 
 
-# Compact separators: 10 % less JSON for PostgreSQL to parse into jsonb. NaN never reaches here
-# (the engine writes None); if it did, PostgreSQL would reject it, so fail in Python first.
-_encode_json = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+# ResponseSummary's columns other than the patient: the scalars (HEAD_FIELDS), the arrays, the
+# fingerprints and the stamp. OrmStorage upserts them all; tests check that none is missed.
+HEAD_FIELDS = (
+    "therapy_start",
+    "data_start",
+    "data_end",
+    "baseline_valid",
+    "baseline_days",
+    *BASELINE_FIELDS,
+    "assessed",
+)
+SUMMARY_FIELDS = (
+    *HEAD_FIELDS,
+    *WINDOW_DTYPES,
+    *SYMPTOM_DTYPES,
+    "data_digest",
+    "days_digest",
+    "computed_at",
+    "data_version",
+    "engine_version",
+)
+# The PostgreSQL types of HEAD_FIELDS, for the arrays write_summaries sends them in.
+HEAD_TYPES = {
+    "therapy_start": "date",
+    "data_start": "date",
+    "data_end": "date",
+    "baseline_valid": "bool",
+    "baseline_days": "int2",
+    **dict.fromkeys(BASELINE_FIELDS, "float8"),
+    "assessed": "int2",
+}
 
 
-def encode_summary(summary: dict[str, Any]) -> tuple[str, str]:
-    """The summary as stored JSON text, and that text's digest (ResponseSummary.data_digest)."""
-    text = _encode_json(summary)
-    return text, hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+def summary_arrays(summary: SummaryColumns) -> tuple[list[int], dict[str, np.ndarray]]:
+    """ResponseSummary's array columns over the batch's windows, in their stored dtypes (the
+    window-and-symptom ones flattened, SYMPTOMS order within a window), and each patient's
+    bounds: patient i's windows are rows ``bounds[i]:bounds[i + 1]``."""
+    columns = {name: getattr(summary, name).astype(dtype) for name, dtype in WINDOW_DTYPES.items()}
+    for name, dtype in SYMPTOM_DTYPES.items():
+        columns[name] = getattr(summary, name).astype(dtype).reshape(-1)
+    return summary.window_bounds.tolist(), columns
+
+
+def array_bounds(name: str, bounds: list[int]) -> list[int]:
+    """A patient's slice of column ``name`` (summary_arrays): a value per window, or four."""
+    return [b * len(SYMPTOMS) for b in bounds] if name in SYMPTOM_DTYPES else bounds
+
+
+def summary_heads(summary: SummaryColumns) -> list[dict[str, Any]]:
+    """Each patient's ResponseSummary columns other than the arrays."""
+
+    def days(values: np.ndarray) -> list[dt.date | None]:
+        return [None if d == NO_DAY else dt.date.fromordinal(d) for d in values.tolist()]
+
+    means = summary.baseline_mean.astype(object)
+    means[np.isnan(summary.baseline_mean)] = None
+    return [
+        {
+            "therapy_start": therapy,
+            "data_start": first,
+            "data_end": last,
+            "baseline_valid": valid,
+            "baseline_days": logged,
+            **dict(zip(BASELINE_FIELDS, mean, strict=True)),
+            "assessed": assessed,
+        }
+        for therapy, first, last, valid, logged, mean, assessed in zip(
+            days(summary.therapy_start),
+            days(summary.data_start),
+            days(summary.data_end),
+            summary.baseline_valid.tolist(),
+            summary.baseline_days.tolist(),
+            means.tolist(),
+            summary.assessed.tolist(),
+            strict=True,
+        )
+    ]
+
+
+def _records(columns: dict[str, np.ndarray]) -> np.ndarray:
+    """Columns of equal length as one structured array, so a run of rows is a run of bytes."""
+    layout = [
+        (name, values.dtype.newbyteorder("<").str, values.shape[1:])
+        for name, values in columns.items()
+    ]
+    rows = np.zeros(len(next(iter(columns.values()))), dtype=np.dtype(layout))
+    for name, values in columns.items():
+        rows[name] = values
+    return rows
+
+
+def summary_digests(summary: SummaryColumns) -> list[str]:
+    """Per patient, a digest of their summary columns as stored (ResponseSummary.data_digest)."""
+    heads = _records(
+        {name: getattr(summary, name) for name in PATIENT_FIELDS if name != "window_bounds"}
+    )
+    bounds, columns = summary_arrays(summary)
+    windows = _records(
+        {
+            name: values.reshape(-1, len(SYMPTOMS)) if name in SYMPTOM_DTYPES else values
+            for name, values in columns.items()
+        }
+    )
+    head_size, window_size = heads.dtype.itemsize, windows.dtype.itemsize
+    head_bytes, window_bytes = heads.tobytes(), windows.tobytes()
+    return [
+        hashlib.blake2b(
+            head_bytes[p * head_size : (p + 1) * head_size]
+            + window_bytes[lo * window_size : hi * window_size],
+            digest_size=16,
+        ).hexdigest()
+        for p, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))
+    ]
 
 
 def days_digests(ids: np.ndarray, result: CohortResult) -> list[str]:
@@ -251,37 +364,38 @@ class OrmStorage:
     def write_summaries(
         self,
         ids: list[int],
-        summaries: list[dict[str, Any]],
+        summary: SummaryColumns,
         versions: dict[int, int],
         now: dt.datetime,
         engine_version: str,
     ) -> int:
+        bounds, columns = summary_arrays(summary)
+        slices = {name: array_bounds(name, bounds) for name in columns}
         ResponseSummary.objects.bulk_create(
             [
                 ResponseSummary(
                     patient_id=pid,
-                    data=summary,
-                    data_digest=encode_summary(summary)[1],
+                    **head,
+                    **{
+                        name: values[slices[name][i] : slices[name][i + 1]]
+                        for name, values in columns.items()
+                    },
+                    data_digest=digest,
                     days_digest=self._days_digests[pid],
                     computed_at=now,
                     data_version=versions[pid],
                     engine_version=engine_version,
                 )
-                for pid, summary in zip(ids, summaries, strict=True)
+                for i, (pid, head, digest) in enumerate(
+                    zip(ids, summary_heads(summary), summary_digests(summary), strict=True)
+                )
             ],
             update_conflicts=True,
             unique_fields=["patient"],
-            update_fields=[
-                "data",
-                "data_digest",
-                "days_digest",
-                "computed_at",
-                "data_version",
-                "engine_version",
-            ],
+            update_fields=list(SUMMARY_FIELDS),
             batch_size=500,
         )
-        return len(summaries)
+        return len(ids)
 
     def stamp(self, versions: dict[int, int], now: dt.datetime) -> None:
         """Mark each patient computed at the version read before its data.
@@ -355,9 +469,9 @@ class PostgresStorage:
         with self._cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {self._summary} "
-                f"(patient_id, data, data_digest, days_digest, computed_at, data_version, "
-                f"engine_version) "
-                f"SELECT id, '{{}}', '', '', %b, 0, '' FROM unnest(%b::int8[]) AS id "
+                f"(patient_id, baseline_valid, baseline_days, assessed, data_digest, days_digest, "
+                f"computed_at, data_version, engine_version) "
+                f"SELECT id, false, 0, -1, '', '', %b, 0, '' FROM unnest(%b::int8[]) AS id "
                 f"ON CONFLICT (patient_id) DO NOTHING",
                 [now, ids],
             )
@@ -496,43 +610,77 @@ class PostgresStorage:
     def write_summaries(
         self,
         ids: list[int],
-        summaries: list[dict[str, Any]],
+        summary: SummaryColumns,
         versions: dict[int, int],
         now: dt.datetime,
         engine_version: str,
     ) -> int:
-        """Update the summary rows; the JSON document only where its digest changed.
+        """Update the summary rows; their columns only where the digest changed.
 
         An UPDATE, not delete-and-insert: the rows are the locks other recomputes may be waiting
-        on (see lock()). An unchanged document is passed as NULL and kept as stored, so
-        PostgreSQL neither parses it again nor rewrites its compressed copy.
+        on (see lock()). One statement for the changed summaries: each array column travels as
+        one binary array over the whole batch's windows (``arrays.binary_array``), sliced per
+        patient by the UPDATE; the other columns as arrays of a value per patient. Unchanged
+        summaries only get their fingerprints, version and time.
         """
-        texts: list[str | None] = []
-        digests: list[str] = []
-        for pid, summary in zip(ids, summaries, strict=True):
-            text, digest = encode_summary(summary)
-            same = not self._force and self._stored.get(pid, ("", ""))[0] == digest
-            texts.append(None if same else text)
-            digests.append(digest)
+        digests = summary_digests(summary)
+        changed = [
+            self._force or self._stored.get(pid, ("", ""))[0] != digest
+            for pid, digest in zip(ids, digests, strict=True)
+        ]
+        rows = [i for i, change in enumerate(changed) if change]
+        same = [i for i, change in enumerate(changed) if not change]
+        stamped = "computed_at = %b, engine_version = %b"
         with self._cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {self._summary} AS s SET data = COALESCE(v.data::jsonb, s.data), "
-                f"data_digest = v.digest, days_digest = v.days_digest, "
-                f"data_version = v.version, computed_at = %b, engine_version = %b "
-                f"FROM unnest(%b::int8[], %b::text[], %b::text[], %b::text[], %b::int8[]) "
-                f"AS v(patient_id, data, digest, days_digest, version) "
-                f"WHERE s.patient_id = v.patient_id",
-                [
-                    now,
-                    engine_version,
-                    ids,
-                    texts,
-                    digests,
-                    [self._days_digests[pid] for pid in ids],
-                    [versions[pid] for pid in ids],
-                ],
-            )
-        return sum(text is not None for text in texts)
+            if rows:
+                bounds, columns = summary_arrays(summary)
+                heads = summary_heads(summary)
+                per_patient = {
+                    "patient_id": ("int8", [ids[i] for i in rows]),
+                    "digest": ("text", [digests[i] for i in rows]),
+                    "days_digest": ("text", [self._days_digests[ids[i]] for i in rows]),
+                    "version": ("int8", [versions[ids[i]] for i in rows]),
+                    **{f: (HEAD_TYPES[f], [heads[i][f] for i in rows]) for f in HEAD_FIELDS},
+                    "lo": ("int4", [bounds[i] for i in rows]),
+                    "hi": ("int4", [bounds[i + 1] for i in rows]),
+                }
+                slices = [
+                    f"{_qn(name)} = a.{name}[v.lo * {n} + 1 : v.hi * {n}]"
+                    for name in columns
+                    for n in [len(SYMPTOMS) if name in SYMPTOM_DTYPES else 1]
+                ]
+                cursor.execute(
+                    f"UPDATE {self._summary} AS s SET "
+                    f"{', '.join(f'{_qn(f)} = v.{f}' for f in HEAD_FIELDS)}, {', '.join(slices)}, "
+                    f"data_digest = v.digest, days_digest = v.days_digest, "
+                    f"data_version = v.version, {stamped} "
+                    f"FROM unnest({', '.join(f'%b::{t}[]' for t, _ in per_patient.values())}) "
+                    f"AS v({', '.join(per_patient)}), "
+                    f"(SELECT {', '.join(f'%b AS {name}' for name in columns)}) AS a "
+                    f"WHERE s.patient_id = v.patient_id",
+                    [
+                        now,
+                        engine_version,
+                        *(values for _, values in per_patient.values()),
+                        *(arrays.binary_array(values) for values in columns.values()),
+                    ],
+                )
+            if same:
+                cursor.execute(
+                    f"UPDATE {self._summary} AS s SET days_digest = v.days_digest, "
+                    f"data_version = v.version, {stamped} "
+                    f"FROM unnest(%b::int8[], %b::text[], %b::int8[]) "
+                    f"AS v(patient_id, days_digest, version) "
+                    f"WHERE s.patient_id = v.patient_id",
+                    [
+                        now,
+                        engine_version,
+                        [ids[i] for i in same],
+                        [self._days_digests[ids[i]] for i in same],
+                        [versions[ids[i]] for i in same],
+                    ],
+                )
+        return len(rows)
 
     def stamp(self, versions: dict[int, int], now: dt.datetime) -> None:
         # The same rule as OrmStorage.stamp, for the whole batch in one statement.

@@ -130,3 +130,24 @@ def stored_day(patient: User, day: dt.date) -> Any:
 
     days = trend_days_for(patient, day, day)
     return days[0] if days else None
+
+
+def stored_summaries(patient_ids: list[int]) -> list[tuple[Any, ...]]:
+    """Every stored summary column of these patients (arrays as their bytes, so NaN compares
+    equal to itself), with the dict it reads as, in patient order."""
+    import numpy as np
+
+    from ldn_diary.trends.models import ResponseSummary
+
+    return [
+        (
+            *(
+                value.tobytes() if isinstance(value, np.ndarray) else value
+                for value in (
+                    getattr(summary, f.attname) for f in ResponseSummary._meta.concrete_fields
+                )
+            ),
+            summary.data,
+        )
+        for summary in ResponseSummary.objects.filter(patient_id__in=patient_ids).order_by("pk")
+    ]

@@ -1,5 +1,6 @@
-"""Migration 0004: stored trends from the per-day table end up correct in TrendSeries after
-``migrate`` and the next job, and pages say they are behind until then."""
+"""Migrations 0004 and 0006: stored trends from the per-day table (0004) and the JSON summaries
+(0006) end up correct in TrendSeries and the summary columns after ``migrate`` and the next
+job, and pages say they are behind until then."""
 
 from __future__ import annotations
 
@@ -10,16 +11,18 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from ldn_diary.clinical import compute_patient
 from ldn_diary.clinical.constants import ENGINE_VERSION
-from ldn_diary.trends.models import RunKind, TrendState
-from ldn_diary.trends.selectors import CURRENT, STALE, trend_days_for, trend_summary_for
-from ldn_diary.trends.services import trends_run_start
+from ldn_diary.trends.models import ResponseSummary, RunKind, TrendState
+from ldn_diary.trends.selectors import CURRENT, MISSING, trend_days_for, trend_summary_for
+from ldn_diary.trends.services import trends_run_start, trends_sweep_outbox
 
 from .conftest import save_entry
 
 D0 = dt.date(2024, 1, 1)
 BEFORE = [("trends", "0003_trendstate_failure")]
-AFTER = [("trends", "0005_recompute_runs")]
+JSON_SUMMARIES = [("trends", "0005_recompute_runs")]
+AFTER = [("trends", "0006_summary_columns")]
 
 
 def migrate(targets):
@@ -66,9 +69,10 @@ def test_after_migrate_and_the_next_job_the_trends_are_correct(
     finally:
         migrate(AFTER)
 
-    # Readable but behind, and queued by the next sweep (dirty) or the nightly run.
+    # Not calculated (0006 drops the JSON summaries), and queued by the next sweep (dirty) or
+    # the nightly run.
     summary = trend_summary_for(alice)
-    assert summary.status == STALE and summary.data == {"therapy_start": None}
+    assert summary.status == MISSING and summary.data is None
     assert TrendState.objects.get(patient=alice).dirty_since is not None
     assert trend_days_for(alice) == []
 
@@ -81,3 +85,41 @@ def test_after_migrate_and_the_next_job_the_trends_are_correct(
     assert [d.date for d in days] == [D0 + dt.timedelta(days=n) for n in range(12)]
     assert days[-1].pain_r7 == 6.0 and days[-1].logged_7 == 7
     assert trend_summary_for(bob).status == CURRENT
+
+
+@pytest.mark.django_db(transaction=True)
+def test_json_summaries_are_recomputed_into_columns(alice, bob, django_capture_on_commit_callbacks):
+    old = migrate(JSON_SUMMARIES)
+    try:
+        for patient in (alice, bob):
+            TrendState.objects.create(patient=patient, queued_at=timezone.now())
+        for n in range(30):
+            save_entry(alice, D0 + dt.timedelta(days=n), 6 - n // 10, 5, 4, 5)
+        # A current JSON summary (its content is not read again).
+        version = TrendState.objects.get(patient=alice).data_version
+        TrendState.objects.filter(patient=alice).update(
+            computed_version=version, dirty_since=None, queued_at=None
+        )
+        TrendState.objects.filter(patient=bob).update(queued_at=None)
+        old.get_model("trends", "ResponseSummary").objects.create(
+            patient_id=alice.pk,
+            data={"therapy_start": None},
+            computed_at=dt.datetime(2024, 1, 30, tzinfo=dt.UTC),
+            data_version=version,
+            engine_version=ENGINE_VERSION,
+        )
+    finally:
+        migrate(AFTER)
+
+    assert not ResponseSummary.objects.exists()
+    state = TrendState.objects.get(patient=alice)
+    assert state.data_version == version + 1 > state.computed_version
+    assert state.dirty_since is not None and state.queued_at is None
+    assert trend_summary_for(alice).status == MISSING
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert trends_sweep_outbox() == 1  # alice; bob had no summary and stays as he was
+    summary = trend_summary_for(alice)
+    assert summary.status == CURRENT
+    entries = [(D0 + dt.timedelta(days=n), 6 - n // 10, 5, 4, 5) for n in range(30)]
+    assert summary.data == compute_patient(entries, []).summaries[0]

@@ -27,7 +27,7 @@ from ldn_diary.trends.services import (
     trends_recompute_patients,
 )
 
-from .conftest import change_dose, save_entry, stored_day, stored_days
+from .conftest import change_dose, save_entry, stored_day, stored_days, stored_summaries
 
 D0 = dt.date(2024, 1, 1)
 postgres_only = pytest.mark.skipif(
@@ -210,13 +210,9 @@ def test_recompute_all_goes_in_batches_and_reports_progress(alice, bob, carol):
 
 
 def summaries(patient_ids: list[int]) -> list[tuple]:
-    return list(
-        ResponseSummary.objects.filter(patient_id__in=patient_ids)
-        .order_by("pk")
-        .values_list(
-            "patient_id", "data", "data_digest", "days_digest", "data_version", "engine_version"
-        )
-    )
+    """Every stored column except the time of the recompute."""
+    computed_at = [f.attname for f in ResponseSummary._meta.concrete_fields].index("computed_at")
+    return [row[:computed_at] + row[computed_at + 1 :] for row in stored_summaries(patient_ids)]
 
 
 @postgres_only

@@ -142,11 +142,10 @@ def _stored(*patients) -> tuple:
     """Everything a recompute stores for these patients, as plain values."""
     ids = [p.pk for p in patients]
     days = stored_days(ids)
-    summaries = list(
-        ResponseSummary.objects.filter(patient_id__in=ids)
-        .order_by("patient_id")
-        .values_list("patient_id", "data", "data_version", "engine_version")
-    )
+    summaries = [
+        (s.patient_id, s.data, s.data_version, s.engine_version)
+        for s in ResponseSummary.objects.filter(patient_id__in=ids).order_by("patient_id")
+    ]
     states = list(
         TrendState.objects.filter(patient_id__in=ids)
         .order_by("patient_id")
