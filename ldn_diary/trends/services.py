@@ -209,9 +209,6 @@ def trends_recompute_patients(
                 ok_list, result.summary, ok_versions, now, ENGINE_VERSION
             )
             store.stamp(ok_versions, now)
-            TrendState.objects.filter(patient_id__in=ok_list, failed_at__isnull=False).update(
-                failed_at=None, failure=""
-            )
         if failures:
             _mark_failed(failures, now)
     return RecomputeCounts(

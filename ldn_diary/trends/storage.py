@@ -398,7 +398,8 @@ class OrmStorage:
         return len(ids)
 
     def stamp(self, versions: dict[int, int], now: dt.datetime) -> None:
-        """Mark each patient computed at the version read before its data.
+        """Mark each patient computed at the version read before its data, and clear any
+        earlier failure (they were computed this time).
 
         ``dirty_since`` and ``queued_at`` clear only if no write came in after that version.
         The condition is part of the UPDATE, so it is judged against the row as committed
@@ -414,6 +415,8 @@ class OrmStorage:
                 computed_at=now,
                 dirty_since=Case(caught_up, default=F("dirty_since"), output_field=DateTimeField()),
                 queued_at=Case(caught_up, default=F("queued_at"), output_field=DateTimeField()),
+                failed_at=None,
+                failure="",
             )
 
 
@@ -442,6 +445,8 @@ class PostgresStorage:
         self._series = _qn(TrendSeries._meta.db_table)
         # patient id -> (data_digest, days_digest) as stored, read under the lock.
         self._stored: dict[int, tuple[str, str]] = {}
+        # patient id -> TrendState.data_version, read with the lock.
+        self._versions: dict[int, int] = {}
         self._days_digests: dict[int, str] = {}
 
     @contextmanager
@@ -459,42 +464,44 @@ class PostgresStorage:
             yield cursor
 
     def begin(self) -> None:
-        with self._cursor() as cursor:
-            # Everything written here can be recomputed from the diary, so a crash that loses
-            # the last few commits loses nothing; not waiting for the WAL flush saves a disk sync.
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        """Nothing to send yet: lock() sets the transaction's synchronous_commit (a round trip
+        less for the one-patient recompute that follows every diary save)."""
 
     def lock(self, ids: list[int], now: dt.datetime) -> None:
-        # The same protocol as OrmStorage.lock, in two statements.
+        """The same protocol as OrmStorage.lock and versions, in two statements.
+
+        The first creates the missing summary (lock) and state rows and turns synchronous_commit
+        off for this transaction: everything written here can be recomputed from the diary, so a
+        crash that loses the last few commits loses nothing, and not waiting for the WAL flush
+        saves a disk sync. The second takes the locks and reads the fingerprints and the diary
+        versions. A version read at that statement's start is never newer than the diary read
+        after it, which is all the stamp needs (an older one only means one more recompute).
+        """
         with self._cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {self._summary} "
+                f"WITH sync AS (SELECT set_config('synchronous_commit', 'off', true)), "
+                f"summary AS (INSERT INTO {self._summary} "
                 f"(patient_id, baseline_valid, baseline_days, assessed, data_digest, days_digest, "
                 f"computed_at, data_version, engine_version) "
                 f"SELECT id, false, 0, -1, '', '', %b, 0, '' FROM unnest(%b::int8[]) AS id "
-                f"ON CONFLICT (patient_id) DO NOTHING",
-                [now, ids],
+                f"ON CONFLICT (patient_id) DO NOTHING), "
+                f"state AS (INSERT INTO {self._state} (patient_id, data_version, computed_version) "
+                f"SELECT id, 0, 0 FROM unnest(%b::int8[]) AS id ON CONFLICT (patient_id) DO NOTHING) "
+                f"SELECT count(*) FROM sync",
+                [now, ids, ids],
             )
             cursor.execute(
-                f"SELECT patient_id, data_digest, days_digest FROM {self._summary} "
-                f"WHERE patient_id = ANY(%b::int8[]) ORDER BY patient_id FOR UPDATE",
+                f"SELECT s.patient_id, s.data_digest, s.days_digest, t.data_version "
+                f"FROM {self._summary} AS s JOIN {self._state} AS t USING (patient_id) "
+                f"WHERE s.patient_id = ANY(%b::int8[]) ORDER BY s.patient_id FOR UPDATE OF s",
                 [ids],
             )
-            self._stored = {pid: (data, days) for pid, data, days in cursor.fetchall()}
+            rows = cursor.fetchall()
+        self._stored = {pid: (data, days) for pid, data, days, _ in rows}
+        self._versions = {pid: version for pid, _, _, version in rows}
 
     def versions(self, ids: list[int]) -> dict[int, int]:
-        with self._cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {self._state} (patient_id, data_version, computed_version) "
-                f"SELECT id, 0, 0 FROM unnest(%b::int8[]) AS id ON CONFLICT (patient_id) DO NOTHING",
-                [ids],
-            )
-            cursor.execute(
-                f"SELECT patient_id, data_version FROM {self._state} "
-                f"WHERE patient_id = ANY(%b::int8[])",
-                [ids],
-            )
-            return dict(cursor.fetchall())
+        return {pid: self._versions[pid] for pid in ids}
 
     def _copy_out(self, sql: str, ids: list[int], fields: list[tuple[str, str]]) -> np.ndarray:
         """Run ``COPY (sql) TO STDOUT (FORMAT BINARY)`` for NOT NULL fixed-width columns.
@@ -691,7 +698,7 @@ class PostgresStorage:
                 f"dirty_since = CASE WHEN {table}.data_version <= v.version THEN NULL "
                 f"ELSE {table}.dirty_since END, "
                 f"queued_at = CASE WHEN {table}.data_version <= v.version THEN NULL "
-                f"ELSE {table}.queued_at END "
+                f"ELSE {table}.queued_at END, failed_at = NULL, failure = '' "
                 f"FROM unnest(%b::int8[], %b::int8[]) AS v(patient_id, version) "
                 f"WHERE {table}.patient_id = v.patient_id",
                 [now, list(versions), list(versions.values())],
