@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import queue
 import re
 import threading
 from email import message_from_bytes
@@ -62,25 +63,39 @@ class Inbox:
 def smtp_server():
     """A real SMTP server on a free local port, in a thread; yields (port, inbox).
 
-    The socket is bound before the thread starts, so there is nothing to wait for, and no timed
-    wait anywhere (the suite must run under faketime).
+    The loop lives entirely in its own thread: the browser tests' Playwright keeps an event loop
+    of its own in the test thread, where a second one cannot run. The port is handed over once the
+    socket is bound; no timed wait anywhere (the suite must run under faketime).
     """
     from aiosmtpd.smtp import SMTP
 
     inbox = Inbox()
     loop = asyncio.new_event_loop()
-    server = loop.run_until_complete(
-        loop.create_server(lambda: SMTP(inbox, hostname="ldn-test"), "127.0.0.1", 0)
-    )
-    port = server.sockets[0].getsockname()[1]
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    bound: queue.Queue[int | BaseException] = queue.Queue()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            server = loop.run_until_complete(
+                loop.create_server(lambda: SMTP(inbox, hostname="ldn-test"), "127.0.0.1", 0)
+            )
+        except BaseException as exc:
+            bound.put(exc)
+            raise
+        bound.put(server.sockets[0].getsockname()[1])
+        loop.run_forever()
+        server.close()
+        loop.run_until_complete(server.wait_closed())
+        loop.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
+    port = bound.get()
+    if isinstance(port, BaseException):
+        raise port
     yield port, inbox
     loop.call_soon_threadsafe(loop.stop)
     thread.join()
-    server.close()
-    loop.run_until_complete(server.wait_closed())
-    loop.close()
 
 
 def test_a_password_reset_arrives_by_smtp_with_a_working_link(client, alice, settings, smtp_server):

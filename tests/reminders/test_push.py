@@ -9,6 +9,7 @@ import base64
 import json
 import logging
 import os
+import queue
 import threading
 
 import http_ece
@@ -42,19 +43,34 @@ def push_service():
 
     app = web.Application()
     app.router.add_post("/{name}", handle)
+    # The loop lives entirely in its own thread: the browser tests' Playwright keeps an event
+    # loop of its own in the test thread, where a second one cannot run.
     loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app)
-    loop.run_until_complete(runner.setup())
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    loop.run_until_complete(site.start())
-    port = site._server.sockets[0].getsockname()[1]
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    bound: queue.Queue[int | BaseException] = queue.Queue()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        runner = web.AppRunner(app)
+        try:
+            loop.run_until_complete(runner.setup())
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            loop.run_until_complete(site.start())
+        except BaseException as exc:
+            bound.put(exc)
+            raise
+        bound.put(site._server.sockets[0].getsockname()[1])
+        loop.run_forever()
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
+    port = bound.get()
+    if isinstance(port, BaseException):
+        raise port
     yield f"http://127.0.0.1:{port}", received
     loop.call_soon_threadsafe(loop.stop)
     thread.join()
-    loop.run_until_complete(runner.cleanup())
-    loop.close()
 
 
 @pytest.fixture
