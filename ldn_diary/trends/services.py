@@ -176,7 +176,7 @@ class RecomputeCounts:
 
 
 def trends_recompute_patients(
-    *, patient_ids: Iterable[int], force: bool = False, use_copy: bool | None = None
+    *, patient_ids: Iterable[int], force: bool = False, use_postgres: bool | None = None
 ) -> RecomputeCounts:
     """Recompute and store the trends and response summaries of these patients, atomically.
 
@@ -185,30 +185,23 @@ def trends_recompute_patients(
     diary version read before the diary itself (so a write committed meanwhile leaves the
     patient stale, to be recomputed again). On PostgreSQL, rows and summaries that come out
     exactly as stored are left alone, so re-running over an unchanged diary writes little;
-    ``force`` rewrites them all the same. ``use_copy`` forces PostgreSQL's COPY path
+    ``force`` rewrites them all the same. ``use_postgres`` forces PostgreSQL's own path
     (``ldn_diary.trends.storage``) on or off; by default it is used wherever available.
     """
     ids = np.unique(np.fromiter((int(i) for i in patient_ids), dtype=np.int64))
     if len(ids) == 0:
         return RecomputeCounts(0, 0, 0)
-    store = storage_for_connection(use_copy=use_copy, force=force)
-    id_list = ids.tolist()
+    store = storage_for_connection(use_postgres=use_postgres, force=force)
     now = timezone.now()
     with transaction.atomic():
-        store.begin()
-        store.lock(id_list, now)
-        versions = store.versions(id_list)
-        cohort = store.read(ids)
+        versions, cohort = store.read(ids, now)
         ok_ids, result, failures = compute_isolating(ids, cohort, latest=now.date())
         days_written = summaries_written = 0
         if len(ok_ids):
-            ok_list = ok_ids.tolist()
-            ok_versions = {pid: versions[pid] for pid in ok_list}
-            days_written = store.replace_series(ok_ids, result)
-            summaries_written = store.write_summaries(
-                ok_list, result.summary, ok_versions, now, ENGINE_VERSION
+            ok_versions = {pid: versions[pid] for pid in ok_ids.tolist()}
+            days_written, summaries_written = store.write(
+                ok_ids, result, ok_versions, now, ENGINE_VERSION
             )
-            store.stamp(ok_versions, now)
         if failures:
             _mark_failed(failures, now)
     return RecomputeCounts(
@@ -366,7 +359,7 @@ def trends_recompute_all(
     progress: Callable[[int, int], None] | None = None,
     threads: int | None = None,
     force: bool = False,
-    use_copy: bool | None = None,
+    use_postgres: bool | None = None,
 ) -> RecomputeCounts:
     """Recompute every patient, one transaction per batch; ``progress(done, total)`` after each.
 
@@ -387,7 +380,9 @@ def trends_recompute_all(
 
     def run(batch: list[int]) -> RecomputeCounts:
         try:
-            return trends_recompute_patients(patient_ids=batch, force=force, use_copy=use_copy)
+            return trends_recompute_patients(
+                patient_ids=batch, force=force, use_postgres=use_postgres
+            )
         finally:
             connections.close_all()  # the worker thread's own connection
 
@@ -400,7 +395,9 @@ def trends_recompute_all(
                     progress(total.patients, len(patient_ids))
         return total
     for batch in batches:
-        total += trends_recompute_patients(patient_ids=batch, force=force, use_copy=use_copy)
+        total += trends_recompute_patients(
+            patient_ids=batch, force=force, use_postgres=use_postgres
+        )
         if progress is not None:
             progress(total.patients, len(patient_ids))
     return total

@@ -24,8 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator
-from contextlib import contextmanager
+from functools import cache
 from typing import Any, Protocol
 
 import numpy as np
@@ -55,30 +54,32 @@ from .models import (
 
 
 class Storage(Protocol):
-    def begin(self) -> None: ...
-    def lock(self, ids: list[int], now: dt.datetime) -> None: ...
-    def versions(self, ids: list[int]) -> dict[int, int]: ...
-    def read(self, ids: np.ndarray) -> CohortInput: ...
-    def replace_series(self, ids: np.ndarray, result: CohortResult) -> int: ...
-    def write_summaries(
+    def read(self, ids: np.ndarray, now: dt.datetime) -> tuple[dict[int, int], CohortInput]:
+        """Lock the patients (see OrmStorage._lock), then read their diary versions and their
+        diary: the versions first, so that a write committed meanwhile leaves them stale."""
+        ...
+
+    def write(
         self,
-        ids: list[int],
-        summary: SummaryColumns,
+        ids: np.ndarray,
+        result: CohortResult,
         versions: dict[int, int],
         now: dt.datetime,
         engine_version: str,
-    ) -> int: ...
-    def stamp(self, versions: dict[int, int], now: dt.datetime) -> None: ...
+    ) -> tuple[int, int]:
+        """Store the patients' series and summaries and stamp their state; return the days
+        and summaries written."""
+        ...
 
 
-def storage_for_connection(*, use_copy: bool | None, force: bool = False) -> Storage:
+def storage_for_connection(*, use_postgres: bool | None, force: bool = False) -> Storage:
     """A fresh storage for one batch (it carries the batch's fingerprints between steps)."""
     postgres = connection.vendor == "postgresql"
-    if use_copy is None:
-        use_copy = postgres
-    if use_copy and not postgres:
-        raise ValueError("the COPY path needs PostgreSQL")
-    return PostgresStorage(force=force) if use_copy else OrmStorage()
+    if use_postgres is None:
+        use_postgres = postgres
+    if use_postgres and not postgres:
+        raise ValueError("the PostgreSQL path needs PostgreSQL")
+    return PostgresStorage(force=force) if use_postgres else OrmStorage()
 
 
 def cohort_input(
@@ -248,6 +249,15 @@ def days_digests(ids: np.ndarray, result: CohortResult) -> list[str]:
     ]
 
 
+# TrendSeries' array columns, in the order series_columns gives them.
+SERIES_ARRAYS = (
+    "dose_ug",
+    "logged",
+    "logged_7",
+    *(f"{symptom}_{kind}" for kind in ("r7", "pct") for symptom in SYMPTOMS),
+)
+
+
 def series_columns(
     ids: np.ndarray, result: CohortResult
 ) -> tuple[list[int], dict[str, np.ndarray]]:
@@ -267,15 +277,19 @@ def series_columns(
     return bounds, columns
 
 
-def series_head(result: CohortResult, lo: int, hi: int) -> dict[str, Any]:
-    """A patient's TrendSeries columns other than the arrays, from their rows lo:hi."""
+def series_heads(result: CohortResult, bounds: list[int]) -> dict[str, np.ndarray]:
+    """TrendSeries' columns other than the arrays, for each patient with days (bounds as
+    series_columns gives them): first and last day (ordinals), and the last day's pain mean
+    and change (NaN = none)."""
+    lo, hi = np.asarray(bounds[:-1]), np.asarray(bounds[1:])
+    has_days = hi > lo
+    first, last = lo[has_days], hi[has_days] - 1
     pain = SYMPTOMS.index("pain")
-    last_r7, last_pct = result.day_rolling[hi - 1, pain], result.day_change_pct[hi - 1, pain]
     return {
-        "start": dt.date.fromordinal(int(result.day_day[lo])),
-        "end": dt.date.fromordinal(int(result.day_day[hi - 1])),
-        "last_pain_r7": None if np.isnan(last_r7) else float(last_r7),
-        "last_pain_pct": None if np.isnan(last_pct) else float(last_pct),
+        "start": result.day_day[first],
+        "end": result.day_day[last],
+        "last_pain_r7": result.day_rolling[last, pain],
+        "last_pain_pct": result.day_change_pct[last, pain],
     }
 
 
@@ -289,10 +303,27 @@ class OrmStorage:
     def __init__(self) -> None:
         self._days_digests: dict[int, str] = {}
 
-    def begin(self) -> None:
-        pass
+    def read(self, ids: np.ndarray, now: dt.datetime) -> tuple[dict[int, int], CohortInput]:
+        id_list = ids.tolist()
+        self._lock(id_list, now)
+        return self._versions(id_list), self._read(ids)
 
-    def lock(self, ids: list[int], now: dt.datetime) -> None:
+    def write(
+        self,
+        ids: np.ndarray,
+        result: CohortResult,
+        versions: dict[int, int],
+        now: dt.datetime,
+        engine_version: str,
+    ) -> tuple[int, int]:
+        days = self._replace_series(ids, result)
+        summaries = self._write_summaries(
+            ids.tolist(), result.summary, versions, now, engine_version
+        )
+        self._stamp(versions, now)
+        return days, summaries
+
+    def _lock(self, ids: list[int], now: dt.datetime) -> None:
         """Serialise recomputes of the same patient without blocking diary writes.
 
         Two overlapping recomputes (a queued task and the nightly job) would otherwise both
@@ -312,7 +343,7 @@ class OrmStorage:
             .values_list("patient_id", flat=True)
         )
 
-    def versions(self, ids: list[int]) -> dict[int, int]:
+    def _versions(self, ids: list[int]) -> dict[int, int]:
         TrendState.objects.bulk_create(
             [TrendState(patient_id=i) for i in ids], ignore_conflicts=True
         )
@@ -320,7 +351,7 @@ class OrmStorage:
             TrendState.objects.filter(patient_id__in=ids).values_list("patient_id", "data_version")
         )
 
-    def read(self, ids: np.ndarray) -> CohortInput:
+    def _read(self, ids: np.ndarray) -> CohortInput:
         id_list = ids.tolist()
         entries = list(
             DiaryEntry.objects.filter(patient_id__in=id_list)
@@ -343,25 +374,37 @@ class OrmStorage:
             np.array([TAKEN_CODES[row[6]] for row in entries], dtype=np.int64),
         )
 
-    def replace_series(self, ids: np.ndarray, result: CohortResult) -> int:
+    def _replace_series(self, ids: np.ndarray, result: CohortResult) -> int:
         self._days_digests = dict(zip(ids.tolist(), days_digests(ids, result), strict=True))
         TrendSeries.objects.filter(patient_id__in=ids.tolist()).delete()
         bounds, columns = series_columns(ids, result)
+        heads = series_heads(result, bounds)
+        with_days = [
+            (pid, lo, hi)
+            for pid, lo, hi in zip(ids.tolist(), bounds[:-1], bounds[1:], strict=True)
+            if hi > lo
+        ]
+
+        def optional(value: float) -> float | None:
+            return None if np.isnan(value) else float(value)
+
         TrendSeries.objects.bulk_create(
             (
                 TrendSeries(
                     patient_id=pid,
-                    **series_head(result, lo, hi),
+                    start=dt.date.fromordinal(int(heads["start"][k])),
+                    end=dt.date.fromordinal(int(heads["end"][k])),
+                    last_pain_r7=optional(heads["last_pain_r7"][k]),
+                    last_pain_pct=optional(heads["last_pain_pct"][k]),
                     **{name: values[lo:hi] for name, values in columns.items()},
                 )
-                for pid, lo, hi in zip(ids.tolist(), bounds[:-1], bounds[1:], strict=True)
-                if hi > lo
+                for k, (pid, lo, hi) in enumerate(with_days)
             ),
             batch_size=100,
         )
         return len(result.day_day)
 
-    def write_summaries(
+    def _write_summaries(
         self,
         ids: list[int],
         summary: SummaryColumns,
@@ -397,7 +440,7 @@ class OrmStorage:
         )
         return len(ids)
 
-    def stamp(self, versions: dict[int, int], now: dt.datetime) -> None:
+    def _stamp(self, versions: dict[int, int], now: dt.datetime) -> None:
         """Mark each patient computed at the version read before its data, and clear any
         earlier failure (they were computed this time).
 
@@ -421,18 +464,102 @@ class OrmStorage:
 
 
 # --------------------------------------------------------------------------------------------------
-# PostgreSQL: binary COPY and array parameters
+# PostgreSQL: whole batches as binary arrays, in two round trips
 
-# The binary COPY format (https://www.postgresql.org/docs/current/sql-copy.html), read by
-# _copy_out: signature, flags, header-extension length; then per row a field count and
-# (length, bytes) per field; then a field count of -1.
-COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
-COPY_TRAILER = b"\xff\xff"
-PG_EPOCH = dt.date(2000, 1, 1).toordinal()  # binary dates count days from 2000-01-01
+Statement = tuple[str, list[Any]]
 
 
 def _qn(name: str) -> str:
     return connection.ops.quote_name(name)
+
+
+def _ordinal(column: str) -> str:
+    """SQL: a date column as Python's date ordinal (0001-01-01 is day 1)."""
+    return f"({_qn(column)} - DATE '0001-01-01' + 1)::int4"
+
+
+@cache
+def _sql() -> dict[str, str]:
+    """The statements PostgresStorage sends, built once (table and column names only)."""
+    summary, state = _qn(ResponseSummary._meta.db_table), _qn(TrendState._meta.db_table)
+    series = _qn(TrendSeries._meta.db_table)
+    scores = ", ".join(f"array_agg({_qn(s)}::int2)" for s in SYMPTOMS)
+    taken = " ".join(f"WHEN '{answer}' THEN {code}" for answer, code in TAKEN_CODES.items())
+    head_columns = ("patient_id", "first", "last", "lo", "hi", "last_r7", "last_pct")
+    return {
+        # Creates the missing summary (lock) and state rows, and turns synchronous_commit off
+        # for this transaction: everything written here can be recomputed from the diary, so a
+        # crash that loses the last few commits loses nothing, and not waiting for the WAL
+        # flush saves a disk sync.
+        "placeholders": (
+            f"WITH sync AS (SELECT set_config('synchronous_commit', 'off', true)), "
+            f"summary AS (INSERT INTO {summary} "
+            f"(patient_id, baseline_valid, baseline_days, assessed, data_digest, days_digest, "
+            f"computed_at, data_version, engine_version) "
+            f"SELECT id, false, 0, -1, '', '', %b, 0, '' FROM unnest(%b::int8[]) AS id "
+            f"ON CONFLICT (patient_id) DO NOTHING), "
+            f"state AS (INSERT INTO {state} (patient_id, data_version, computed_version) "
+            f"SELECT id, 0, 0 FROM unnest(%b::int8[]) AS id ON CONFLICT (patient_id) DO NOTHING) "
+            f"SELECT count(*) FROM sync"
+        ),
+        # The locks (in id order, like OrmStorage._lock), the fingerprints and the versions. A
+        # version read at this statement's start is never newer than the diary read after it,
+        # which is all the stamp needs (an older one only means one more recompute).
+        "lock": (
+            f"SELECT s.patient_id, s.data_digest, s.days_digest, t.data_version "
+            f"FROM {summary} AS s JOIN {state} AS t USING (patient_id) "
+            f"WHERE s.patient_id = ANY(%b::int8[]) ORDER BY s.patient_id FOR UPDATE OF s"
+        ),
+        # The diary as one row of arrays (array_agg feeds every aggregate the same rows in the
+        # same order; read() sorts them by patient and day).
+        "entries": (
+            f"SELECT array_agg(patient_id::int8), array_agg({_ordinal('date')}), {scores}, "
+            f"array_agg((CASE dose_taken {taken} ELSE {TAKEN_NOT_ASKED} END)::int2) "
+            f"FROM {_qn(DiaryEntry._meta.db_table)} WHERE patient_id = ANY(%b::int8[])"
+        ),
+        "doses": (
+            f"SELECT array_agg(patient_id::int8), array_agg({_ordinal('effective_date')}), "
+            f"array_agg(dose_ug::int8) "
+            f"FROM {_qn(DoseChange._meta.db_table)} WHERE patient_id = ANY(%b::int8[])"
+        ),
+        "delete_series": f"DELETE FROM {series} WHERE patient_id = ANY(%b::int8[])",
+        # Each array column travels as one array over the batch's days, sliced per patient.
+        "insert_series": (
+            f"INSERT INTO {series} (patient_id, {_qn('start')}, {_qn('end')}, "
+            f"{', '.join(map(_qn, SERIES_ARRAYS))}, last_pain_r7, last_pain_pct) "
+            f"SELECT v.patient_id, DATE '0001-01-01' + (v.first - 1), "
+            f"DATE '0001-01-01' + (v.last - 1), "
+            f"{', '.join(f'a.{name}[v.lo + 1 : v.hi]' for name in SERIES_ARRAYS)}, "
+            f"NULLIF(v.last_r7, 'NaN'), NULLIF(v.last_pct, 'NaN') "
+            f"FROM unnest(%b::int8[], %b::int4[], %b::int4[], %b::int4[], %b::int4[], "
+            f"%b::float8[], %b::float8[]) AS v({', '.join(head_columns)}), "
+            f"(SELECT {', '.join(f'%b AS {name}' for name in SERIES_ARRAYS)}) AS a"
+        ),
+        "stamp_summaries": (
+            f"UPDATE {summary} AS s SET days_digest = v.days_digest, "
+            f"data_version = v.version, computed_at = %b, engine_version = %b "
+            f"FROM unnest(%b::int8[], %b::text[], %b::int8[]) "
+            f"AS v(patient_id, days_digest, version) "
+            f"WHERE s.patient_id = v.patient_id"
+        ),
+        # The same rule as OrmStorage._stamp, for the whole batch in one statement.
+        "stamp": (
+            f"UPDATE {state} SET computed_version = v.version, computed_at = %b, "
+            f"dirty_since = CASE WHEN {state}.data_version <= v.version THEN NULL "
+            f"ELSE {state}.dirty_since END, "
+            f"queued_at = CASE WHEN {state}.data_version <= v.version THEN NULL "
+            f"ELSE {state}.queued_at END, failed_at = NULL, failure = '' "
+            f"FROM unnest(%b::int8[], %b::int8[]) AS v(patient_id, version) "
+            f"WHERE {state}.patient_id = v.patient_id"
+        ),
+    }
+
+
+def _by_patient_and_day(columns: tuple[np.ndarray | None, ...]) -> list[np.ndarray]:
+    """array_agg's columns (NULL when no row matched) sorted by patient, then day."""
+    loaded = [np.empty(0, dtype=np.int64) if c is None else c for c in columns]
+    order = np.lexsort((loaded[1], loaded[0]))
+    return [c[order] for c in loaded]
 
 
 class PostgresStorage:
@@ -440,231 +567,153 @@ class PostgresStorage:
 
     def __init__(self, *, force: bool = False) -> None:
         self._force = force
-        self._summary = _qn(ResponseSummary._meta.db_table)
-        self._state = _qn(TrendState._meta.db_table)
-        self._series = _qn(TrendSeries._meta.db_table)
         # patient id -> (data_digest, days_digest) as stored, read under the lock.
         self._stored: dict[int, tuple[str, str]] = {}
-        # patient id -> TrendState.data_version, read with the lock.
-        self._versions: dict[int, int] = {}
-        self._days_digests: dict[int, str] = {}
 
-    @contextmanager
-    def _cursor(self) -> Iterator[Any]:
-        """A psycopg cursor that binds parameters on the server, with Django's error classes.
+    def _pipeline(self, statements: list[Statement]) -> list[list[tuple[Any, ...]]]:
+        """Run the statements in order in one round trip (psycopg's pipeline mode) and return
+        each one's rows.
 
-        Django's cursors quote parameters into the SQL text on the client, which for an array of
-        2000 JSON documents costs seconds; bound parameters travel as they are (``%b``: binary).
-        Errors are raised as django.db errors (e.g. OperationalError, which the tasks retry).
+        Parameters are bound on the server in binary (``%b``): Django's cursors quote them into
+        the SQL text on the client, which for a batch's arrays costs seconds. Integer arrays in
+        the results load as numpy arrays (``arrays.register``). Errors are raised as
+        django.db errors (e.g. OperationalError, which the tasks retry).
         """
         import psycopg
 
         connection.ensure_connection()
-        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-            yield cursor
+        conn = connection.connection
+        with connection.wrap_database_errors:
+            cursors = [psycopg.Cursor(conn) for _ in statements]
+            try:
+                with conn.pipeline():
+                    for cursor, (sql, params) in zip(cursors, statements, strict=True):
+                        cursor.execute(sql, params, binary=True)
+                return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
+            finally:
+                for cursor in cursors:
+                    cursor.close()
 
-    def begin(self) -> None:
-        """Nothing to send yet: lock() sets the transaction's synchronous_commit (a round trip
-        less for the one-patient recompute that follows every diary save)."""
-
-    def lock(self, ids: list[int], now: dt.datetime) -> None:
-        """The same protocol as OrmStorage.lock and versions, in two statements.
-
-        The first creates the missing summary (lock) and state rows and turns synchronous_commit
-        off for this transaction: everything written here can be recomputed from the diary, so a
-        crash that loses the last few commits loses nothing, and not waiting for the WAL flush
-        saves a disk sync. The second takes the locks and reads the fingerprints and the diary
-        versions. A version read at that statement's start is never newer than the diary read
-        after it, which is all the stamp needs (an older one only means one more recompute).
-        """
-        with self._cursor() as cursor:
-            cursor.execute(
-                f"WITH sync AS (SELECT set_config('synchronous_commit', 'off', true)), "
-                f"summary AS (INSERT INTO {self._summary} "
-                f"(patient_id, baseline_valid, baseline_days, assessed, data_digest, days_digest, "
-                f"computed_at, data_version, engine_version) "
-                f"SELECT id, false, 0, -1, '', '', %b, 0, '' FROM unnest(%b::int8[]) AS id "
-                f"ON CONFLICT (patient_id) DO NOTHING), "
-                f"state AS (INSERT INTO {self._state} (patient_id, data_version, computed_version) "
-                f"SELECT id, 0, 0 FROM unnest(%b::int8[]) AS id ON CONFLICT (patient_id) DO NOTHING) "
-                f"SELECT count(*) FROM sync",
-                [now, ids, ids],
-            )
-            cursor.execute(
-                f"SELECT s.patient_id, s.data_digest, s.days_digest, t.data_version "
-                f"FROM {self._summary} AS s JOIN {self._state} AS t USING (patient_id) "
-                f"WHERE s.patient_id = ANY(%b::int8[]) ORDER BY s.patient_id FOR UPDATE OF s",
-                [ids],
-            )
-            rows = cursor.fetchall()
-        self._stored = {pid: (data, days) for pid, data, days, _ in rows}
-        self._versions = {pid: version for pid, _, _, version in rows}
-
-    def versions(self, ids: list[int]) -> dict[int, int]:
-        return {pid: self._versions[pid] for pid in ids}
-
-    def _copy_out(self, sql: str, ids: list[int], fields: list[tuple[str, str]]) -> np.ndarray:
-        """Run ``COPY (sql) TO STDOUT (FORMAT BINARY)`` for NOT NULL fixed-width columns.
-
-        Such rows all have the same layout, so the whole stream is one numpy structured array:
-        no per-row Python work. ``sql`` must cast each column to the wire type in ``fields``.
-        """
-        layout: list[tuple[str, str]] = [("_count", ">i2")]
-        for name, wire in fields:
-            layout += [(f"_len_{name}", ">i4"), (name, wire)]
-        dtype = np.dtype(layout)
-        buffer = bytearray()
-        with (
-            self._cursor() as cursor,
-            cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)", [ids]) as copy,
-        ):
-            # PostgreSQL sends a message per row; appending each to one bytearray is several
-            # times faster than b"".join() over the memoryviews psycopg hands out.
-            while chunk := copy.read():
-                buffer += chunk
-        body = len(buffer) - len(COPY_HEADER) - len(COPY_TRAILER)
-        if not buffer.startswith(COPY_HEADER) or body % dtype.itemsize:
-            raise RuntimeError("unexpected binary COPY stream (a column changed type?)")
-        rows = np.frombuffer(
-            buffer, dtype=dtype, count=body // dtype.itemsize, offset=len(COPY_HEADER)
+    def read(self, ids: np.ndarray, now: dt.datetime) -> tuple[dict[int, int], CohortInput]:
+        """Placeholders, locks, versions and the diary: four statements, one round trip."""
+        sql = _sql()
+        batch = arrays.binary_array(ids.astype(np.int64))
+        _, locked, entries, doses = self._pipeline(
+            [
+                (sql["placeholders"], [now, batch, batch]),
+                (sql["lock"], [batch]),
+                (sql["entries"], [batch]),
+                (sql["doses"], [batch]),
+            ]
         )
-        for name, wire in fields:
-            if not (rows[f"_len_{name}"] == np.dtype(wire).itemsize).all():
-                raise RuntimeError(f"column {name} is NULL or not {wire} in the COPY stream")
-        return rows
-
-    def read(self, ids: np.ndarray) -> CohortInput:
-        id_list = ids.tolist()
-        scores = ", ".join(f"{_qn(s)}::int2" for s in SYMPTOMS)
-        taken = " ".join(f"WHEN '{answer}' THEN {code}" for answer, code in TAKEN_CODES.items())
-        entries = self._copy_out(
-            f"SELECT patient_id::int8, ({_qn('date')} - DATE '2000-01-01')::int4, {scores}, "
-            f"(CASE dose_taken {taken} ELSE {TAKEN_NOT_ASKED} END)::int2 "
-            f"FROM {_qn(DiaryEntry._meta.db_table)} WHERE patient_id = ANY(%s::int8[]) "
-            f"ORDER BY patient_id, {_qn('date')}",
-            id_list,
-            [("patient", ">i8"), ("day", ">i4"), *((s, ">i2") for s in SYMPTOMS), ("taken", ">i2")],
+        self._stored = {pid: (data, days) for pid, data, days, _ in locked}
+        versions = {pid: version for pid, _, _, version in locked}
+        patient, day, *scores, taken = _by_patient_and_day(entries[0])
+        dose_patient, dose_day, dose_ug = _by_patient_and_day(doses[0])
+        cohort = cohort_input(
+            ids, patient, day, np.stack(scores, axis=1), dose_patient, dose_day, dose_ug, taken
         )
-        doses = self._copy_out(
-            f"SELECT patient_id::int8, (effective_date - DATE '2000-01-01')::int4, dose_ug::int8 "
-            f"FROM {_qn(DoseChange._meta.db_table)} WHERE patient_id = ANY(%s::int8[]) "
-            f"ORDER BY patient_id, effective_date",
-            id_list,
-            [("patient", ">i8"), ("day", ">i4"), ("dose", ">i8")],
-        )
-        values = np.empty((len(entries), len(SYMPTOMS)), dtype=np.float64)
-        for k, symptom in enumerate(SYMPTOMS):
-            values[:, k] = entries[symptom]
-        return cohort_input(
-            ids,
-            entries["patient"].astype(np.int64),
-            entries["day"].astype(np.int64) + PG_EPOCH,
-            values,
-            doses["patient"].astype(np.int64),
-            doses["day"].astype(np.int64) + PG_EPOCH,
-            doses["dose"].astype(np.int64),
-            entries["taken"].astype(np.int64),
-        )
+        return versions, cohort
 
-    def replace_series(self, ids: np.ndarray, result: CohortResult) -> int:
-        """Replace the series of patients whose trends changed (all, if forced); return the days
-        written.
-
-        Whether a patient's trends changed is read off the fingerprint stored with their
-        summary, so an unchanged patient costs neither a read nor a write of their row. The
-        engine gives bit-identical values for the same diary, so the digests compare exactly.
-        Rows go in by psycopg's binary COPY, their arrays encoded by numpy for the whole batch
-        (``arrays.binary_arrays``).
-        """
-        digests = days_digests(ids, result)
-        id_list = ids.tolist()
-        self._days_digests = dict(zip(id_list, digests, strict=True))
-        changed = [
-            self._force or self._stored.get(pid, ("", ""))[1] != digest
-            for pid, digest in zip(id_list, digests, strict=True)
-        ]
-        if not any(changed):
-            return 0
-        bounds, columns = series_columns(ids, result)
-        encoded = {name: arrays.binary_arrays(values, bounds) for name, values in columns.items()}
-        names = ["patient_id", "start", "end", *columns, "last_pain_r7", "last_pain_pct"]
-        written = 0
-        with self._cursor() as cursor:
-            cursor.execute(
-                f"DELETE FROM {self._series} WHERE patient_id = ANY(%b::int8[])",
-                [[pid for pid, change in zip(id_list, changed, strict=True) if change]],
-            )
-            sql = f"COPY {self._series} ({', '.join(map(_qn, names))}) FROM STDIN (FORMAT BINARY)"
-            with cursor.copy(sql) as copy:
-                for i, (pid, change) in enumerate(zip(id_list, changed, strict=True)):
-                    lo, hi = bounds[i], bounds[i + 1]
-                    if not change or hi == lo:
-                        continue
-                    head = series_head(result, lo, hi)
-                    copy.write_row(
-                        (
-                            np.int64(pid),
-                            head["start"],
-                            head["end"],
-                            *(encoded[name][i] for name in columns),
-                            head["last_pain_r7"],
-                            head["last_pain_pct"],
-                        )
-                    )
-                    written += hi - lo
-        return written
-
-    def write_summaries(
+    def write(
         self,
-        ids: list[int],
-        summary: SummaryColumns,
+        ids: np.ndarray,
+        result: CohortResult,
         versions: dict[int, int],
         now: dt.datetime,
         engine_version: str,
-    ) -> int:
-        """Update the summary rows; their columns only where the digest changed.
+    ) -> tuple[int, int]:
+        """Series, summaries and stamp: up to five statements, one round trip.
+
+        Only patients whose results changed are written (all, if forced), recognised by the
+        fingerprints stored with their summary: the engine gives bit-identical values for the
+        same diary, so the digests compare exactly. Unchanged patients only get their
+        fingerprints, version and time.
+        """
+        id_list = ids.tolist()
+        stored = [self._stored.get(pid, ("", "")) for pid in id_list]
+        days = days_digests(ids, result)
+        data = summary_digests(result.summary)
+        days_changed = np.array(
+            [self._force or s[1] != d for s, d in zip(stored, days, strict=True)], dtype=bool
+        )
+        data_changed = np.array(
+            [self._force or s[0] != d for s, d in zip(stored, data, strict=True)], dtype=bool
+        )
+        statements, days_written = self._series(ids, result, days_changed)
+        statements += self._summaries(
+            ids, result.summary, data_changed, data, days, versions, now, engine_version
+        )
+        statements.append((_sql()["stamp"], [now, list(versions), list(versions.values())]))
+        self._pipeline(statements)
+        return days_written, int(data_changed.sum())
+
+    def _series(
+        self, ids: np.ndarray, result: CohortResult, changed: np.ndarray
+    ) -> tuple[list[Statement], int]:
+        """Delete the changed patients' series and insert them again."""
+        if not changed.any():
+            return [], 0
+        bounds, columns = series_columns(ids, result)
+        lo, hi = np.asarray(bounds[:-1]), np.asarray(bounds[1:])
+        heads = series_heads(result, bounds)
+        keep = changed[hi > lo]  # heads hold the patients with days
+        write = changed & (hi > lo)
+        sql = _sql()
+        statements = [(sql["delete_series"], [arrays.binary_array(ids[changed])])]
+        if write.any():
+            per_patient = [
+                ids[write].astype(np.int64),
+                heads["start"][keep].astype(np.int32),
+                heads["end"][keep].astype(np.int32),
+                lo[write].astype(np.int32),
+                hi[write].astype(np.int32),
+                heads["last_pain_r7"][keep],
+                heads["last_pain_pct"][keep],
+            ]
+            batch = [columns[name] for name in SERIES_ARRAYS]
+            statements.append(
+                (sql["insert_series"], [arrays.binary_array(c) for c in [*per_patient, *batch]])
+            )
+        return statements, int((hi - lo)[write].sum())
+
+    def _summaries(
+        self,
+        ids: np.ndarray,
+        summary: SummaryColumns,
+        changed: np.ndarray,
+        digests: list[str],
+        days_digests: list[str],
+        versions: dict[int, int],
+        now: dt.datetime,
+        engine_version: str,
+    ) -> list[Statement]:
+        """Update the summary rows: all columns where the digest changed, else the stamp.
 
         An UPDATE, not delete-and-insert: the rows are the locks other recomputes may be waiting
-        on (see lock()). One statement for the changed summaries: each array column travels as
-        one binary array over the whole batch's windows (``arrays.binary_array``), sliced per
-        patient by the UPDATE; the other columns as arrays of a value per patient. Unchanged
-        summaries only get their fingerprints, version and time.
+        on (see OrmStorage._lock). One statement for the changed summaries: each array column
+        travels as one binary array over the whole batch's windows, sliced per patient by the
+        UPDATE; the other columns as arrays of a value per patient.
         """
-        digests = summary_digests(summary)
-        changed = [
-            self._force or self._stored.get(pid, ("", ""))[0] != digest
-            for pid, digest in zip(ids, digests, strict=True)
-        ]
-        rows = [i for i, change in enumerate(changed) if change]
-        same = [i for i, change in enumerate(changed) if not change]
-        stamped = "computed_at = %b, engine_version = %b"
-        with self._cursor() as cursor:
-            if rows:
-                bounds, columns = summary_arrays(summary)
-                heads = summary_heads(summary)
-                per_patient = {
-                    "patient_id": ("int8", [ids[i] for i in rows]),
-                    "digest": ("text", [digests[i] for i in rows]),
-                    "days_digest": ("text", [self._days_digests[ids[i]] for i in rows]),
-                    "version": ("int8", [versions[ids[i]] for i in rows]),
-                    **{f: (HEAD_TYPES[f], [heads[i][f] for i in rows]) for f in HEAD_FIELDS},
-                    "lo": ("int4", [bounds[i] for i in rows]),
-                    "hi": ("int4", [bounds[i + 1] for i in rows]),
-                }
-                slices = [
-                    f"{_qn(name)} = a.{name}[v.lo * {n} + 1 : v.hi * {n}]"
-                    for name in columns
-                    for n in [len(SYMPTOMS) if name in SYMPTOM_DTYPES else 1]
-                ]
-                cursor.execute(
-                    f"UPDATE {self._summary} AS s SET "
-                    f"{', '.join(f'{_qn(f)} = v.{f}' for f in HEAD_FIELDS)}, {', '.join(slices)}, "
-                    f"data_digest = v.digest, days_digest = v.days_digest, "
-                    f"data_version = v.version, {stamped} "
-                    f"FROM unnest({', '.join(f'%b::{t}[]' for t, _ in per_patient.values())}) "
-                    f"AS v({', '.join(per_patient)}), "
-                    f"(SELECT {', '.join(f'%b AS {name}' for name in columns)}) AS a "
-                    f"WHERE s.patient_id = v.patient_id",
+        id_list = ids.tolist()
+        rows = np.flatnonzero(changed).tolist()
+        same = np.flatnonzero(~changed).tolist()
+        statements: list[Statement] = []
+        if rows:
+            bounds, columns = summary_arrays(summary)
+            heads = summary_heads(summary)
+            per_patient = {
+                "patient_id": ("int8", [id_list[i] for i in rows]),
+                "digest": ("text", [digests[i] for i in rows]),
+                "days_digest": ("text", [days_digests[i] for i in rows]),
+                "version": ("int8", [versions[id_list[i]] for i in rows]),
+                **{f: (HEAD_TYPES[f], [heads[i][f] for i in rows]) for f in HEAD_FIELDS},
+                "lo": ("int4", [bounds[i] for i in rows]),
+                "hi": ("int4", [bounds[i + 1] for i in rows]),
+            }
+            statements.append(
+                (
+                    _update_summaries_sql(),
                     [
                         now,
                         engine_version,
@@ -672,34 +721,40 @@ class PostgresStorage:
                         *(arrays.binary_array(values) for values in columns.values()),
                     ],
                 )
-            if same:
-                cursor.execute(
-                    f"UPDATE {self._summary} AS s SET days_digest = v.days_digest, "
-                    f"data_version = v.version, {stamped} "
-                    f"FROM unnest(%b::int8[], %b::text[], %b::int8[]) "
-                    f"AS v(patient_id, days_digest, version) "
-                    f"WHERE s.patient_id = v.patient_id",
+            )
+        if same:
+            statements.append(
+                (
+                    _sql()["stamp_summaries"],
                     [
                         now,
                         engine_version,
-                        [ids[i] for i in same],
-                        [self._days_digests[ids[i]] for i in same],
-                        [versions[ids[i]] for i in same],
+                        [id_list[i] for i in same],
+                        [days_digests[i] for i in same],
+                        [versions[id_list[i]] for i in same],
                     ],
                 )
-        return len(rows)
-
-    def stamp(self, versions: dict[int, int], now: dt.datetime) -> None:
-        # The same rule as OrmStorage.stamp, for the whole batch in one statement.
-        table = self._state
-        with self._cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} SET computed_version = v.version, computed_at = %b, "
-                f"dirty_since = CASE WHEN {table}.data_version <= v.version THEN NULL "
-                f"ELSE {table}.dirty_since END, "
-                f"queued_at = CASE WHEN {table}.data_version <= v.version THEN NULL "
-                f"ELSE {table}.queued_at END, failed_at = NULL, failure = '' "
-                f"FROM unnest(%b::int8[], %b::int8[]) AS v(patient_id, version) "
-                f"WHERE {table}.patient_id = v.patient_id",
-                [now, list(versions), list(versions.values())],
             )
+        return statements
+
+
+@cache
+def _update_summaries_sql() -> str:
+    summary = _qn(ResponseSummary._meta.db_table)
+    names = ["patient_id", "digest", "days_digest", "version", *HEAD_FIELDS, "lo", "hi"]
+    types = ["int8", "text", "text", "int8", *(HEAD_TYPES[f] for f in HEAD_FIELDS), "int4", "int4"]
+    columns = [*WINDOW_DTYPES, *SYMPTOM_DTYPES]
+    slices = [
+        f"{_qn(name)} = a.{name}[v.lo * {n} + 1 : v.hi * {n}]"
+        for name in columns
+        for n in [len(SYMPTOMS) if name in SYMPTOM_DTYPES else 1]
+    ]
+    return (
+        f"UPDATE {summary} AS s SET "
+        f"{', '.join(f'{_qn(f)} = v.{f}' for f in HEAD_FIELDS)}, {', '.join(slices)}, "
+        f"data_digest = v.digest, days_digest = v.days_digest, "
+        f"data_version = v.version, computed_at = %b, engine_version = %b "
+        f"FROM unnest({', '.join(f'%b::{t}[]' for t in types)}) AS v({', '.join(names)}), "
+        f"(SELECT {', '.join(f'%b AS {name}' for name in columns)}) AS a "
+        f"WHERE s.patient_id = v.patient_id"
+    )

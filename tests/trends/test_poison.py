@@ -32,7 +32,7 @@ from .conftest import change_dose, save_entry
 D0 = dt.date(2026, 9, 1)
 SECRET_NOTE = "poisoned-diary-note-7f3a"
 copy_paths = pytest.mark.parametrize(
-    "use_copy",
+    "use_postgres",
     [
         pytest.param(False, id="orm"),
         pytest.param(
@@ -74,10 +74,12 @@ def cohort(alice, bob):
 
 
 @copy_paths
-def test_the_healthy_patients_of_a_poisoned_batch_are_computed(cohort, use_copy, caplog):
+def test_the_healthy_patients_of_a_poisoned_batch_are_computed(cohort, use_postgres, caplog):
     alice, bob, zoe = cohort
     with caplog.at_level(logging.ERROR, logger="ldn_diary.trends.services"):
-        counts = trends_recompute_patients(patient_ids=[p.pk for p in cohort], use_copy=use_copy)
+        counts = trends_recompute_patients(
+            patient_ids=[p.pk for p in cohort], use_postgres=use_postgres
+        )
 
     assert counts.failed == 1
     for healthy in (bob, zoe):
@@ -99,21 +101,21 @@ def test_the_healthy_patients_of_a_poisoned_batch_are_computed(cohort, use_copy,
 
 
 @copy_paths
-def test_a_poisoned_dose_alone_or_a_far_future_day_is_isolated_too(alice, bob, use_copy):
+def test_a_poisoned_dose_alone_or_a_far_future_day_is_isolated_too(alice, bob, use_postgres):
     diary(alice)
     diary(bob)
     poison(alice, entry=False)
     DiaryEntry.objects.create(
         patient=bob, date=dt.date(9999, 12, 31), pain=1, fatigue=1, sleep=1, mood=1
     )
-    counts = trends_recompute_patients(patient_ids=[alice.pk, bob.pk], use_copy=use_copy)
+    counts = trends_recompute_patients(patient_ids=[alice.pk, bob.pk], use_postgres=use_postgres)
     assert counts.failed == 2 and counts.days_written == 0
     assert set(TrendState.objects.values_list("failure", flat=True)) == {"dates_out_of_range"}
 
 
 @copy_paths
 def test_an_engine_error_is_narrowed_down_to_the_patient_who_causes_it(
-    alice, bob, use_copy, monkeypatch
+    alice, bob, use_postgres, monkeypatch
 ):
     """Whatever else a diary might hold that the engine cannot take, the batch is halved until
     the failing patient is alone; everyone else is stored."""
@@ -132,7 +134,7 @@ def test_an_engine_error_is_narrowed_down_to_the_patient_who_causes_it(
 
     monkeypatch.setattr(services, "compute_cohort", fragile_engine)
     ids = [p.pk for p in (alice, bob, *others)]
-    counts = trends_recompute_patients(patient_ids=ids, use_copy=use_copy)
+    counts = trends_recompute_patients(patient_ids=ids, use_postgres=use_postgres)
 
     assert counts.failed == 1 and runs[0] == 7 and len(runs) <= 1 + 2 * 3
     assert TrendState.objects.get(patient=alice).failure == "FloatingPointError"
@@ -141,7 +143,7 @@ def test_an_engine_error_is_narrowed_down_to_the_patient_who_causes_it(
     # The merged result is what each healthy patient gets alone.
     for patient in (bob, *others):
         rows = trend_days_for(patient)
-        trends_recompute_patients(patient_ids=[patient.pk], use_copy=use_copy, force=True)
+        trends_recompute_patients(patient_ids=[patient.pk], use_postgres=use_postgres, force=True)
         assert trend_days_for(patient) == rows
 
 

@@ -17,7 +17,7 @@ from ldn_diary.clinical import compute_cohort
 from ldn_diary.clinical.constants import ENGINE_VERSION
 from ldn_diary.diary.models import DiaryEntry
 from ldn_diary.trends import services
-from ldn_diary.trends.arrays import binary_arrays
+from ldn_diary.trends.arrays import binary_array, load_array
 from ldn_diary.trends.models import ResponseSummary, TrendSeries, TrendState
 from ldn_diary.trends.selectors import trend_days_for
 from ldn_diary.trends.services import (
@@ -222,11 +222,11 @@ def test_copy_and_orm_paths_store_identical_rows(alice, bob):
     change_dose(bob, day(10), 0)  # a stop before any dose: no therapy start
     ids = [alice.pk, bob.pk]
 
-    trends_recompute_patients(patient_ids=ids, use_copy=False)
+    trends_recompute_patients(patient_ids=ids, use_postgres=False)
     orm_rows, orm_summaries = stored_rows(ids), summaries(ids)
     TrendSeries.objects.all().delete()
     ResponseSummary.objects.all().delete()
-    counts = trends_recompute_patients(patient_ids=ids, use_copy=True)
+    counts = trends_recompute_patients(patient_ids=ids, use_postgres=True)
 
     assert (counts.days_written, counts.summaries_written) == (len(orm_rows), 2)
     assert stored_rows(ids) == orm_rows
@@ -276,19 +276,50 @@ def test_rows_lost_outside_the_app_come_back_with_force(alice):
 def test_the_binary_array_encoding_decodes_to_the_values():
     """Decode PostgreSQL's binary array format with struct, independently of the numpy encoder."""
     values = np.array([1.5, 0.0, np.nan, -2.25, 7.0])
-    encoded = binary_arrays(values, [0, 3, 3, 5])
+    array = binary_array(values)
 
-    decoded = []
-    for array in encoded:
-        assert array.oid == 1022  # float8[]
-        ndim, has_null, element, length, lower = struct.unpack_from(">iiiii", array.data)
-        assert (ndim, has_null, element, lower) == (1, 0, 701, 1)
-        items = [struct.unpack_from(">id", array.data, 20 + 12 * i) for i in range(length)]
-        assert all(size == 8 for size, _ in items)
-        assert len(array.data) == 20 + 12 * length
-        decoded.append([v for _, v in items])
-    assert decoded[0][:2] == [1.5, 0.0] and np.isnan(decoded[0][2])
-    assert decoded[1:] == [[], [-2.25, 7.0]]
+    assert array.oid == 1022  # float8[]
+    ndim, has_null, element, length, lower = struct.unpack_from(">iiiii", array.data)
+    assert (ndim, has_null, element, length, lower) == (1, 0, 701, 5, 1)
+    items = [struct.unpack_from(">id", array.data, 20 + 12 * i) for i in range(length)]
+    assert all(size == 8 for size, _ in items)
+    assert len(array.data) == 20 + 12 * length
+    decoded = [v for _, v in items]
+    assert decoded[:2] == [1.5, 0.0] and np.isnan(decoded[2]) and decoded[3:] == [-2.25, 7.0]
+
+
+def test_integer_arrays_load_from_their_binary_form():
+    """Encode with struct, independently of the numpy loader; refuse what it cannot load."""
+
+    def encoded(element: int, fmt: str, values: list[int], *, has_null: int = 0) -> bytes:
+        size = struct.calcsize(">" + fmt)
+        body = b"".join(struct.pack(f">i{fmt}", size, v) for v in values)
+        return struct.pack(">iiiii", 1, has_null, element, len(values), 1) + body
+
+    for element, fmt in ((20, "q"), (23, "i"), (21, "h")):
+        loaded = load_array(encoded(element, fmt, [3, -1, 70000 if fmt != "h" else 7]))
+        assert loaded.dtype == np.int64
+        assert loaded.tolist() == [3, -1, 70000 if fmt != "h" else 7]
+    assert load_array(struct.pack(">iii", 0, 0, 20)).tolist() == []  # '{}'
+    with pytest.raises(ValueError, match="NULL"):
+        load_array(encoded(20, "q", [1], has_null=1))
+    with pytest.raises(ValueError, match="integer"):
+        load_array(encoded(701, "d", [1.5]))
+
+
+@postgres_only
+def test_the_database_returns_what_the_loader_expects(db):
+    """The same loader on arrays PostgreSQL itself builds (as the recompute's read gets them)."""
+    import psycopg
+    from django.db import connection
+
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(
+            "SELECT '{1,-2,3}'::int8[], '{5,6}'::int4[], '{-7}'::int2[], '{}'::int8[]", binary=True
+        )
+        row = cursor.fetchone()
+    assert [column.tolist() for column in row] == [[1, -2, 3], [5, 6], [-7], []]
 
 
 @postgres_only

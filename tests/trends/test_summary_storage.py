@@ -67,8 +67,8 @@ def diary_of_120_days(patient, *, seed: int, doses: bool = True) -> list[tuple[A
     ]
 
 
-@pytest.mark.parametrize("use_copy", PATHS)
-def test_a_summary_reads_back_exactly_as_computed(alice, bob, use_copy):
+@pytest.mark.parametrize("use_postgres", PATHS)
+def test_a_summary_reads_back_exactly_as_computed(alice, bob, use_postgres):
     charlie = make_user("charlie", "patient")
     expected = {
         alice.pk: diary_of_120_days(alice, seed=1),
@@ -83,7 +83,7 @@ def test_a_summary_reads_back_exactly_as_computed(alice, bob, use_copy):
         charlie.pk: [],
     }
 
-    trends_recompute_patients(patient_ids=list(expected), use_copy=use_copy)
+    trends_recompute_patients(patient_ids=list(expected), use_postgres=use_postgres)
 
     for pid, entries in expected.items():
         computed = compute_patient(entries, doses[pid]).summaries[0]
