@@ -76,22 +76,34 @@ def hac_long_run_variance(y: FloatArray) -> tuple[FloatArray, IntArray, FloatArr
     return lrv, n, np.where(n > 0, mean, np.nan)
 
 
+# Student t quantiles at CI_QUANTILE by degrees of freedom, filled as they are first needed.
+_T_QUANTILES: dict[int, float] = {}
+
+
 def t_quantile(df: IntArray) -> FloatArray:
     """Student t quantile at CI_QUANTILE for integer degrees of freedom (NaN where df < 1).
 
-    Degrees of freedom take few distinct values (at most 26 for two 14-day windows), so the
-    quantile is computed once per distinct value: scipy's ppf is slow per element.
+    Degrees of freedom take few distinct values (at most 26 for two 14-day windows), and
+    scipy's ppf costs about 0.1 ms a call however few values it gets, so each value's quantile
+    is computed once per process and kept (a recompute after every diary save would otherwise
+    pay it each time).
     """
     df = np.asarray(df, dtype=np.int64)
     out = np.full(df.shape, np.nan)
     ok = df >= 1
     if ok.any():
-        # Imported here: scipy.stats takes about a second to import, which every process that
-        # loads the app (manage.py, workers, the test suite's subprocesses) would pay otherwise.
-        from scipy import stats as _scipy_stats
-
         values, inverse = np.unique(df[ok], return_inverse=True)
-        out[ok] = np.asarray(_scipy_stats.t.ppf(CI_QUANTILE, values))[inverse]
+        wanted = values.tolist()
+        missing = [v for v in wanted if v not in _T_QUANTILES]
+        if missing:
+            # Imported here: scipy.stats takes about a second to import, which every process
+            # that loads the app (manage.py, workers, the test suite's subprocesses) would pay
+            # otherwise.
+            from scipy import stats as _scipy_stats
+
+            quantiles = np.asarray(_scipy_stats.t.ppf(CI_QUANTILE, missing), dtype=np.float64)
+            _T_QUANTILES.update(zip(missing, quantiles.tolist(), strict=True))
+        out[ok] = np.array([_T_QUANTILES[v] for v in wanted])[inverse]
     return out
 
 

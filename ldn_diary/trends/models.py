@@ -107,7 +107,7 @@ class TrendSeries(models.Model):
     """A patient's daily trends, from their first to their last diary entry, as one row.
 
     Element i of every array is day ``start + i``. Written only by ``trends_recompute_patients``
-    (on PostgreSQL by COPY), read through ``ldn_diary.trends.selectors``, which hands pages the
+    (on PostgreSQL by one INSERT per batch), read through ``ldn_diary.trends.selectors``, which hands pages the
     days as ``TrendDayRow`` values. A 7-day mean is NaN when fewer than 4 of the 7 days were
     logged; a change is NaN without a valid, non-zero baseline; a dose is NO_DOSE (-1) before
     the first recorded dose. The latest day's pain mean and change are columns of their own, so
