@@ -66,3 +66,22 @@ def test_loading_the_app_and_its_urls_imports_no_heavy_library():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+
+
+def test_a_worker_imports_the_engines_scipy_when_it_starts_not_in_its_first_task():
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, django; django.setup();"
+        "from celery.signals import worker_init; from ldn_diary.celery import app;"
+        "before = 'scipy.stats' in sys.modules; worker_init.send(sender=None);"
+        "print(before, 'scipy.stats' in sys.modules)"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ldn_diary.settings", "DEBUG": "true"}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True"]
