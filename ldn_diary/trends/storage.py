@@ -487,6 +487,14 @@ def _sql() -> dict[str, str]:
     scores = ", ".join(f"array_agg({_qn(s)}::int2)" for s in SYMPTOMS)
     taken = " ".join(f"WHEN '{answer}' THEN {code}" for answer, code in TAKEN_CODES.items())
     head_columns = ("patient_id", "first", "last", "lo", "hi", "last_r7", "last_pct")
+    names = ["patient_id", "digest", "days_digest", "version", *HEAD_FIELDS, "lo", "hi"]
+    types = ["int8", "text", "text", "int8", *(HEAD_TYPES[f] for f in HEAD_FIELDS), "int4", "int4"]
+    window_arrays = [*WINDOW_DTYPES, *SYMPTOM_DTYPES]
+    slices = [
+        f"{_qn(name)} = a.{name}[v.lo * {n} + 1 : v.hi * {n}]"
+        for name in window_arrays
+        for n in [len(SYMPTOMS) if name in SYMPTOM_DTYPES else 1]
+    ]
     return {
         # Creates the missing summary (lock) and state rows, and sets two things for this
         # transaction. synchronous_commit off: everything written here can be recomputed from
@@ -556,6 +564,17 @@ def _sql() -> dict[str, str]:
             f"FROM unnest(%b::int8[], %b::int8[]) AS v(patient_id, version) "
             f"WHERE {state}.patient_id = v.patient_id"
         ),
+        # Every column of the changed summaries: a value per patient, and each array column as
+        # one array over the batch's windows, sliced per patient.
+        "update_summaries": (
+            f"UPDATE {summary} AS s SET "
+            f"{', '.join(f'{_qn(f)} = v.{f}' for f in HEAD_FIELDS)}, {', '.join(slices)}, "
+            f"data_digest = v.digest, days_digest = v.days_digest, "
+            f"data_version = v.version, computed_at = %b, engine_version = %b "
+            f"FROM unnest({', '.join(f'%b::{t}[]' for t in types)}) AS v({', '.join(names)}), "
+            f"(SELECT {', '.join(f'%b AS {name}' for name in window_arrays)}) AS a "
+            f"WHERE s.patient_id = v.patient_id"
+        ),
     }
 
 
@@ -581,9 +600,9 @@ class PostgresStorage:
         Parameters are bound on the server in binary (``%b``): Django's cursors quote them into
         the SQL text on the client, which for a batch's arrays costs seconds. The statements are
         prepared once per connection, which saves parsing them again on every diary save (about
-        0.3 ms of a one-patient recompute; each is still planned for its own parameters). Integer arrays in
-        the results load as numpy arrays (``arrays.register``). Errors are raised as
-        django.db errors (e.g. OperationalError, which the tasks retry).
+        0.3 ms of a one-patient recompute; each is still planned for its own parameters).
+        Integer arrays in the results load as numpy arrays (``arrays.register``). Errors are
+        raised as django.db errors (e.g. OperationalError, which the tasks retry).
         """
         import psycopg
 
@@ -719,7 +738,7 @@ class PostgresStorage:
             }
             statements.append(
                 (
-                    _update_summaries_sql(),
+                    _sql()["update_summaries"],
                     [
                         now,
                         engine_version,
@@ -742,25 +761,3 @@ class PostgresStorage:
                 )
             )
         return statements
-
-
-@cache
-def _update_summaries_sql() -> str:
-    summary = _qn(ResponseSummary._meta.db_table)
-    names = ["patient_id", "digest", "days_digest", "version", *HEAD_FIELDS, "lo", "hi"]
-    types = ["int8", "text", "text", "int8", *(HEAD_TYPES[f] for f in HEAD_FIELDS), "int4", "int4"]
-    columns = [*WINDOW_DTYPES, *SYMPTOM_DTYPES]
-    slices = [
-        f"{_qn(name)} = a.{name}[v.lo * {n} + 1 : v.hi * {n}]"
-        for name in columns
-        for n in [len(SYMPTOMS) if name in SYMPTOM_DTYPES else 1]
-    ]
-    return (
-        f"UPDATE {summary} AS s SET "
-        f"{', '.join(f'{_qn(f)} = v.{f}' for f in HEAD_FIELDS)}, {', '.join(slices)}, "
-        f"data_digest = v.digest, days_digest = v.days_digest, "
-        f"data_version = v.version, computed_at = %b, engine_version = %b "
-        f"FROM unnest({', '.join(f'%b::{t}[]' for t in types)}) AS v({', '.join(names)}), "
-        f"(SELECT {', '.join(f'%b AS {name}' for name in columns)}) AS a "
-        f"WHERE s.patient_id = v.patient_id"
-    )
