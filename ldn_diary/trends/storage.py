@@ -136,7 +136,7 @@ SUMMARY_FIELDS = (
     "data_version",
     "engine_version",
 )
-# The PostgreSQL types of HEAD_FIELDS, for the arrays write_summaries sends them in.
+# The PostgreSQL types of HEAD_FIELDS, for the arrays the summaries' UPDATE takes them in.
 HEAD_TYPES = {
     "therapy_start": "date",
     "data_start": "date",
