@@ -146,6 +146,17 @@ HEAD_TYPES = {
     **dict.fromkeys(BASELINE_FIELDS, "float8"),
     "assessed": "int2",
 }
+# What the summaries' UPDATE takes a value of per changed patient, with its PostgreSQL type: the
+# fingerprints, the version, HEAD_FIELDS, and the patient's slice of the window arrays.
+SUMMARY_UPDATE_VALUES = {
+    "patient_id": "int8",
+    "digest": "text",
+    "days_digest": "text",
+    "version": "int8",
+    **HEAD_TYPES,
+    "lo": "int4",
+    "hi": "int4",
+}
 
 
 def summary_arrays(summary: SummaryColumns) -> tuple[list[int], dict[str, np.ndarray]]:
@@ -487,8 +498,6 @@ def _sql() -> dict[str, str]:
     scores = ", ".join(f"array_agg({_qn(s)}::int2)" for s in SYMPTOMS)
     taken = " ".join(f"WHEN '{answer}' THEN {code}" for answer, code in TAKEN_CODES.items())
     head_columns = ("patient_id", "first", "last", "lo", "hi", "last_r7", "last_pct")
-    names = ["patient_id", "digest", "days_digest", "version", *HEAD_FIELDS, "lo", "hi"]
-    types = ["int8", "text", "text", "int8", *(HEAD_TYPES[f] for f in HEAD_FIELDS), "int4", "int4"]
     window_arrays = [*WINDOW_DTYPES, *SYMPTOM_DTYPES]
     slices = [
         f"{_qn(name)} = a.{name}[v.lo * {n} + 1 : v.hi * {n}]"
@@ -571,7 +580,8 @@ def _sql() -> dict[str, str]:
             f"{', '.join(f'{_qn(f)} = v.{f}' for f in HEAD_FIELDS)}, {', '.join(slices)}, "
             f"data_digest = v.digest, days_digest = v.days_digest, "
             f"data_version = v.version, computed_at = %b, engine_version = %b "
-            f"FROM unnest({', '.join(f'%b::{t}[]' for t in types)}) AS v({', '.join(names)}), "
+            f"FROM unnest({', '.join(f'%b::{t}[]' for t in SUMMARY_UPDATE_VALUES.values())}) "
+            f"AS v({', '.join(SUMMARY_UPDATE_VALUES)}), "
             f"(SELECT {', '.join(f'%b AS {name}' for name in window_arrays)}) AS a "
             f"WHERE s.patient_id = v.patient_id"
         ),
@@ -728,13 +738,13 @@ class PostgresStorage:
             bounds, columns = summary_arrays(summary)
             heads = summary_heads(summary)
             per_patient = {
-                "patient_id": ("int8", [id_list[i] for i in rows]),
-                "digest": ("text", [digests[i] for i in rows]),
-                "days_digest": ("text", [days_digests[i] for i in rows]),
-                "version": ("int8", [versions[id_list[i]] for i in rows]),
-                **{f: (HEAD_TYPES[f], [heads[i][f] for i in rows]) for f in HEAD_FIELDS},
-                "lo": ("int4", [bounds[i] for i in rows]),
-                "hi": ("int4", [bounds[i + 1] for i in rows]),
+                "patient_id": [id_list[i] for i in rows],
+                "digest": [digests[i] for i in rows],
+                "days_digest": [days_digests[i] for i in rows],
+                "version": [versions[id_list[i]] for i in rows],
+                **{f: [heads[i][f] for i in rows] for f in HEAD_FIELDS},
+                "lo": [bounds[i] for i in rows],
+                "hi": [bounds[i + 1] for i in rows],
             }
             statements.append(
                 (
@@ -742,7 +752,7 @@ class PostgresStorage:
                     [
                         now,
                         engine_version,
-                        *(values for _, values in per_patient.values()),
+                        *(per_patient[name] for name in SUMMARY_UPDATE_VALUES),
                         *(arrays.binary_array(values) for values in columns.values()),
                     ],
                 )
