@@ -1,7 +1,8 @@
 """Pure-Python clinical maths for LDN Diary (docs/clinical-rules.md §1-4); no Django imports.
 
 The public API is `compute_cohort` (vectorised over patients) and `compute_patient` (one patient,
-same engine), with their `CohortInput` / `CohortResult` containers (the response summaries as
+same engine), with their `CohortInput` / `CohortResult` containers and `trend_values` (7-day
+means and changes from stored 7-day totals) (the response summaries as
 `SummaryColumns`, one patient's as a dict by `summary_dict`); `compare_windows` (is one
 patient's change beyond day-to-day variation?) with its vectorised form `compare_windows_batch`;
 the dose-history rules in `ldn_diary.clinical.doses`; and the questionnaire scores `fiqr_score`,
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from . import compare, constants, doses, questionnaires, stats, summary
 from .compare import Comparison, WindowComparisons, compare_windows, compare_windows_batch
-from .engine import CohortInput, CohortResult, compute_cohort, compute_patient
+from .engine import CohortInput, CohortResult, compute_cohort, compute_patient, trend_values
 from .questionnaires import (
     ACR_EXCLUDED_FROM_REGIONS,
     ACR_MIN_MONTHS,
@@ -86,4 +87,5 @@ __all__ = (
     "stats",
     "summary",
     "summary_dict",
+    "trend_values",
 )

@@ -65,7 +65,14 @@ from .constants import (
 )
 from .summary import NO_DAY, SummaryColumns, summary_dict
 
-__all__ = ("CohortInput", "CohortResult", "SummaryColumns", "compute_cohort", "compute_patient")
+__all__ = (
+    "CohortInput",
+    "CohortResult",
+    "SummaryColumns",
+    "compute_cohort",
+    "compute_patient",
+    "trend_values",
+)
 
 _N_SYMPTOMS = len(SYMPTOMS)
 
@@ -115,17 +122,43 @@ class CohortInput:
 class CohortResult:
     """Daily trend rows (one per patient per calendar day from first to last entry) and summaries.
 
-    Daily arrays are in long format sorted by (patient, day); (K, 4) arrays follow SYMPTOMS.
+    Daily arrays are in long format sorted by (patient, day); (K, 4) and (P, 4) arrays follow
+    SYMPTOMS. The engine computes the 7-day totals and counts and each patient's baseline; the
+    7-day means and changes follow from them by ``trend_values`` (``day_rolling`` and
+    ``day_change_pct``, computed on first use), which is how stored trends are read back too.
     """
 
     day_patient: IntArray  # (K,)
     day_day: IntArray  # (K,) ordinal
     day_dose_ug: IntArray  # (K,), NO_DOSE (-1) before the first dose change
     day_logged: BoolArray  # (K,), an entry exists that day
-    day_rolling: FloatArray  # (K, 4), NaN with fewer than ROLLING_MIN_DAYS values
+    day_rolling_total: FloatArray  # (K, 4), sum of the values in the 7-day window (integers)
     day_rolling_n: IntArray  # (K, 4), values in the 7-day window
-    day_change_pct: FloatArray  # (K, 4), positive = better; NaN when undefined
+    # What each patient's changes are measured from: the baseline's totals and counts (P, 4);
+    # the counts are 0 where the patient has no valid baseline, so there is no change.
+    base_total: FloatArray
+    base_n: IntArray
     summary: SummaryColumns  # every patient's response summary, as columns
+
+    @cached_property
+    def _trend_values(self) -> tuple[FloatArray, FloatArray]:
+        return trend_values(
+            self.day_rolling_total,
+            self.day_rolling_n,
+            self.base_total[self.day_patient],
+            self.base_n[self.day_patient],
+        )
+
+    @property
+    def day_rolling(self) -> FloatArray:
+        """(K, 4) 7-day means, NaN with fewer than ROLLING_MIN_DAYS values."""
+        return self._trend_values[0]
+
+    @property
+    def day_change_pct(self) -> FloatArray:
+        """(K, 4) change of the 7-day mean from baseline, %, positive = better; NaN when
+        undefined."""
+        return self._trend_values[1]
 
     @cached_property
     def summaries(self) -> list[dict[str, Any]]:
@@ -286,8 +319,27 @@ def _change(
     return points, pct
 
 
-# --------------------------------------------------------------------------------------------------
-# Therapy start and dose phases
+def trend_values(
+    total: npt.ArrayLike, n: npt.ArrayLike, base_total: npt.ArrayLike, base_n: npt.ArrayLike
+) -> tuple[FloatArray, FloatArray]:
+    """7-day means and changes from baseline (%) of days, from their 7-day totals and counts
+    (K, 4) and the baseline's totals and counts for each day (K, 4, or broadcastable; a count of
+    0 means no valid baseline).
+
+    The mean is NaN with fewer than ROLLING_MIN_DAYS values (docs/clinical-rules.md §2), the
+    change NaN where there is no mean or no baseline, or the baseline has no problem (_change).
+    The same integer sums always give the same floats, so trends stored as totals read back
+    bit-identical to the engine's.
+    """
+    total = np.asarray(total, dtype=np.float64)
+    n = np.asarray(n, dtype=np.int64)
+    base_total = np.asarray(base_total, dtype=np.float64)
+    base_n = np.asarray(base_n, dtype=np.int64)
+    has_rolling = n >= ROLLING_MIN_DAYS
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(has_rolling, total / n, np.nan)
+    _, pct = _change(total, n, base_total, base_n, has_rolling & (base_n > 0))
+    return mean, pct
 
 
 # --------------------------------------------------------------------------------------------------
@@ -436,9 +488,6 @@ def compute_cohort(inp: CohortInput) -> CohortResult:
     roll_total, roll_n = _rolling(grid)
     roll_total = roll_total[grid_row - grid.pad]
     roll_n = roll_n[grid_row - grid.pad]
-    has_rolling = roll_n >= ROLLING_MIN_DAYS
-    with np.errstate(invalid="ignore", divide="ignore"):
-        day_rolling = np.where(has_rolling, roll_total / roll_n, np.nan)
     day_logged = np.zeros(len(day_patient), dtype=bool)
     day_logged[np.cumsum(np.concatenate(([0], span)))[ep] + (ed - grid.first[ep])] = True
 
@@ -448,10 +497,6 @@ def compute_cohort(inp: CohortInput) -> CohortResult:
 
     start = doses.therapy_start_days(n_patients, dp, dd, du)
     base = _baseline(grid, start)
-    b_ok = base.valid[day_patient][:, None] & (base.n[day_patient] > 0) & has_rolling
-    _, day_change_pct = _change(
-        roll_total, roll_n, base.total[day_patient], base.n[day_patient], b_ok
-    )
 
     # Windows: three week windows per treated patient, then every dose phase's settled tail.
     treated = np.flatnonzero(start >= 0)
@@ -514,9 +559,10 @@ def compute_cohort(inp: CohortInput) -> CohortResult:
         day_day=day_day,
         day_dose_ug=day_dose.astype(np.int64),
         day_logged=day_logged,
-        day_rolling=day_rolling,
+        day_rolling_total=roll_total,
         day_rolling_n=roll_n,
-        day_change_pct=day_change_pct,
+        base_total=base.total,
+        base_n=np.where(base.valid[:, None], base.n, 0),
         summary=summary,
     )
 

@@ -25,6 +25,7 @@ from ldn_diary.clinical.constants import IMMPACT_MODERATE_PCT, SYMPTOMS, WEEK_WI
 from ldn_diary.clinical.summary import CLASSES
 from ldn_diary.diary.models import DiaryEntry, DoseChange
 from ldn_diary.trends.models import ResponseSummary, TrendSeries
+from ldn_diary.trends.selectors import SERIES_VALUE_FIELDS, series_values
 
 from .models import Membership, MembershipEvent, Release, SupportGroup
 
@@ -170,7 +171,8 @@ def member_outcomes(patient_ids: Sequence[int], *, today: dt.date) -> list[Membe
     - ``pain_class``: the stored class of pain in the week-4/8/12 windows; None when the window
       is not valid or has no class (docs/clinical-rules.md §2-3).
     - ``first_moderate_week``: the therapy week (1 = days 0-6) of the first day whose stored
-      7-day pain mean is 30 % or more below baseline (``TrendSeries.pain_pct``).
+      7-day pain mean is 30 % or more below baseline (from the stored series,
+      ``trends.selectors.series_values``).
     - side effects reported at least once in therapy weeks 1-4 (days 0-27) and after.
     - ``adherence``: over logged days with a non-zero dose in force, the share with the dose
       taken, a partly taken dose counting half.
@@ -195,12 +197,13 @@ def member_outcomes(patient_ids: Sequence[int], *, today: dt.date) -> list[Membe
     ):
         dose_changes[pid].append((day, ug))
     improved: dict[int, list[dt.date]] = defaultdict(list)
-    for pid, first_day, pain_pct in TrendSeries.objects.filter(patient_id__in=ids).values_list(
-        "patient_id", "start", "pain_pct"
+    for series in TrendSeries.objects.filter(patient_id__in=ids).only(
+        "patient_id", "start", *SERIES_VALUE_FIELDS
     ):
+        pain_pct = series_values(series)[2][:, SYMPTOMS.index("pain")]
         with np.errstate(invalid="ignore"):  # NaN (no change) is never an improvement
             days = np.flatnonzero(pain_pct >= IMMPACT_MODERATE_PCT).tolist()
-        improved[pid] = [first_day + dt.timedelta(days=n) for n in days]
+        improved[series.patient_id] = [series.start + dt.timedelta(days=n) for n in days]
     entries: dict[int, list[tuple[dt.date, list[str], str]]] = defaultdict(list)
     for pid, day, effects, taken in (
         DiaryEntry.objects.filter(patient_id__in=ids)

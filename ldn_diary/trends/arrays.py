@@ -1,7 +1,7 @@
 """Numpy arrays as database arrays: PostgreSQL arrays on PostgreSQL, raw bytes on SQLite.
 
-``TrendSeries`` keeps a patient's daily series as one array per column. On PostgreSQL they are
-real arrays (``double precision[]``, ``integer[]``, ...), readable by any SQL client; psycopg
+``TrendSeries`` keeps a patient's daily series as one array per column, ``ResponseSummary`` their
+windows. On PostgreSQL they are real arrays (``smallint[]``, ``double precision[]``, ...), readable by any SQL client; psycopg
 loads them as lists. The recompute moves whole batches as single arrays both ways, in
 PostgreSQL's binary array format, so that no value costs a Python object (psycopg's list dumper
 takes about 1 us per element: 10 s for a full recompute's 10 million values, bench/README.md):
@@ -30,6 +30,8 @@ ELEMENTS: dict[str, tuple[str, int, str, int]] = {
     "bool": ("boolean", 16, "?", 1000),
 }
 _WIRE_BY_ELEMENT = {oid: wire for _, oid, wire, _ in ELEMENTS.values()}
+# PostgreSQL's short type names (as in a cast) -> the numpy dtype sent for them.
+DTYPES = {"float8": "float64", "int8": "int64", "int4": "int32", "int2": "int16", "bool": "bool"}
 _HEADER = struct.Struct(">iiiii")  # ndim, has-NULL flag, element oid, length, lower bound
 
 

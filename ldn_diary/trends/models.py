@@ -108,10 +108,13 @@ class TrendSeries(models.Model):
 
     Element i of every array is day ``start + i``. Written only by ``trends_recompute_patients``
     (on PostgreSQL by one INSERT per batch), read through ``ldn_diary.trends.selectors``, which hands pages the
-    days as ``TrendDayRow`` values. A 7-day mean is NaN when fewer than 4 of the 7 days were
-    logged; a change is NaN without a valid, non-zero baseline; a dose is NO_DOSE (-1) before
-    the first recorded dose. The latest day's pain mean and change are columns of their own, so
-    the roster reads them without loading the arrays.
+    days as ``TrendDayRow`` values. What is stored is what the engine counts, small integers:
+    each symptom's 7-day total and the baseline's totals. The 7-day means and the changes from
+    baseline follow from them on read (``selectors.series_values`` by the engine's own
+    ``clinical.trend_values``), bit-identical to the engine's: a 7-day mean needs 4 of the 7
+    days logged, and a change a valid baseline. A dose is NO_DOSE (-1) before the first
+    recorded dose. The latest day's pain mean and change are columns of their own, so the
+    roster reads them without loading the arrays.
     """
 
     patient = models.OneToOneField(
@@ -128,21 +131,30 @@ class TrendSeries(models.Model):
     end = models.DateField()
     dose_ug = _series("int32", "Micrograms in effect each day (0 = stopped, -1 = no dose yet).")
     logged = _series("bool", "The patient wrote an entry that day.")
-    logged_7 = _series("int16", "Days with an entry among the 7 days ending on each day.")
-    pain_r7 = _series("float64", "7-day mean of pain.")
-    fatigue_r7 = _series("float64", "7-day mean of fatigue.")
-    sleep_r7 = _series("float64", "7-day mean of sleep quality.")
-    mood_r7 = _series("float64", "7-day mean of mood.")
-    # Change of the 7-day mean from baseline in %, positive = better for every symptom.
-    pain_pct = _series("float64", "Change of the pain mean from baseline, %.")
-    fatigue_pct = _series("float64", "Change of the fatigue mean from baseline, %.")
-    sleep_pct = _series("float64", "Change of the sleep mean from baseline, %.")
-    mood_pct = _series("float64", "Change of the mood mean from baseline, %.")
+    # Every entry has all four scores, so each total is over the days logged among the 7.
+    pain_total7 = _series("int16", "Sum of pain over the 7 days ending each day.")
+    fatigue_total7 = _series("int16", "Sum of fatigue over the 7 days ending each day.")
+    sleep_total7 = _series("int16", "Sum of sleep quality over the 7 days ending each day.")
+    mood_total7 = _series("int16", "Sum of mood over the 7 days ending each day.")
+    base_n = models.PositiveSmallIntegerField(
+        help_text="Days logged in the baseline the changes are measured from; 0 = none valid."
+    )
+    pain_base_total = models.PositiveSmallIntegerField(help_text="Sum of pain in the baseline.")
+    fatigue_base_total = models.PositiveSmallIntegerField(
+        help_text="Sum of fatigue in the baseline."
+    )
+    sleep_base_total = models.PositiveSmallIntegerField(help_text="Sum of sleep in the baseline.")
+    mood_base_total = models.PositiveSmallIntegerField(help_text="Sum of mood in the baseline.")
     last_pain_r7 = models.FloatField(null=True, blank=True)
     last_pain_pct = models.FloatField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"trends of {self.patient_id} {self.start} to {self.end}"
+
+
+# TrendSeries' per-symptom columns, in SYMPTOMS order.
+TOTAL7_FIELDS = tuple(f"{s}_total7" for s in SYMPTOMS)
+BASE_TOTAL_FIELDS = tuple(f"{s}_base_total" for s in SYMPTOMS)
 
 
 # The summary's per-window columns (ldn_diary.clinical.summary.SummaryColumns' window_* and

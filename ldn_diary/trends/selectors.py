@@ -12,12 +12,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from django.utils import timezone
 
 from ldn_diary.accounts.models import User
-from ldn_diary.clinical.constants import ENGINE_VERSION, NO_DOSE, SYMPTOMS
+from ldn_diary.clinical import trend_values
+from ldn_diary.clinical.constants import ENGINE_VERSION, NO_DOSE, ROLLING_DAYS, SYMPTOMS
 
-from .models import QUEUE_TIMEOUT, ResponseSummary, TrendSeries
+from .models import BASE_TOTAL_FIELDS, QUEUE_TIMEOUT, TOTAL7_FIELDS, ResponseSummary, TrendSeries
 
 CURRENT = "current"
 STALE = "stale"
@@ -127,7 +129,31 @@ class TrendDayRow:
         return {s: getattr(self, f"{s}_pct") for s in SYMPTOMS}
 
 
-SERIES_FLOATS = tuple(f"{s}_{kind}" for kind in ("r7", "pct") for s in SYMPTOMS)
+# The TrendSeries fields series_values reads.
+SERIES_VALUE_FIELDS = ("logged", *TOTAL7_FIELDS, "base_n", *BASE_TOTAL_FIELDS)
+
+
+def series_values(series: TrendSeries) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A stored series' days logged among each day's 7 (K,), and its 7-day means and changes
+    from baseline (K, 4), from the totals by the engine's own rule (``clinical.trend_values``):
+    exactly the engine's values. Reads only SERIES_VALUE_FIELDS."""
+    logged = np.cumsum(series.logged, dtype=np.int64)
+    logged_7 = (
+        logged - np.concatenate((np.zeros(ROLLING_DAYS, dtype=np.int64), logged))[: len(logged)]
+    )
+    totals = np.column_stack([getattr(series, name) for name in TOTAL7_FIELDS])
+    base = np.array([getattr(series, name) for name in BASE_TOTAL_FIELDS])
+    means, changes = trend_values(
+        totals.reshape(len(logged_7), len(SYMPTOMS)),
+        np.repeat(logged_7[:, None], len(SYMPTOMS), axis=1),
+        np.broadcast_to(base, (len(logged_7), len(SYMPTOMS))),
+        np.full((len(logged_7), len(SYMPTOMS)), series.base_n),
+    )
+    return logged_7, means, changes
+
+
+def _or_none(values: np.ndarray) -> list[float | None]:
+    return [None if v != v else v for v in values.tolist()]  # NaN -> None
 
 
 def series_days(
@@ -140,9 +166,10 @@ def series_days(
         hi = min(hi, (end - series.start).days + 1)
     if hi <= lo:
         return []
-    columns: list[list[Any]] = [
-        [None if v != v else v for v in getattr(series, name)[lo:hi].tolist()]  # NaN -> None
-        for name in SERIES_FLOATS
+    logged_7, means, changes = series_values(series)
+    columns = [
+        *(_or_none(means[lo:hi, k]) for k in range(len(SYMPTOMS))),
+        *(_or_none(changes[lo:hi, k]) for k in range(len(SYMPTOMS))),
     ]
     doses = [None if d == NO_DOSE else d for d in series.dose_ug[lo:hi].tolist()]
     return [
@@ -151,7 +178,7 @@ def series_days(
             zip(
                 doses,
                 series.logged[lo:hi].tolist(),
-                series.logged_7[lo:hi].tolist(),
+                logged_7[lo:hi].tolist(),
                 *columns,
                 strict=True,
             )

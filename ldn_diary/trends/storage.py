@@ -32,7 +32,7 @@ import numpy as np
 from django.db import connection
 from django.db.models import Case, DateTimeField, F, Value, When
 
-from ldn_diary.clinical import CohortInput, CohortResult, SummaryColumns
+from ldn_diary.clinical import CohortInput, CohortResult, SummaryColumns, trend_values
 from ldn_diary.clinical.constants import (
     SYMPTOMS,
     TAKEN_NO,
@@ -45,8 +45,10 @@ from ldn_diary.diary.models import DiaryEntry, DoseChange, DoseTaken
 
 from . import arrays
 from .models import (
+    BASE_TOTAL_FIELDS,
     BASELINE_FIELDS,
     SYMPTOM_DTYPES,
+    TOTAL7_FIELDS,
     WINDOW_DTYPES,
     ResponseSummary,
     TrendSeries,
@@ -245,7 +247,8 @@ def days_digests(ids: np.ndarray, result: CohortResult) -> list[str]:
     """Per patient, a digest of their trends as stored (ResponseSummary.days_digest).
 
     The days are laid out in one fixed-width array (the date, then TrendSeries' columns), in
-    date order, so each patient's days are one contiguous run of bytes to hash.
+    date order, so each patient's days are one contiguous run of bytes to hash; their baseline
+    totals follow.
     """
     bounds, columns = series_columns(ids, result)
     layout = [("date", "<i8")] + [(name, values.dtype.str) for name, values in columns.items()]
@@ -255,19 +258,38 @@ def days_digests(ids: np.ndarray, result: CohortResult) -> list[str]:
         rows[name] = values
     data = rows.tobytes()
     size = rows.dtype.itemsize
+    base = series_bases(result)
     return [
-        hashlib.blake2b(data[lo * size : hi * size], digest_size=16).hexdigest()
-        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+        hashlib.blake2b(data[lo * size : hi * size] + base[p].tobytes(), digest_size=16).hexdigest()
+        for p, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))
     ]
 
 
 # TrendSeries' array columns, in the order series_columns gives them.
-SERIES_ARRAYS = (
-    "dose_ug",
-    "logged",
-    "logged_7",
-    *(f"{symptom}_{kind}" for kind in ("r7", "pct") for symptom in SYMPTOMS),
-)
+SERIES_ARRAYS = ("dose_ug", "logged", *TOTAL7_FIELDS)
+# TrendSeries' baseline columns, in the order series_bases gives them.
+SERIES_BASE = ("base_n", *BASE_TOTAL_FIELDS)
+# What the series' INSERT takes a value of per patient, with its PostgreSQL type: the patient,
+# their first and last day (ordinals), their rows in the batch's arrays, the last day's pain
+# mean and change (NaN = none) and SERIES_BASE.
+SERIES_INSERT_VALUES = {
+    "patient_id": "int8",
+    "first": "int4",
+    "last": "int4",
+    "lo": "int4",
+    "hi": "int4",
+    "last_r7": "float8",
+    "last_pct": "float8",
+    **dict.fromkeys(SERIES_BASE, "int2"),
+}
+
+
+def _agreeing(counts: np.ndarray, what: str) -> np.ndarray:
+    """The one count of rows whose four symptoms' counts agree (every entry has all four
+    scores, which the series rely on: they keep one count for all four)."""
+    if counts.size and (counts != counts[:, :1]).any():
+        raise ValueError(f"the symptoms' {what} counts differ: an entry lacks a score")
+    return counts[:, 0] if counts.size else np.zeros(len(counts), dtype=counts.dtype)
 
 
 def series_columns(
@@ -275,33 +297,44 @@ def series_columns(
 ) -> tuple[list[int], dict[str, np.ndarray]]:
     """TrendSeries' array columns over every day row of the batch, and each patient's bounds:
     patient i's days are rows ``bounds[i]:bounds[i + 1]``."""
+    _agreeing(result.day_rolling_n, "7-day")
     columns: dict[str, np.ndarray] = {
         "dose_ug": result.day_dose_ug.astype(np.int32),
         "logged": result.day_logged.astype(bool),
-        # Diary entries always carry all four scores, so the symptoms' counts agree; the
-        # largest is the number of logged days in the window.
-        "logged_7": result.day_rolling_n.max(axis=1, initial=0).astype(np.int16),
     }
-    for kind, values in (("r7", result.day_rolling), ("pct", result.day_change_pct)):
-        for k, symptom in enumerate(SYMPTOMS):
-            columns[f"{symptom}_{kind}"] = np.ascontiguousarray(values[:, k], dtype=np.float64)
+    for k, name in enumerate(TOTAL7_FIELDS):
+        columns[name] = result.day_rolling_total[:, k].astype(np.int16)
     bounds = np.searchsorted(result.day_patient, np.arange(len(ids) + 1)).tolist()
     return bounds, columns
 
 
+def series_bases(result: CohortResult) -> np.ndarray:
+    """(P, 5) int16: each patient's SERIES_BASE values (baseline days, then the totals)."""
+    base_n = _agreeing(result.base_n, "baseline")
+    return np.column_stack((base_n, result.base_total)).astype(np.int16)
+
+
 def series_heads(result: CohortResult, bounds: list[int]) -> dict[str, np.ndarray]:
     """TrendSeries' columns other than the arrays, for each patient with days (bounds as
-    series_columns gives them): first and last day (ordinals), and the last day's pain mean
-    and change (NaN = none)."""
+    series_columns gives them): first and last day (ordinals), the last day's pain mean and
+    change (NaN = none), and the SERIES_BASE values."""
     lo, hi = np.asarray(bounds[:-1]), np.asarray(bounds[1:])
     has_days = hi > lo
     first, last = lo[has_days], hi[has_days] - 1
     pain = SYMPTOMS.index("pain")
+    base = series_bases(result)[has_days]
+    mean, pct = trend_values(
+        result.day_rolling_total[last],
+        result.day_rolling_n[last],
+        base[:, 1:],
+        base[:, :1],
+    )
     return {
         "start": result.day_day[first],
         "end": result.day_day[last],
-        "last_pain_r7": result.day_rolling[last, pain],
-        "last_pain_pct": result.day_change_pct[last, pain],
+        "last_pain_r7": mean[:, pain],
+        "last_pain_pct": pct[:, pain],
+        **{name: base[:, k] for k, name in enumerate(SERIES_BASE)},
     }
 
 
@@ -408,6 +441,7 @@ class OrmStorage:
                     end=dt.date.fromordinal(int(heads["end"][k])),
                     last_pain_r7=optional(heads["last_pain_r7"][k]),
                     last_pain_pct=optional(heads["last_pain_pct"][k]),
+                    **{name: int(heads[name][k]) for name in SERIES_BASE},
                     **{name: values[lo:hi] for name, values in columns.items()},
                 )
                 for k, (pid, lo, hi) in enumerate(with_days)
@@ -497,7 +531,6 @@ def _sql() -> dict[str, str]:
     series = _qn(TrendSeries._meta.db_table)
     scores = ", ".join(f"array_agg({_qn(s)}::int2)" for s in SYMPTOMS)
     taken = " ".join(f"WHEN '{answer}' THEN {code}" for answer, code in TAKEN_CODES.items())
-    head_columns = ("patient_id", "first", "last", "lo", "hi", "last_r7", "last_pct")
     window_arrays = [*WINDOW_DTYPES, *SYMPTOM_DTYPES]
     slices = [
         f"{_qn(name)} = a.{name}[v.lo * {n} + 1 : v.hi * {n}]"
@@ -547,13 +580,14 @@ def _sql() -> dict[str, str]:
         # Each array column travels as one array over the batch's days, sliced per patient.
         "insert_series": (
             f"INSERT INTO {series} (patient_id, {_qn('start')}, {_qn('end')}, "
-            f"{', '.join(map(_qn, SERIES_ARRAYS))}, last_pain_r7, last_pain_pct) "
+            f"{', '.join(map(_qn, (*SERIES_ARRAYS, *SERIES_BASE)))}, last_pain_r7, last_pain_pct) "
             f"SELECT v.patient_id, DATE '0001-01-01' + (v.first - 1), "
             f"DATE '0001-01-01' + (v.last - 1), "
             f"{', '.join(f'a.{name}[v.lo + 1 : v.hi]' for name in SERIES_ARRAYS)}, "
+            f"{', '.join(f'v.{name}' for name in SERIES_BASE)}, "
             f"NULLIF(v.last_r7, 'NaN'), NULLIF(v.last_pct, 'NaN') "
-            f"FROM unnest(%b::int8[], %b::int4[], %b::int4[], %b::int4[], %b::int4[], "
-            f"%b::float8[], %b::float8[]) AS v({', '.join(head_columns)}), "
+            f"FROM unnest({', '.join(f'%b::{t}[]' for t in SERIES_INSERT_VALUES.values())}) "
+            f"AS v({', '.join(SERIES_INSERT_VALUES)}), "
             f"(SELECT {', '.join(f'%b AS {name}' for name in SERIES_ARRAYS)}) AS a"
         ),
         "stamp_summaries": (
@@ -697,18 +731,23 @@ class PostgresStorage:
         sql = _sql()
         statements = [(sql["delete_series"], [arrays.binary_array(ids[changed])])]
         if write.any():
-            per_patient = [
-                ids[write].astype(np.int64),
-                heads["start"][keep].astype(np.int32),
-                heads["end"][keep].astype(np.int32),
-                lo[write].astype(np.int32),
-                hi[write].astype(np.int32),
-                heads["last_pain_r7"][keep],
-                heads["last_pain_pct"][keep],
+            per_patient = {
+                "patient_id": ids[write],
+                "first": heads["start"][keep],
+                "last": heads["end"][keep],
+                "lo": lo[write],
+                "hi": hi[write],
+                "last_r7": heads["last_pain_r7"][keep],
+                "last_pct": heads["last_pain_pct"][keep],
+                **{name: heads[name][keep] for name in SERIES_BASE},
+            }
+            values = [
+                per_patient[name].astype(arrays.DTYPES[pg_type])
+                for name, pg_type in SERIES_INSERT_VALUES.items()
             ]
             batch = [columns[name] for name in SERIES_ARRAYS]
             statements.append(
-                (sql["insert_series"], [arrays.binary_array(c) for c in [*per_patient, *batch]])
+                (sql["insert_series"], [arrays.binary_array(c) for c in [*values, *batch]])
             )
         return statements, int((hi - lo)[write].sum())
 

@@ -159,13 +159,13 @@ def test_the_lines_are_the_stored_trends_and_a_lag_is_said(alice_client, alice, 
     # A write the trend engine has not caught up with yet (as with the broker down).
     TrendState.objects.filter(patient=alice).update(data_version=F("data_version") + 1)
     series = TrendSeries.objects.get(patient=alice)
-    series.pain_r7[(today - series.start).days] = 9.25
-    series.save(update_fields=["pain_r7"])
+    series.pain_total7[(today - series.start).days] = 65  # a 7-day mean of 65 / 7 = 9.29
+    series.save(update_fields=["pain_total7"])
     response = alice_client.get(HISTORY_URL)
     body = response.content.decode()
     assert "The 7-day lines: Not yet updated with the latest entries" in body
     pain_line = response.context["figure"]["data"][1]
-    assert pain_line["y"][-1] == 9.2  # the stored value, rounded for display, not recomputed
+    assert pain_line["y"][-1] == 9.3  # the stored value, rounded for display, not recomputed
 
 
 def test_the_chart_has_no_dose_line_before_any_ldn(alice, today):

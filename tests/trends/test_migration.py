@@ -1,20 +1,27 @@
-"""Migrations 0004 and 0006: stored trends from the per-day table (0004) and the JSON summaries
-(0006) end up correct in TrendSeries and the summary columns after ``migrate`` and the next
-job, and pages say they are behind until then."""
+"""Migrations 0004, 0006 and 0007: stored trends from the per-day table (0004), the JSON
+summaries (0006) and the series of means (0007) end up correct in TrendSeries and the summary
+columns after ``migrate`` and the next job, and pages say they are behind until then."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from ldn_diary.clinical import compute_patient
-from ldn_diary.clinical.constants import ENGINE_VERSION
+from ldn_diary.clinical.constants import ENGINE_VERSION, SYMPTOMS
 from ldn_diary.trends.models import ResponseSummary, RunKind, TrendState
-from ldn_diary.trends.selectors import CURRENT, MISSING, trend_days_for, trend_summary_for
+from ldn_diary.trends.selectors import (
+    CURRENT,
+    MISSING,
+    STALE,
+    trend_days_for,
+    trend_summary_for,
+)
 from ldn_diary.trends.services import trends_run_start, trends_sweep_outbox
 
 from .conftest import save_entry
@@ -22,7 +29,7 @@ from .conftest import save_entry
 D0 = dt.date(2024, 1, 1)
 BEFORE = [("trends", "0003_trendstate_failure")]
 JSON_SUMMARIES = [("trends", "0005_recompute_runs")]
-AFTER = [("trends", "0006_summary_columns")]
+AFTER = LATEST = [("trends", "0007_series_totals")]
 
 
 def migrate(targets):
@@ -123,3 +130,48 @@ def test_json_summaries_are_recomputed_into_columns(alice, bob, django_capture_o
     assert summary.status == CURRENT
     entries = [(D0 + dt.timedelta(days=n), 6 - n // 10, 5, 4, 5) for n in range(30)]
     assert summary.data == compute_patient(entries, []).summaries[0]
+
+
+SERIES_OF_MEANS = [("trends", "0006_summary_columns")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_series_of_means_are_recomputed_as_totals(alice, django_capture_on_commit_callbacks):
+    """0007: the series kept means and changes (floats); they are dropped, the patient reads
+    as behind, and the next job stores totals that read back as the engine's values."""
+    entries = [(D0 + dt.timedelta(days=n), 6 - n // 10, 5, 4 + n % 3, 5) for n in range(30)]
+    TrendState.objects.create(patient=alice, queued_at=timezone.now())  # no recompute on save
+    for entry in entries:
+        save_entry(alice, *entry)
+    with django_capture_on_commit_callbacks(execute=True):
+        trends_run_start(kind=RunKind.NIGHTLY)
+    assert trend_summary_for(alice).status == CURRENT
+    old = migrate(SERIES_OF_MEANS)
+    try:
+        old.get_model("trends", "TrendSeries").objects.create(
+            patient_id=alice.pk,
+            start=D0,
+            end=D0 + dt.timedelta(days=29),
+            dose_ug=[-1] * 30,
+            logged=[True] * 30,
+            logged_7=[min(n + 1, 7) for n in range(30)],
+            # Deliberately wrong: none of it may survive.
+            **{f"{s}_{kind}": [1.0] * 30 for s in SYMPTOMS for kind in ("r7", "pct")},
+        )
+    finally:
+        migrate(LATEST)
+
+    assert trend_days_for(alice) == []
+    assert trend_summary_for(alice).status == STALE  # from an older engine until recomputed
+    assert TrendState.objects.get(patient=alice).dirty_since is not None
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert trends_sweep_outbox() == 1
+    assert trend_summary_for(alice).status == CURRENT
+    expected = compute_patient(entries, [])
+    days = trend_days_for(alice)
+    assert [d.date for d in days] == [e[0] for e in entries]
+    np.testing.assert_array_equal(
+        [[d.rolling()[s] for s in SYMPTOMS] for d in days],
+        np.where(np.isnan(expected.day_rolling), None, expected.day_rolling),
+    )

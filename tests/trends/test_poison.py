@@ -31,15 +31,16 @@ from .conftest import change_dose, save_entry
 
 D0 = dt.date(2026, 9, 1)
 SECRET_NOTE = "poisoned-diary-note-7f3a"
-copy_paths = pytest.mark.parametrize(
+storage_paths = pytest.mark.parametrize(
     "use_postgres",
     [
         pytest.param(False, id="orm"),
         pytest.param(
             True,
-            id="copy",
+            id="postgres",
             marks=pytest.mark.skipif(
-                connection.vendor != "postgresql", reason="exercises PostgreSQL's COPY path"
+                connection.vendor != "postgresql",
+                reason="exercises PostgreSQL's fast path (PostgresStorage)",
             ),
         ),
     ],
@@ -73,7 +74,7 @@ def cohort(alice, bob):
     return alice, bob, zoe
 
 
-@copy_paths
+@storage_paths
 def test_the_healthy_patients_of_a_poisoned_batch_are_computed(cohort, use_postgres, caplog):
     alice, bob, zoe = cohort
     with caplog.at_level(logging.ERROR, logger="ldn_diary.trends.services"):
@@ -100,7 +101,7 @@ def test_the_healthy_patients_of_a_poisoned_batch_are_computed(cohort, use_postg
     assert SECRET_NOTE not in text and "0001" not in text and record.exc_info is None
 
 
-@copy_paths
+@storage_paths
 def test_a_poisoned_dose_alone_or_a_far_future_day_is_isolated_too(alice, bob, use_postgres):
     diary(alice)
     diary(bob)
@@ -113,7 +114,7 @@ def test_a_poisoned_dose_alone_or_a_far_future_day_is_isolated_too(alice, bob, u
     assert set(TrendState.objects.values_list("failure", flat=True)) == {"dates_out_of_range"}
 
 
-@copy_paths
+@storage_paths
 def test_an_engine_error_is_narrowed_down_to_the_patient_who_causes_it(
     alice, bob, use_postgres, monkeypatch
 ):

@@ -13,7 +13,7 @@ import pytest
 from django.db import OperationalError, connection, connections, transaction
 from django.utils import timezone
 
-from ldn_diary.clinical import compute_cohort
+from ldn_diary.clinical import compute_cohort, compute_patient
 from ldn_diary.clinical.constants import ENGINE_VERSION
 from ldn_diary.diary.models import DiaryEntry
 from ldn_diary.trends import services
@@ -31,7 +31,7 @@ from .conftest import change_dose, save_entry, stored_day, stored_days, stored_s
 
 D0 = dt.date(2024, 1, 1)
 postgres_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="exercises PostgreSQL's COPY path"
+    connection.vendor != "postgresql", reason="exercises PostgreSQL's fast path (PostgresStorage)"
 )
 
 
@@ -128,6 +128,19 @@ def test_rolling_means_and_changes_match_pandas(alice):
         )
 
 
+def test_the_series_refuse_an_entry_without_all_four_scores():
+    """The series keep one 7-day count for the four symptoms (every entry has all four
+    scores); an entry without one must fail loudly, not store wrong means."""
+    from ldn_diary.trends.storage import series_columns
+
+    days = [dt.date(2024, 1, 1) + dt.timedelta(days=n) for n in range(8)]
+    whole = compute_patient([(d, 5, 5, 5, 5) for d in days], [])
+    assert series_columns(np.array([1]), whole)[1]["pain_total7"].tolist()[-1] == 35
+    gap = compute_patient([(d, 5, None if d == days[3] else 5, 5, 5) for d in days], [])
+    with pytest.raises(ValueError, match="an entry lacks a score"):
+        series_columns(np.array([1]), gap)
+
+
 def test_a_recompute_replaces_the_rows_of_those_patients_only(alice, bob):
     random_diary(alice, days=30, seed=1)
     random_diary(bob, days=20, seed=2)
@@ -216,7 +229,7 @@ def summaries(patient_ids: list[int]) -> list[tuple]:
 
 
 @postgres_only
-def test_copy_and_orm_paths_store_identical_rows(alice, bob):
+def test_postgres_and_orm_paths_store_identical_rows(alice, bob):
     random_diary(alice, days=90, seed=5)
     random_diary(bob, days=50, seed=6, doses=False)
     change_dose(bob, day(10), 0)  # a stop before any dose: no therapy start

@@ -27,7 +27,7 @@ D0 = dt.date(2024, 1, 1)
 DOSES = [(D0 + dt.timedelta(days=20 + 21 * k), ug) for k, ug in enumerate((1500, 3000, 4500, 0))]
 on_postgres = connection.vendor == "postgresql"
 postgres_only = pytest.mark.skipif(not on_postgres, reason="measures PostgreSQL's storage")
-# The ORM path everywhere; on PostgreSQL the COPY path too.
+# The ORM path everywhere; on PostgreSQL the fast path (PostgresStorage) too.
 PATHS = [False, True] if on_postgres else [False]
 
 
@@ -141,3 +141,30 @@ def test_a_stored_summary_takes_well_under_its_json(alice):
     # Measured: 2136 bytes for the whole row against 3560 for the jsonb alone (8.4 kB of text).
     assert row_bytes < 2300
     assert row_bytes < 0.65 * json_bytes, (row_bytes, json_bytes)
+
+
+@postgres_only
+def test_a_stored_series_of_120_days_stays_inline(alice):
+    """The series keep small integers (totals), not floats: 120 days fit in one row under
+    PostgreSQL's TOAST threshold (about 2 kB), so reading one never touches a second table."""
+    diary_of_120_days(alice, seed=5)
+    trends_recompute_patients(patient_ids=[alice.pk])
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_column_size(s.*), s.end - s.start + 1 "
+            "FROM trends_trendseries AS s WHERE patient_id = %s",
+            [alice.pk],
+        )
+        [[row_bytes, days]] = cursor.fetchall()
+        cursor.execute(
+            "SELECT pg_relation_size(reltoastrelid) FROM pg_class "
+            "WHERE relname = 'trends_trendseries'"
+        )
+        [[toast_bytes]] = cursor.fetchall()
+
+    assert days == 120
+    # Measured: 1776 bytes. As 7-day means and changes in floats, its eight float arrays alone
+    # took 8 x 984 bytes (migration 0007).
+    assert row_bytes < 1900, row_bytes
+    assert toast_bytes == 0
