@@ -357,7 +357,8 @@ def plan_confirm_step(
     ``date`` (default today, and at most ``BACKFILL_DAYS`` back).
 
     Confirming the same step twice (a double click) returns the change already recorded; if the
-    plan's next step is no longer ``dose_ug`` (the page was out of date) nothing is written.
+    plan's next step is no longer ``dose_ug`` (the page was out of date), or is not due yet on
+    ``date``, nothing is written.
     """
     today = today or patient.local_today()
     date = date or today
@@ -403,6 +404,15 @@ def plan_confirm_step(
                 "Check the step below and confirm again."
             )
             % {"next": display_mg(status.next_ug), "mg": display_mg(dose_ug)}
+        )
+    if status.due is not None and status.due > date:
+        # The pages offer the step only once it is due; a post made sooner is refused too.
+        raise ValidationError(
+            gettext(
+                "The step to %(next)s mg is due on %(due)s. To change your dose before then, "
+                "add a dose change on the Doses page."
+            )
+            % {"next": display_mg(status.next_ug), "due": day_label(status.due)}
         )
     return dose_change_add(
         patient=patient,

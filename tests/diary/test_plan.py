@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from ldn_diary.diary.models import DoseChange, TitrationPlan
+from ldn_diary.diary.rules import day_label
 from ldn_diary.diary.selectors import titration_status
 from ldn_diary.diary.services import dose_change_add, plan_confirm_step, plan_set
 
@@ -80,6 +81,25 @@ def test_confirming_an_out_of_date_step_is_refused(alice, today):
         plan_confirm_step(patient=alice, dose_ug=3000)
     assert "The plan's next step is 4.5 mg, not 3 mg" in refused.value.messages[0]
     assert DoseChange.objects.filter(patient=alice).count() == 1
+
+
+def test_a_step_not_yet_due_is_refused(alice_client, alice, today):
+    """The pages offer the step only once it is due; a post made sooner (an old tab, a
+    crafted request) is refused with the date, and nothing is written."""
+    dose_change_add(patient=alice, effective_date=today - dt.timedelta(days=7), dose_ug=1500)
+    plan_set(patient=alice, start_ug=1500, step_ug=1500, interval_days=14, target_ug=4500)
+    due = today + dt.timedelta(days=7)
+    with pytest.raises(ValidationError) as refused:
+        plan_confirm_step(patient=alice, dose_ug=3000)
+    assert f"The step to 3 mg is due on {day_label(due)}" in refused.value.messages[0]
+    response = alice_client.post(
+        reverse("diary:plan_confirm"), {"dose_ug": "3000", "back": "today"}, follow=True
+    )
+    assert "The step to 3 mg is due on" in response.content.decode()
+    assert DoseChange.objects.filter(patient=alice).count() == 1
+    # On the day it is due, it is taken.
+    step = plan_confirm_step(patient=alice, dose_ug=3000, date=due, today=due)
+    assert step.effective_date == due and step.dose_ug == 3000
 
 
 def test_the_plan_form_and_the_confirm_button(alice_client, alice, today):
