@@ -24,8 +24,7 @@ from django.utils import timezone
 
 from ldn_diary.accounts import audit
 from ldn_diary.accounts.models import AuditAction, Role, User
-from ldn_diary.clinical.constants import ENGINE_VERSION, SYMPTOMS, WEEK_WINDOWS
-from ldn_diary.clinical.summary import CLASSES
+from ldn_diary.clinical.constants import ENGINE_VERSION
 from ldn_diary.diary.choices import DOSE_ANSWERS, TreatmentCategory
 from ldn_diary.diary.models import (
     DiaryEntry,
@@ -44,6 +43,7 @@ from ldn_diary.trends.selectors import (
     summary_status,
     trend_days_for,
     trend_summary_for,
+    week_pain_classes,
 )
 
 from . import rules
@@ -359,20 +359,19 @@ def summary_heads(ids: list[int]) -> dict[int, dict[str, Any]]:
             "patient_id", "data_version", "queued_at"
         )
     }
-    pain = SYMPTOMS.index("pain")
     heads = {}
     for pid, version, engine, therapy_start, baseline_valid, assessed, weeks, classes in rows:
         latest_version, queued_at = states.get(pid, (0, None))
-        weeks = [] if weeks is None else weeks.tolist()  # None: a placeholder row
-        pain_classes = [] if classes is None else classes[pain :: len(SYMPTOMS)].tolist()
+        week_list = [] if weeks is None else weeks.tolist()  # None: a placeholder row
         heads[pid] = {
             "therapy_start": None if therapy_start is None else therapy_start.isoformat(),
             "baseline_valid": baseline_valid,
-            "assessed_window": f"week_{weeks[assessed]}" if 0 <= assessed < len(weeks) else None,
-            # The patient's week windows come first, in WEEK_WINDOWS order.
+            "assessed_window": (
+                f"week_{week_list[assessed]}" if 0 <= assessed < len(week_list) else None
+            ),
             "classes": {
-                f"week_{w}": CLASSES[pain_classes[i]] if i < len(weeks) and weeks[i] else None
-                for i, w in enumerate(WEEK_WINDOWS)
+                f"week_{week}": pain_class
+                for week, pain_class in week_pain_classes(weeks, classes).items()
             },
             "status": summary_status(
                 summary_version=version,

@@ -21,11 +21,10 @@ from django.http import Http404
 from ldn_diary.accounts.models import User
 from ldn_diary.clinical import doses, stats
 from ldn_diary.clinical.aggregates import EARLY_WEEKS, MemberOutcome
-from ldn_diary.clinical.constants import IMMPACT_MODERATE_PCT, SYMPTOMS, WEEK_WINDOWS
-from ldn_diary.clinical.summary import CLASSES
+from ldn_diary.clinical.constants import IMMPACT_MODERATE_PCT, SYMPTOMS
 from ldn_diary.diary.models import DiaryEntry, DoseChange
 from ldn_diary.trends.models import ResponseSummary, TrendSeries
-from ldn_diary.trends.selectors import SERIES_VALUE_FIELDS, series_values
+from ldn_diary.trends.selectors import SERIES_VALUE_FIELDS, series_values, week_pain_classes
 
 from .models import Membership, MembershipEvent, Release, SupportGroup
 
@@ -183,11 +182,11 @@ def member_outcomes(patient_ids: Sequence[int], *, today: dt.date) -> list[Membe
         return []
     # The few summary columns read here; the arrays are None only on a placeholder row.
     summaries = {
-        pid: _StoredSummary(therapy_start, weeks, valid, classes)
-        for pid, therapy_start, weeks, valid, classes in ResponseSummary.objects.filter(
+        pid: _StoredSummary(therapy_start, weeks, classes)
+        for pid, therapy_start, weeks, classes in ResponseSummary.objects.filter(
             patient_id__in=ids
-        ).values_list("patient_id", "therapy_start", "window_week", "window_valid", "symptom_class")
-        if weeks is not None and valid is not None and classes is not None
+        ).values_list("patient_id", "therapy_start", "window_week", "symptom_class")
+        if weeks is not None and classes is not None
     }
     dose_changes: dict[int, list[tuple[dt.date, int]]] = defaultdict(list)
     for pid, day, ug in (
@@ -220,7 +219,10 @@ def member_outcomes(patient_ids: Sequence[int], *, today: dt.date) -> list[Membe
         out.append(
             MemberOutcome(
                 dose_ug=_dose_on(changes, today),
-                pain_class=_week_classes(summary),
+                pain_class=week_pain_classes(
+                    summary.window_week if summary else None,
+                    summary.symptom_class if summary else None,
+                ),
                 first_moderate_week=_first_week(start, improved.get(pid, [])),
                 side_effects_early=_effects(start, entries.get(pid, []), early=True),
                 side_effects_late=_effects(start, entries.get(pid, []), early=False),
@@ -234,7 +236,6 @@ def member_outcomes(patient_ids: Sequence[int], *, today: dt.date) -> list[Membe
 class _StoredSummary:
     therapy_start: dt.date | None
     window_week: np.ndarray
-    window_valid: np.ndarray
     symptom_class: np.ndarray
 
 
@@ -249,20 +250,6 @@ def _therapy_start(
 def _dose_on(changes: list[tuple[dt.date, int]], day: dt.date) -> int | None:
     index = doses.dose_in_force(changes, day)
     return None if index is None else changes[index][1]
-
-
-def _week_classes(summary: _StoredSummary | None) -> dict[int, str | None]:
-    """The pain class of each valid week window (a patient's week windows come first)."""
-    classes: dict[int, str | None] = dict.fromkeys(WEEK_WINDOWS)
-    if summary is None:
-        return classes
-    pain = SYMPTOMS.index("pain")
-    for i, (week, valid) in enumerate(
-        zip(summary.window_week.tolist(), summary.window_valid.tolist(), strict=True)
-    ):
-        if week in classes and valid:
-            classes[week] = CLASSES[int(summary.symptom_class[i * len(SYMPTOMS) + pain])]
-    return classes
 
 
 def _first_week(start: dt.date | None, improved: list[dt.date]) -> int | None:

@@ -17,7 +17,14 @@ from django.utils import timezone
 
 from ldn_diary.accounts.models import User
 from ldn_diary.clinical import trend_values
-from ldn_diary.clinical.constants import ENGINE_VERSION, NO_DOSE, ROLLING_DAYS, SYMPTOMS
+from ldn_diary.clinical.constants import (
+    ENGINE_VERSION,
+    NO_DOSE,
+    ROLLING_DAYS,
+    SYMPTOMS,
+    WEEK_WINDOWS,
+)
+from ldn_diary.clinical.summary import CLASSES
 
 from .models import BASE_TOTAL_FIELDS, QUEUE_TIMEOUT, TOTAL7_FIELDS, ResponseSummary, TrendSeries
 
@@ -184,6 +191,23 @@ def series_days(
             )
         )
     ]
+
+
+def week_pain_classes(
+    window_week: np.ndarray | None, symptom_class: np.ndarray | None
+) -> dict[int, str | None]:
+    """A stored summary's pain class in each week window, by week (WEEK_WINDOWS): None where
+    the window could not be classified (too few days logged, no valid baseline) or there is no
+    summary (a placeholder row's arrays are None). From the summary's ``window_week`` and
+    ``symptom_class`` columns, which is all the roster and the group aggregates read of it."""
+    classes: dict[int, str | None] = dict.fromkeys(WEEK_WINDOWS)
+    if window_week is None or symptom_class is None:
+        return classes
+    pain = SYMPTOMS.index("pain")
+    for i, week in enumerate(window_week.tolist()):
+        if week in classes:  # a dose phase's week is 0
+            classes[week] = CLASSES[int(symptom_class[i * len(SYMPTOMS) + pain])]
+    return classes
 
 
 def trend_days_for(
