@@ -38,7 +38,7 @@ from .forms import EntryForm
 from .models import DoseTaken
 from .rules import day_label
 from .services import StaleEntryError
-from .views import _saved_summary, _unsaved_summary
+from .views import _saved_summary, _unsaved_summary, save_entry_form
 
 
 @require_GET
@@ -92,22 +92,7 @@ def entry_sync(request: AuthenticatedRequest, patient: User) -> JsonResponse:
     data = form.cleaned_data
     date: dt.date = data["date"]
     try:
-        entry, _saved = services.entry_save(
-            patient=patient,
-            date=date,
-            pain=data["pain"],
-            fatigue=data["fatigue"],
-            sleep=data["sleep"],
-            mood=data["mood"],
-            dreams=data["dreams"],
-            side_effects=data["side_effects"],
-            side_effect_other=data["side_effect_other"],
-            dose_taken=data["dose_taken"],
-            note=data["note"],
-            version=data["version"],
-            request_key=data["request_key"],
-            today=now,
-        )
+        entry, _saved = save_entry_form(patient, data, now)
     except StaleEntryError as exc:
         saved = {name: getattr(exc.entry, name) for name in services.ENTRY_FIELDS}
         if saved["dose_taken"] == DoseTaken.NOT_APPLICABLE:

@@ -165,6 +165,27 @@ def today(request: AuthenticatedRequest, patient: User) -> HttpResponse:
     return render(request, ENTRY_TEMPLATE, _entry_context(patient, date, now))
 
 
+def save_entry_form(patient: User, data: dict[str, Any], today: dt.date) -> tuple[DiaryEntry, bool]:
+    """Save a valid EntryForm's day (``services.entry_save``, whose errors it raises): the one
+    call for the entry page and the offline phone's sync alike."""
+    return services.entry_save(
+        patient=patient,
+        date=data["date"],
+        pain=data["pain"],
+        fatigue=data["fatigue"],
+        sleep=data["sleep"],
+        mood=data["mood"],
+        dreams=data["dreams"],
+        side_effects=data["side_effects"],
+        side_effect_other=data["side_effect_other"],
+        dose_taken=data["dose_taken"],
+        note=data["note"],
+        version=data["version"],
+        request_key=data["request_key"],
+        today=today,
+    )
+
+
 @require_POST
 @patient_view
 def entry_save(request: AuthenticatedRequest, patient: User) -> HttpResponse:
@@ -178,22 +199,7 @@ def entry_save(request: AuthenticatedRequest, patient: User) -> HttpResponse:
         data = form.cleaned_data
         date = data["date"]
         try:
-            entry, _created = services.entry_save(
-                patient=patient,
-                date=date,
-                pain=data["pain"],
-                fatigue=data["fatigue"],
-                sleep=data["sleep"],
-                mood=data["mood"],
-                dreams=data["dreams"],
-                side_effects=data["side_effects"],
-                side_effect_other=data["side_effect_other"],
-                dose_taken=data["dose_taken"],
-                note=data["note"],
-                version=data["version"],
-                request_key=data["request_key"],
-                today=now,
-            )
+            entry, _created = save_entry_form(patient, data, now)
         except StaleEntryError as exc:
             # Show what is saved now, with a fresh version, and what they tried to save, so
             # they can re-apply it; nothing they typed is silently dropped.
