@@ -39,6 +39,8 @@ from ldn_diary.trends.charts import (
     EventMark,
     TreatmentMark,
     context_lane,
+    level_shape,
+    window_shape,
 )
 
 PAIN_COLOUR = SYMPTOM_STYLES["pain"].colour
@@ -203,25 +205,7 @@ def timeline_figure(
     if therapy_started:
         for week, x0, x1 in RESPONSE_WINDOWS:
             shapes.append(
-                {
-                    "type": "rect",
-                    "name": f"Week {week} window",
-                    "xref": "x",
-                    "yref": "y domain",
-                    "x0": x0,
-                    "x1": x1,
-                    "y0": 0,
-                    "y1": 1,
-                    "fillcolor": "#1f5fa8",
-                    "opacity": 0.08,
-                    "line": {"width": 0},
-                    "layer": "below",
-                    "label": {
-                        "text": f"wk {week}",
-                        "textposition": "top center",
-                        "font": {"size": 10, "color": "#505a6b"},
-                    },
-                }
+                window_shape(f"Week {week} window", f"wk {week}", x0, x1, yref="y domain", y0=0)
             )
     if baseline_pain is not None:
         levels = (
@@ -241,23 +225,7 @@ def timeline_figure(
         )
         for name, level, dash, text in levels:
             shapes.append(
-                {
-                    "type": "line",
-                    "name": name,
-                    "xref": "x domain",
-                    "yref": "y",
-                    "x0": 0,
-                    "x1": 1,
-                    "y0": round(level, 2),
-                    "y1": round(level, 2),
-                    "line": {"color": PAIN_COLOUR, "width": 1.2, "dash": dash},
-                    "label": {
-                        "text": text,
-                        "textposition": "start",
-                        "yanchor": "bottom",
-                        "font": {"size": 10, "color": PAIN_COLOUR},
-                    },
-                }
+                level_shape(name, level, text, colour=PAIN_COLOUR, dash=dash, yref="y", at="start")
             )
     else:
         annotations.append(

@@ -443,26 +443,15 @@ def _history_marks(
             if last < start or first > end:
                 continue
             shapes.append(
-                {
-                    "type": "rect",
-                    "name": gettext("Week %(week)s window") % {"week": week},
-                    "xref": "x",
-                    "yref": "paper",
-                    "x0": _half_day(max(first, start), -1),
-                    "x1": _half_day(min(last, end), 1),
-                    "y0": HISTORY_PANELS["mood"][1],
-                    "y1": 1,
-                    "fillcolor": "#1f5fa8",
-                    "opacity": 0.08,
-                    "line": {"width": 0},
-                    "layer": "below",
-                    "label": {
-                        # Short: it sits above a window a few days wide on a phone.
-                        "text": gettext("wk %(week)s") % {"week": week},
-                        "textposition": "top center",
-                        "font": {"size": 10, "color": "#505a6b"},
-                    },
-                }
+                window_shape(
+                    gettext("Week %(week)s window") % {"week": week},
+                    # Short: it sits above a window a few days wide on a phone.
+                    gettext("wk %(week)s") % {"week": week},
+                    _half_day(max(first, start), -1),
+                    _half_day(min(last, end), 1),
+                    yref="paper",
+                    y0=HISTORY_PANELS["mood"][1],
+                )
             )
     for name, (axis, _bottom, _top) in HISTORY_PANELS.items():
         level = baseline.get(name)
@@ -485,25 +474,57 @@ def _history_marks(
         colour = SYMPTOM_STYLES[name].colour
         for line_name, y, dash, text in lines:
             shapes.append(
-                {
-                    "type": "line",
-                    "name": line_name,
-                    "xref": "x domain",
-                    "yref": axis,
-                    "x0": 0,
-                    "x1": 1,
-                    "y0": round(y, 2),
-                    "y1": round(y, 2),
-                    "line": {"color": colour, "width": 1.2, "dash": dash},
-                    "label": {
-                        "text": text,
-                        "textposition": "end",
-                        "yanchor": "bottom",
-                        "font": {"size": 10, "color": colour},
-                    },
-                }
+                level_shape(line_name, y, text, colour=colour, dash=dash, yref=axis, at="end")
             )
     return shapes, annotations
+
+
+def window_shape(name: str, text: str, x0: Any, x1: Any, *, yref: str, y0: float) -> dict[str, Any]:
+    """A shaded response window from x0 to x1 behind the lines, labelled above: the patient's
+    history and the clinician's chart draw them alike."""
+    return {
+        "type": "rect",
+        "name": name,
+        "xref": "x",
+        "yref": yref,
+        "x0": x0,
+        "x1": x1,
+        "y0": y0,
+        "y1": 1,
+        "fillcolor": "#1f5fa8",
+        "opacity": 0.08,
+        "line": {"width": 0},
+        "layer": "below",
+        "label": {
+            "text": text,
+            "textposition": "top center",
+            "font": {"size": 10, "color": "#505a6b"},
+        },
+    }
+
+
+def level_shape(
+    name: str, y: float, text: str, *, colour: str, dash: str, yref: str, at: str
+) -> dict[str, Any]:
+    """A level across the whole chart (a baseline, or its -30 % / -50 % line), labelled at its
+    ``at`` end: the patient's history and the clinician's chart draw them alike."""
+    return {
+        "type": "line",
+        "name": name,
+        "xref": "x domain",
+        "yref": yref,
+        "x0": 0,
+        "x1": 1,
+        "y0": round(y, 2),
+        "y1": round(y, 2),
+        "line": {"color": colour, "width": 1.2, "dash": dash},
+        "label": {
+            "text": text,
+            "textposition": at,
+            "yanchor": "bottom",
+            "font": {"size": 10, "color": colour},
+        },
+    }
 
 
 def _rounded(value: float | None) -> float | None:
