@@ -18,6 +18,7 @@ import pytest
 from django.apps import apps
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
@@ -115,13 +116,20 @@ READS = (
 
 
 def counts() -> dict[str, int]:
-    out = {}
+    """Each written table's row count, in one query: the checks take two counts per example,
+    and thirteen round trips to the database each were a quarter of this module's time."""
+    selects, params = [], []
     for label in WRITTEN:
         rows = apps.get_model(label).objects.all()
         if label == "accounts.AuditEvent":
             rows = rows.exclude(action__in=READS)
-        out[label] = rows.count()
-    return out
+        sql, sql_params = rows.order_by().values("pk").query.sql_with_params()
+        # The SQL is Django's own for the queryset, its values passed as parameters.
+        selects.append(f"(SELECT COUNT(*) FROM ({sql}) AS counted)")  # noqa: S608
+        params.extend(sql_params)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(selects)}", params)
+        return dict(zip(WRITTEN, cursor.fetchone(), strict=True))
 
 
 @dataclass
