@@ -272,6 +272,38 @@ def real_broker(_tasks_run_in_process):
     app.conf.task_always_eager = True
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """With ``-n`` (and the default ``--dist load``), hand each worker its next test only when it
+    is ready for it: every worker holds the test it is running and one more, never a backlog.
+
+    pytest-xdist's own "load" scheduler tops each worker's queue up to an eighth of the tests
+    left, and pytest-django runs the live-server and browser tests together, after the other
+    database tests: one worker took most of the browser tests into its queue while running fast
+    ones, then ran them for three minutes after the other had finished everything else. Tests
+    still run in pytest-django's order on each worker, as a worker only ever takes the next ones.
+    """
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScheduling
+
+    class NextTestWhenReady(LoadScheduling):
+        def __init__(self, config, log=None):
+            super().__init__(config, log)
+            self.maxschedchunk = 2  # the first tests each worker gets
+
+        def check_schedule(self, node, duration=0):
+            if node.shutting_down:
+                return
+            if not self.pending:
+                node.shutdown()
+                return
+            # A worker needs its next test before it finishes one (to tear down fixtures).
+            self._send_tests(node, max(0, 2 - len(self.node2pending[node])))
+
+    return NextTestWhenReady(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
     """Browser tests skip without Chromium, except in CI (LDN_REQUIRE_BROWSER=1), where they fail."""
     import os
