@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import functools
 import unicodedata
-import zoneinfo
 from typing import Any
 
 from django import forms
@@ -19,7 +17,7 @@ from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from .fielderrors import NamedErrors
-from .models import User
+from .models import User, known_time_zones
 
 # Offered first, above the regions: where most of our users are (English- and Spanish-speaking
 # countries). Every zone is also in its region's group below.
@@ -73,18 +71,11 @@ def _zone_label(tz: str) -> str:
     return tz.replace("_", " ")
 
 
-@functools.cache
-def _zones() -> tuple[str, ...]:
-    """Every zone this machine knows, sorted: read once per process (zoneinfo walks the zone
-    files on disk, about 30 ms, and the list only changes with a tzdata upgrade and a restart)."""
-    return tuple(sorted(zoneinfo.available_timezones()))
-
-
 def _time_zone_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     """The zones grouped (``<optgroup>``): the common ones first, then one group per region
     (Africa, America, ...), so the list of about 600 can be scanned, and typed into: a select
     jumps to the option whose label starts with the letters typed."""
-    zones = _zones()
+    zones = known_time_zones()
     regions: dict[str, list[tuple[str, str]]] = {}
     for tz in zones:
         region = tz.split("/", 1)[0] if "/" in tz else "Other"
