@@ -420,3 +420,27 @@ def test_orphaned_trend_rows_are_deleted(alice):
 
     assert trends_delete_orphans() == 1
     assert len(trend_days_for(alice)) == 10
+
+
+@postgres_only
+def test_the_fast_path_prepares_its_statements_and_nothing_else(alice, bob):
+    """A diary save's recompute reuses the connection's prepared statements (psycopg ignores
+    prepare=True while Django keeps preparing off), and Django's own queries stay unprepared."""
+    random_diary(alice, days=30, seed=5)
+    random_diary(bob, days=30, seed=6)
+    trends_recompute_patients(patient_ids=[alice.pk])
+
+    def prepared() -> dict[str, str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name, statement FROM pg_prepared_statements")
+            return dict(cursor.fetchall())
+
+    first = prepared()
+    assert any("trends_trendseries" in sql for sql in first.values())
+    assert any("trends_responsesummary" in sql for sql in first.values())
+    trends_recompute_patients(patient_ids=[bob.pk])
+    assert prepared() == first  # the same statements again, not new ones
+    assert connection.connection.prepare_threshold is None
+    assert list(DiaryEntry.objects.filter(patient=alice).values_list("pk", flat=True)[:1])
+    assert prepared() == first  # an ORM query is not prepared
+    assert trend_days_for(bob)[-1].date == day(29)
