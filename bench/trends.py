@@ -538,6 +538,10 @@ def main() -> None:
             f"setup {time.perf_counter() - started:.1f} s\n"
         )
 
+        # As a Celery worker does when it starts (ldn_diary.celery, worker_init): otherwise the
+        # first run below would also time this process importing scipy.stats (about a second).
+        import scipy.stats  # noqa: F401
+
         load_before = os.getloadavg()
         first, first_counts = time_full_recompute(args.threads)
         unchanged, changed, sql, pandas_runs = [], [], [], []
