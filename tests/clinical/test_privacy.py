@@ -90,21 +90,49 @@ def reader_ranges(
 
     A reader knows: shown cells; "<11" means 1..10 (or 0..10 for a hidden 0: we grant the reader
     the harder case of knowing which was which only for the cells that really are 1..10);
-    withheld means 11 or more (up to ``cap``); and every relation. Enumerated, not solved.
+    withheld means 11 or more (up to ``cap``); and every relation. Enumerated, not solved: with
+    one relation, by the exact set of sums the other cells can reach (the same tables as listing
+    every combination, without listing 112^4 of them); with several, combination by combination.
     """
-    hidden = [k for k in values if cells[k] is not Cell.SHOWN]
-    options = []
-    for key in hidden:
+    options: dict[str, range] = {}
+    for key in values:
         if cells[key] is Cell.SMALL:
-            options.append(range(1 if values[key] >= 1 else 0, 11))
-        else:
-            options.append(range(11, cap + 1))
+            options[key] = range(1 if values[key] >= 1 else 0, 11)
+        elif cells[key] is Cell.WITHHELD:
+            options[key] = range(11, cap + 1)
+    if len(sums) == 1:
+        return _one_relation_ranges(values, sums[0], options)
+    hidden = list(options)
     seen: dict[str, set[int]] = {k: set() for k in hidden}
-    for combo in itertools.product(*options):
+    for combo in itertools.product(*(options[k] for k in hidden)):
         table = dict(values) | dict(zip(hidden, combo, strict=True))
         if all(table[r.total] == sum(table[p] for p in r.parts) for r in sums):
             for key, value in zip(hidden, combo, strict=True):
                 seen[key].add(value)
+    return seen
+
+
+def _one_relation_ranges(
+    values: Mapping[str, int], relation: Sum, options: Mapping[str, range]
+) -> dict[str, set[int]]:
+    """total - sum(parts) = 0 with each hidden cell in its range: a hidden cell can be v exactly
+    when the other cells, each in its own range (or at its shown value), reach the rest."""
+    sign = {relation.total: 1} | dict.fromkeys(relation.parts, -1)
+
+    def reachable(cells: list[str]) -> set[int]:
+        sums = {0}
+        for key in cells:
+            choices = options.get(key, (values[key],))
+            sums = {s + sign[key] * c for s in sums for c in choices}
+        return sums
+
+    seen: dict[str, set[int]] = {k: set() for k in options}
+    for key in options:
+        if key not in sign:
+            seen[key] = set(options[key])  # in no relation: anything in its range fits
+            continue
+        rest = reachable([k for k in sign if k != key])
+        seen[key] = {v for v in options[key] if -sign[key] * v in rest}
     return seen
 
 
