@@ -6,8 +6,8 @@
     python3 dev.py test    # make .venv, install, run the whole test suite in parallel (args go to pytest)
 
 Both create the virtual environment in .venv on first use and install exactly the versions
-locked, with hashes, in requirements/dev.txt; they reinstall only when that lock, the runtime lock
-or pyproject.toml changes. Configuration comes from the environment (see .env.example): with no
+locked, with hashes, in requirements/dev.txt (with uv, itself locked there); they reinstall only
+when that lock, the runtime lock or pyproject.toml changes. Configuration comes from the environment (see .env.example): with no
 DATABASE_URL the app uses a SQLite file, with no CELERY_BROKER_URL tasks run in-process.
 """
 
@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PY = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+UV = "Scripts/uv.exe" if os.name == "nt" else "bin/uv"
 STAMP = VENV / ".ldn-installed"
 # The dev lock is compiled against the runtime lock (README "Dependencies"), so it holds every
 # runtime pin too; all three files go into the stamp so an edit to any of them reinstalls.
@@ -60,21 +61,20 @@ def ensure_env() -> None:
         digest.update(name.encode() + b"\0" + (ROOT / name).read_bytes() + b"\0")
     wanted = digest.hexdigest()
     if not STAMP.exists() or STAMP.read_text() != wanted:
-        # Exactly the locked versions, each checked against its hash; pip itself and setuptools
-        # are in the lock too, so nothing here resolves or fetches an unpinned version.
-        pip_install = (str(PY), "-m", "pip", "install", "--quiet")
-        # The locked pip first: the pip that venv bootstraps (23.2 on Python 3.11.7) refuses a
-        # requirement with extras that a pinned package carries (fhir.resources asks for
-        # pydantic[email]) in --require-hashes mode; pip 23.3 and newer resolve it to the pin.
-        pip_lock = VENV / "pip-lock.txt"
-        pip_lock.write_text(locked_block(DEV_LOCK, "pip"))
-        run(*pip_install, "--require-hashes", "-r", str(pip_lock))
-        run(*pip_install, "--require-hashes", "-r", DEV_LOCK)
+        # Exactly the locked versions, each checked against its hash; pip, setuptools and uv are
+        # in the lock too, so nothing here resolves or fetches an unpinned version. The venv's
+        # own pip installs only the locked uv; uv installs the rest (about 5 s, where pip took a
+        # minute, most of it compiling every installed module: Python compiles what is imported).
+        uv_lock = VENV / "uv-lock.txt"
+        uv_lock.write_text(locked_block(DEV_LOCK, "uv"))
+        run(str(PY), "-m", "pip", "install", "--quiet", "--require-hashes", "-r", str(uv_lock))
+        uv_install = (str(VENV / UV), "pip", "install", "--quiet", "--python", str(PY))
+        run(*uv_install, "--require-hashes", "-r", DEV_LOCK)
         # The project itself, editable, so manage.py, pytest, the Celery worker that
         # tests/trends/test_worker.py starts and the bench/ scripts all import this checkout.
         # --no-deps: its dependencies came from the lock; --no-build-isolation: build with the
         # locked setuptools instead of fetching one.
-        run(*pip_install, "--no-deps", "--no-build-isolation", "-e", ".")
+        run(*uv_install, "--no-deps", "--no-build-isolation", "-e", ".")
         STAMP.write_text(wanted)
 
 
