@@ -85,3 +85,23 @@ def test_a_worker_imports_the_engines_scipy_when_it_starts_not_in_its_first_task
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "True"]
+
+
+@pytest.mark.parametrize("module", ["ldn_diary.clinical", "ldn_diary.clinical.engine"])
+def test_one_mypy_run_checks_the_pure_maths_with_every_flag_of_strict(module):
+    """.ci/run runs mypy once; pyproject.toml must give ldn_diary/clinical every setting that
+    ``mypy --strict`` would (the per-module ones in its override, the rest globally), as mypy
+    itself reads the file and lists what --strict turns on."""
+    import io
+
+    from mypy import config_parser, main, options
+
+    _, _, strict = main.define_options()
+    read = options.Options()
+    config_parser.parse_config_file(
+        read, lambda: None, str(ROOT / "pyproject.toml"), io.StringIO(), io.StringIO()
+    )
+    checked = read.clone_for_module(module)
+    missing = [name for name, value in strict if getattr(checked, name) != value]
+    assert len(strict) >= 14
+    assert missing == [], f"pyproject.toml does not give {module} these --strict settings"
