@@ -63,7 +63,8 @@ def test_a_patient_sees_who_viewed_their_data_then_deletes_the_account(
     page.fill("input[name=password]", "not my password")
     page.check("input[name=confirm]")
     page.click("button.danger")
-    assert "That is not your password. Nothing was deleted." in page.content()
+    # The refusal is a new page: wait for it (page.content() mid-navigation is empty).
+    page.get_by_text("That is not your password. Nothing was deleted.").wait_for()
     page.screenshot(path=str(SHOTS / f"rights-delete-refused-{width}.png"), full_page=True)
     assert User.objects.filter(username="alice").exists()
 
