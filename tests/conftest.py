@@ -231,6 +231,44 @@ def mona(db) -> User:
     return make_user("mona", Role.MODERATOR, display_name="Mona")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _flush_by_delete():
+    """After each transactional test (live server, browser, real workers) Django empties every
+    table. On PostgreSQL it does so with one TRUNCATE of all of them, which gives each table and
+    index a new file: 0.35-0.6 s here, with a few rows in all, 56 times a run. DELETE empties the
+    same tables in about 0.02 s. Django runs the flush in one transaction and its foreign keys
+    are deferred to the commit, so the order of the tables does not matter. Tables whose own
+    triggers refuse DELETE (the append-only audit trail) are still truncated, and a reset of
+    sequences (``reset_sequences=True``) still goes through Django's own statement."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    truncate = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if reset_sequences or allow_cascade:
+            return truncate(
+                self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+            )
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT DISTINCT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+                " WHERE NOT t.tgisinternal"
+            )
+            guarded = {name for (name,) in cursor.fetchall()}
+        delete = style.SQL_KEYWORD("DELETE FROM")
+        statements = [
+            f"{delete} {style.SQL_FIELD(self.quote_name(table))};"
+            for table in tables
+            if table not in guarded
+        ]
+        kept = [table for table in tables if table in guarded]
+        return statements + (truncate(self, style, kept) if kept else [])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "sql_flush", sql_flush)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache():
     """Cached rosters and figures are keyed by data versions and ids, which repeat across tests
