@@ -7,8 +7,9 @@
 
 Both create the virtual environment in .venv on first use and install exactly the versions
 locked, with hashes, in requirements/dev.txt (with uv, itself locked there); they reinstall only
-when that lock, the runtime lock or pyproject.toml changes. Configuration comes from the environment (see .env.example): with no
-DATABASE_URL the app uses a SQLite file, with no CELERY_BROKER_URL tasks run in-process.
+when that lock, the runtime lock or pyproject.toml changes. Configuration comes from the
+environment (see .env.example): with no DATABASE_URL the app uses a SQLite file, with no
+CELERY_BROKER_URL tasks run in-process.
 """
 
 from __future__ import annotations

@@ -126,13 +126,13 @@ def _one_relation_ranges(
             sums = {s + sign[key] * c for s in sums for c in choices}
         return sums
 
-    seen: dict[str, set[int]] = {k: set() for k in options}
-    for key in options:
+    seen: dict[str, set[int]] = {}
+    for key, choices in options.items():
         if key not in sign:
-            seen[key] = set(options[key])  # in no relation: anything in its range fits
+            seen[key] = set(choices)  # in no relation: anything in its range fits
             continue
         rest = reachable([k for k in sign if k != key])
-        seen[key] = {v for v in options[key] if -sign[key] * v in rest}
+        seen[key] = {v for v in choices if -sign[key] * v in rest}
     return seen
 
 
