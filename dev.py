@@ -79,9 +79,19 @@ def ensure_env() -> None:
         STAMP.write_text(wanted)
 
 
+def writing_bytecode() -> dict[str, str]:
+    """This environment, with Python writing bytecode. Both commands start several Python
+    processes (migrate, seed_demo, runserver and its reloader; the test workers, subprocess tests
+    and real Celery workers). uv installs without compiling, so the first import of each module
+    writes its bytecode for the others; where PYTHONDONTWRITEBYTECODE is set (as on the CI
+    machine), each process compiled Django, numpy, scipy and pandas from source again, about 4 s
+    each."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def up(extra: list[str]) -> None:
     ensure_env()
-    env = dict(os.environ)
+    env = writing_bytecode()
     # Local serving is development: DEBUG on unless the caller says otherwise.
     env.setdefault("DEBUG", "true")
     # runserver's ADDR:PORT (or PORT); the demo's printed links (SITE_URL) point at it too.
@@ -103,12 +113,7 @@ def test(extra: list[str]) -> None:
     # of their own, so workers never share state. "-n 0" (or any -n given) overrides this.
     given = any(arg.startswith(("-n", "--numprocesses")) for arg in extra)
     parallel = [] if given else ["-n", "auto"]
-    # A run starts many Python processes (the workers, the subprocess tests, real Celery
-    # workers). uv installs without compiling, so the first import of each module writes its
-    # bytecode for all the others; where PYTHONDONTWRITEBYTECODE is set (as on the CI machine)
-    # each process compiled Django, numpy, scipy and pandas from source again, about 4 s each.
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    run(str(PY), "-m", "pytest", *parallel, *extra, env=env)
+    run(str(PY), "-m", "pytest", *parallel, *extra, env=writing_bytecode())
 
 
 def main() -> None:
