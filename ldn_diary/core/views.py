@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from ldn_diary import caching
 from ldn_diary.accounts import audit, twofactor
 from ldn_diary.accounts import services as accounts
 from ldn_diary.accounts.decorators import patient_view
@@ -35,7 +36,7 @@ from ldn_diary.accounts.models import AuditAction, Role, User
 from ldn_diary.accounts.selectors import WrongRole, access_by_others
 from ldn_diary.accounts.throttle import client_address
 from ldn_diary.clinic.selectors import consent_context
-from ldn_diary.clinical.constants import ROLLING_DAYS, ROLLING_MIN_DAYS, SYMPTOMS
+from ldn_diary.clinical.constants import ENGINE_VERSION, ROLLING_DAYS, ROLLING_MIN_DAYS, SYMPTOMS
 from ldn_diary.clinical.doses import therapy_start
 from ldn_diary.diary import selectors as diary
 from ldn_diary.diary.calendar import month_weeks
@@ -169,6 +170,10 @@ def _add_months(month: dt.date, n: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
+# How long a built history figure is kept (its key changes with the data, see history()).
+HISTORY_CACHE_SECONDS = 300
+
+
 @require_GET
 @patient_view
 def history(request: AuthenticatedRequest, patient: User) -> HttpResponse:
@@ -182,29 +187,42 @@ def history(request: AuthenticatedRequest, patient: User) -> HttpResponse:
     started = min(joined, first_logged) if first_logged else joined
     earliest_data = min(started, timeline[0].effective_date) if timeline else started
     window_start = today - dt.timedelta(days=CHART_DAYS - 1)
-    recent = diary.entries_between(patient, window_start, today).only(
-        "date", "pain", "fatigue", "sleep", "mood"
-    )
     # The 7-day lines are the trend engine's stored results; the page says when they lag.
     trends = trend_summary_for(patient)
-    trend_days = trend_days_for(patient, window_start, today)
-    labels = dict(TreatmentCategory.choices)
-    figure = history_figure(
-        recent,
-        trend_days,
-        timeline,
-        window_start,
-        today,
-        treatments=[
-            TreatmentMark(
-                t.name, str(labels.get(t.category, t.category)), t.start_date, t.stop_date
-            )
-            for t in diary.treatments_for(patient)
-        ],
-        events=[EventMark(e.date, e.kind) for e in diary.life_events_for(patient)],
-        # The same baseline and windows as the clinician's chart, from the stored summary.
-        baseline=_valid_baseline(trends.data),
-        therapy_start=therapy_start(diary.steps(timeline)),
+
+    def figure_for_page() -> dict:
+        recent = diary.entries_between(patient, window_start, today).only(
+            "date", "pain", "fatigue", "sleep", "mood"
+        )
+        labels = dict(TreatmentCategory.choices)
+        return history_figure(
+            recent,
+            trend_days_for(patient, window_start, today),
+            timeline,
+            window_start,
+            today,
+            treatments=[
+                TreatmentMark(
+                    t.name, str(labels.get(t.category, t.category)), t.start_date, t.stop_date
+                )
+                for t in diary.treatments_for(patient)
+            ],
+            events=[EventMark(e.date, e.kind) for e in diary.life_events_for(patient)],
+            # The same baseline and windows as the clinician's chart, from the stored summary.
+            baseline=_valid_baseline(trends.data),
+            therapy_start=therapy_start(diary.steps(timeline)),
+        )
+
+    # Building the figure is most of the page's work (plotly checks every property). Every
+    # write to the diary, doses, treatments or events moves latest_version, every recompute
+    # moves data_version and computed_at, and the window moves with the patient's day; the
+    # words follow the language.
+    figure = caching.get_or_compute(
+        f"diary:history:{patient.pk}:{trends.latest_version}:{trends.data_version}:"
+        f"{trends.computed_at and trends.computed_at.timestamp()}:{ENGINE_VERSION}:{today}:"
+        f"{translation.get_language()}",
+        figure_for_page,
+        HISTORY_CACHE_SECONDS,
     )
     weeks = month_weeks(month, today, logged, started)
     recent_logged = sum(1 for d in logged if d >= window_start)

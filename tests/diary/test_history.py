@@ -239,3 +239,35 @@ def test_the_chart_is_one_panel_per_symptom_with_baseline_thresholds_and_windows
     titles = [a["text"] for a in fig["layout"]["annotations"]]
     assert "Pain 0–10, lower is better" in titles
     assert "Sleep 0–10, higher is better" in titles
+
+
+def test_the_chart_is_built_once_per_diary_version_and_again_after_any_change(
+    alice_client, alice, today, monkeypatch
+):
+    """The figure is cached (building it is most of the page's work), under a key that moves
+    with every write: an entry, and a treatment, which is not an entry but is drawn."""
+    from ldn_diary.core import views
+    from ldn_diary.diary.services import treatment_add
+
+    built = []
+
+    def counted(*args, **kwargs):
+        built.append(1)
+        return history_figure(*args, **kwargs)
+
+    monkeypatch.setattr(views, "history_figure", counted)
+    seed_days(alice, 10, end=today - dt.timedelta(days=1), dose_steps=[(0, 1500)])
+    first = alice_client.get(HISTORY_URL).context["figure"]
+    assert alice_client.get(HISTORY_URL).context["figure"] == first
+    assert alice_client.get(HISTORY_URL, {"month": "2026-10"}).context["figure"] == first
+    assert len(built) == 1
+
+    save_entry(alice, today, pain=9)
+    pain_points = alice_client.get(HISTORY_URL).context["figure"]["data"][0]
+    assert len(built) == 2 and pain_points["x"][-1] == today.isoformat()
+    assert pain_points["y"][-1] == 9
+
+    treatment_add(patient=alice, name="Duloxetine", category="antidepressant", start_date=today)
+    figure = alice_client.get(HISTORY_URL).context["figure"]
+    assert len(built) == 3
+    assert "Duloxetine" in json.dumps(figure)
