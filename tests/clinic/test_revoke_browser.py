@@ -1,6 +1,6 @@
 """End to end in Chromium: Alice withdraws Dr Carol's access from her profile, and Carol's very
 next request for Alice's dashboard or brief is refused, in the window she already had open.
-Screenshots of each step go to test-artifacts/screenshots/revoke-*.png.
+Screenshots of each step go to test-artifacts/screenshots/revoke-*.jpg.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 and a visitor with no account opens the public link and sees the charts drawn.
 
 Screenshots go to test-artifacts/screenshots/community-*.png for a human to look at, and one of each step of the
-path to test-artifacts/screenshots/release-*.png (kept by CI; tests/_screens.py).
+path to test-artifacts/screenshots/release-*.jpg (kept by CI; tests/_screens.py).
 """
 
 from __future__ import annotations

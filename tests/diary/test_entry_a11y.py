@@ -2,7 +2,7 @@
 ring that stands out (3:1 or more against white and the page), and is never hidden under the
 sticky Save bar; every control is at least 44×44 px on a phone; and nothing scrolls sideways on
 a phone, at 200 % zoom or at 400 % (WCAG 1.4.10 reflow). Screenshots in
-test-artifacts/screenshots/entry-*.png.
+test-artifacts/screenshots/entry-*.jpg.
 """
 
 from __future__ import annotations
