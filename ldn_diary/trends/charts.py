@@ -360,7 +360,7 @@ def history_figure(
         annotations.append(
             {
                 # Plain text: plotly draws <b> as an inline style attribute, which the
-                # Content-Security-Policy refuses (tests/core/test_csp_browser.py).
+                # Content-Security-Policy refuses (tests/core/test_axe.py).
                 "text": gettext("%(symptom)s 0–10, %(better)s")
                 % {"symptom": gettext(style.short), "better": better},
                 "xref": "paper",
