@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.urls import reverse
@@ -85,6 +86,11 @@ class Walk:
         got = response.status if response else None
         if got != status:
             self.problems.append(f"{path}: HTTP {got}, expected {status}")
+        # A page that sent the browser elsewhere (to the login, after a failed sign-in) would
+        # pass every check as some other page.
+        landed = urlsplit(self.page.url).path
+        if landed != urlsplit(path).path:
+            self.problems.append(f"{path}: landed on {landed}")
 
     def check(self, name: str) -> None:
         """Run every check on the page as it is now, and keep a screenshot of it."""
