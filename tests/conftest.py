@@ -163,6 +163,29 @@ def browser_log_in(page, base_url: str, username: str, *, lands_on: str | None =
         page.wait_for_url(f"{base_url}{lands_on}")
 
 
+def browser_session(page, base_url: str, username: str, *, lands_on: str | None = None) -> None:
+    """Give the page's browser context ``username``'s session without the login form: the
+    session a login makes (``Client.force_login``, which counts the second factor as given, see
+    below), as a cookie. With ``lands_on``, open that page (a path).
+
+    For tests of a page behind the login. The login form and the second factor are driven by
+    ``browser_log_in`` in their own tests and in the end-to-end paths (tests/e2e/); here each
+    sign-in cost a form, a redirect and a landing page, and a clinician's the second-factor
+    page too, about 0.5-1 s of Chromium a time.
+    """
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(User.objects.get(username=username))
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": base_url}]
+    )
+    if lands_on is not None:
+        page.goto(f"{base_url}{lands_on}")
+
+
 def browser_second_factor(page, live_server, username: str) -> None:
     """In a browser test, give the second factor if the login asked for it.
 

@@ -13,7 +13,7 @@ import pytest
 from ldn_diary.clinic.services import followup_set, note_add
 from ldn_diary.diary.services import plan_set
 
-from ..conftest import SHOTS, browser_log_in
+from ..conftest import SHOTS, browser_session
 from .conftest import days_ago, linked_patient, recompute, write_diary
 
 # tests/conftest.py skips "browser" tests when Chromium is missing (and fails them in CI).
@@ -26,7 +26,7 @@ def page(chromium):
 
 
 def log_in(page, live_server, username: str) -> None:
-    browser_log_in(page, live_server.url, username, lands_on="/clinic/")
+    browser_session(page, live_server.url, username, lands_on="/clinic/")
 
 
 def pdf_pages(pdf: bytes) -> int:

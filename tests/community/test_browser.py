@@ -14,14 +14,14 @@ import pytest
 from ldn_diary.community.models import SupportGroup
 
 from .._screens import shot
-from ..conftest import SHOTS, browser_log_in
+from ..conftest import SHOTS, browser_session
 from .conftest import diary_patient, join, members
 
 pytestmark = pytest.mark.browser
 
 
 def log_in(page, live_server, username: str, lands_on: str) -> None:
-    browser_log_in(page, live_server.url, username, lands_on=lands_on)
+    browser_session(page, live_server.url, username, lands_on=lands_on)
 
 
 def test_a_moderator_publishes_a_release_and_a_visitor_sees_its_charts(chromium, live_server, mona):

@@ -29,7 +29,7 @@ from django.urls import reverse
 from ldn_diary.diary.models import DoseChange
 
 from .._screens import shot
-from ..conftest import browser_log_in
+from ..conftest import browser_session
 
 pytestmark = pytest.mark.browser
 
@@ -165,7 +165,7 @@ def open_walk(chromium, live_server, role: str, width: int, height: int) -> Walk
 
 
 def log_in(walk: Walk, username: str) -> None:
-    browser_log_in(walk.page, walk.base, username)
+    browser_session(walk.page, walk.base, username)
 
 
 def walk_patient(walk: Walk, site) -> None:

@@ -13,13 +13,13 @@ from ldn_diary.accounts.models import User
 from ldn_diary.diary.models import DiaryEntry
 from ldn_diary.diary.services import dose_change_add, entry_save
 
-from ..conftest import PASSWORD, SHOTS, browser_log_in
+from ..conftest import PASSWORD, SHOTS, browser_session
 
 pytestmark = pytest.mark.browser
 
 
 def log_in(page, live_server, username: str) -> None:
-    browser_log_in(page, live_server.url, username)
+    browser_session(page, live_server.url, username)
 
 
 def assert_no_sideways_scroll(page) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from ldn_diary.diary.services import diary_import, dose_change_add, plan_set
 
-from ..conftest import PASSWORD, SHOTS
+from ..conftest import SHOTS, browser_session
 from .conftest import DiaryRowFactory
 
 # tests/conftest.py skips "browser" tests when Chromium is missing (and fails them in CI, where
@@ -28,11 +28,7 @@ def page(chromium):
 
 
 def log_in(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(f"{live_server.url}/diary/")
+    browser_session(page, live_server.url, username, lands_on="/diary/")
 
 
 def assert_no_sideways_scroll(page) -> None:

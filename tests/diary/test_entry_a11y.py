@@ -12,7 +12,7 @@ import pytest
 from ldn_diary.diary.services import dose_change_add
 
 from .._screens import shot
-from ..conftest import PASSWORD
+from ..conftest import browser_session
 
 pytestmark = pytest.mark.browser
 
@@ -67,11 +67,7 @@ def entry_page(chromium, live_server, alice):
 
     def open_at(width: int, height: int):
         page = chromium(width, height, timeout_ms=10_000)
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.fill("input[name=username]", "alice")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit].primary")
-        page.wait_for_url(f"{live_server.url}/diary/")
+        browser_session(page, live_server.url, "alice", lands_on="/diary/")
         page.wait_for_load_state("networkidle")
         return page
 

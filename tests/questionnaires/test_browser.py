@@ -17,7 +17,7 @@ from ldn_diary.questionnaires.services import questionnaire_finish, questionnair
 from tests.clinic.conftest import days_ago, recompute, write_diary
 from tests.clinic.test_browser import pdf_pages
 
-from ..conftest import PASSWORD, SHOTS, browser_second_factor
+from ..conftest import SHOTS, browser_session
 
 # tests/conftest.py skips "browser" tests when Chromium is missing (and fails them in CI).
 pytestmark = pytest.mark.browser
@@ -30,13 +30,7 @@ BASELINE = {str(n): 6 for n in range(1, 22)}  # total 60: week 4 is 25.8 % lower
 
 
 def log_in(page, live_server, username: str, lands: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_load_state()
-    browser_second_factor(page, live_server, username)  # a clinician's authenticator code
-    page.wait_for_url(f"{live_server.url}{lands}")
+    browser_session(page, live_server.url, username, lands_on=lands)
 
 
 def no_sideways_scroll(page) -> None:

@@ -15,18 +15,14 @@ from django.core import mail
 from ldn_diary.diary.services import dose_change_add, plan_set
 from ldn_diary.reminders.messages import build
 
-from ..conftest import PASSWORD, SHOTS
+from ..conftest import SHOTS, browser_session
 from .conftest import remind, tick
 
 pytestmark = pytest.mark.browser
 
 
 def log_in(page, live_server, username: str = "alice") -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(f"{live_server.url}/diary/")
+    browser_session(page, live_server.url, username, lands_on="/diary/")
 
 
 def test_the_reminder_emails_read_well_on_a_phone(chromium, alice, clock, tmp_path):
