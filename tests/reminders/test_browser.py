@@ -65,7 +65,20 @@ def test_the_service_worker_shows_a_pushed_reminder(chromium, live_server, alice
     page = chromium(375, 740)
     page.context.grant_permissions(["notifications"], origin=live_server.url)
     log_in(page, live_server)
-    page.wait_for_function("async () => !!(await navigator.serviceWorker.ready).active")
+    # The worker activated, not only active: ``ready`` resolves as it starts activating, and a
+    # push delivered before its activate handler has finished can be lost. Waited for in the
+    # page, with a bound: wait_for_function takes an async predicate's promise as true at once
+    # (so the wait this replaces never waited, and the test failed about once in ten runs).
+    state = page.evaluate(
+        """async () => {
+          const worker = (await navigator.serviceWorker.ready).active;
+          for (let i = 0; i < 300 && worker.state !== "activated"; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+          return worker.state;
+        }"""
+    )
+    assert state == "activated"
     cdp = page.context.new_cdp_session(page)
     registrations: list[dict] = []
     cdp.on("ServiceWorker.workerRegistrationUpdated",
@@ -85,8 +98,7 @@ def test_the_service_worker_shows_a_pushed_reminder(chromium, live_server, alice
         {"origin": live_server.url, "registrationId": live[0]["registrationId"],
          "data": json.dumps(payload)},
     )  # fmt: skip
-    # Playwright polls a predicate's return value, not the promise an async one returns: the
-    # wait for the notification happens in the page, on the condition, with a bound.
+    # As above, the wait for the notification happens in the page, with a bound.
     shown = page.evaluate(
         """async () => {
           const registration = await navigator.serviceWorker.ready;
