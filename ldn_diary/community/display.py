@@ -38,10 +38,23 @@ QUERY_LABELS = {
 }
 
 
+# What each table's row labels are: the heading of its first column, for screen readers (the
+# column is plain to see, so the heading is visually hidden).
+ROW_HEADINGS = {
+    "members_by_dose_band": "Current dose",
+    "pain_response": "Week",
+    "pain_response_by_dose_band": "Current dose and week",
+    "first_moderate_response": "Response",
+    "side_effects": "Side effect",
+    "adherence": "Days with the dose taken",
+}
+
+
 @dataclass(frozen=True)
 class DisplayTable:
     name: str
     title: str
+    row_heading: str
     withheld: str | None
     columns: list[str]
     rows: list[tuple[str, list[tuple[str, str]]]]  # (row label, [(column label, text)])
@@ -71,6 +84,7 @@ def tables(results: dict[str, Any]) -> list[DisplayTable]:
             DisplayTable(
                 name=table["name"],
                 title=table["title"],
+                row_heading=ROW_HEADINGS.get(table["name"], "Members"),
                 withheld=WITHHELD_REASONS.get(table.get("withheld") or ""),
                 columns=[c["label"] for c in columns],
                 rows=[

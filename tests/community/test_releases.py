@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import uuid
 from decimal import Decimal
 
@@ -207,6 +208,21 @@ def test_the_public_page_needs_no_login_and_a_revoked_link_is_a_404(client, mona
     assert again.public_token != release.public_token
     assert client.get(page).status_code == 404
     assert client.get(reverse("community:public", args=[again.public_token])).status_code == 200
+
+
+def test_every_table_heading_has_words_for_a_screen_reader(client, mona, group):
+    # axe's empty-table-header: the corner above the row labels, the release list's link column.
+    members(group, 12)
+    release = services.release_publish(release=compute(group, epsilon=Decimal("4")))
+    public = client.get(reverse("community:public", args=[release.public_token])).content.decode()
+    client.force_login(mona)
+    listing = client.get(reverse("community:group", args=[group.uuid])).content.decode()
+    for html in (public, listing):
+        headings = re.findall(r"<th\b[^>]*>(.*?)</th>", html, flags=re.S)
+        assert headings
+        assert [h for h in headings if not re.sub(r"<[^>]+>", "", h).strip()] == []
+    assert '<th scope="col"><span class="vh">Current dose</span></th>' in public
+    assert '<th scope="col"><span class="vh">Link</span></th>' in listing
 
 
 def test_public_tokens_are_long_and_a_made_up_one_is_a_404(client, group):
