@@ -148,6 +148,14 @@ def totp_code(key: str = TOTP_KEY) -> str:
     return f"{totp(bytes.fromhex(key)):06d}"
 
 
+def without_csrf_tokens(content: bytes) -> bytes:
+    """A page with its CSRF tokens emptied: each is masked afresh on every response, and its
+    random letters can spell a short name a test looks for (or must not find)."""
+    import re
+
+    return re.sub(rb'(csrfmiddlewaretoken" value="|"X-CSRFToken": ")[^"]+', rb"\1", content)
+
+
 def browser_log_in(page, base_url: str, username: str, *, lands_on: str | None = None) -> None:
     """Sign ``username`` in through the login form in a browser test, giving the second factor
     when the login asks for it; with ``lands_on``, wait for that page (a path) too."""
