@@ -84,7 +84,7 @@ def tables(results: dict[str, Any]) -> list[DisplayTable]:
             DisplayTable(
                 name=table["name"],
                 title=table["title"],
-                row_heading=ROW_HEADINGS.get(table["name"], "Members"),
+                row_heading=ROW_HEADINGS.get(table["name"], table["title"]),
                 withheld=WITHHELD_REASONS.get(table.get("withheld") or ""),
                 columns=[c["label"] for c in columns],
                 rows=[
