@@ -1,7 +1,8 @@
 """End to end in Chromium: Alice withdraws Dr Carol's access from her profile, and Carol's very
 next request for Alice's dashboard or brief is refused, in the window she already had open.
 As it happens in practice: Alice on her phone (375×740), Carol at her desk (1280×900); every
-page of both at both sizes is walked in tests/core/test_axe.py. Screenshots of each step go to test-artifacts/screenshots/revoke-*.jpg.
+page of both at both sizes is walked in tests/core/test_axe.py. Screenshots of each step go to
+test-artifacts/screenshots/revoke-*.jpg.
 """
 
 from __future__ import annotations
